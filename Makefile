@@ -1,0 +1,28 @@
+# The two commands of the README: `make check` (the main job) and `make test` (the test suite).
+# Each bootstraps .venv on a fresh machine; the bootstrap is redone only when pyproject.toml or
+# constraints.txt change.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: check test bench venv clean
+
+check: $(STAMP)
+	$(VENV)/bin/crosscheck compare
+
+test: $(STAMP)
+	$(PY) -m pytest tests bench --benchmark-disable -q
+
+bench: $(STAMP)
+	$(PY) -m pytest bench --benchmark-only
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[all,dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks .hypothesis

@@ -1,0 +1,10 @@
+"""crosscheck bugs — not built yet (placeholder so the command line can list it)."""
+
+
+def add_arguments(parser):
+    pass
+
+
+def run(args):
+    from .errors import UsageError
+    raise UsageError("'crosscheck bugs' is not built yet")

@@ -1,0 +1,10 @@
+"""crosscheck compare — not built yet (placeholder so the command line can list it)."""
+
+
+def add_arguments(parser):
+    pass
+
+
+def run(args):
+    from .errors import UsageError
+    raise UsageError("'crosscheck compare' is not built yet")

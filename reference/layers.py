@@ -1,0 +1,89 @@
+"""Layer kinds of the lecture's network: each one a forward/backward pair with an explicit cache.
+
+Legend:  m  examples (one per row)    n_in, n_out  units feeding into / coming out of a layer
+
+Every forward returns (out, cache); every backward takes (d_out, cache).  Gradients follow the
+lecture's convention: dZ and dA carry no 1/m (they are gradients of the per-example losses, of m*J);
+the 1/m enters only in dW and db, which are gradients of the mean loss J.
+"""
+import numpy as np
+
+
+# ---- affine: Z = A_prev W + b -------------------------------------------------------------------
+
+def affine_forward(A_prev, W, b):
+    """Z = A_prev W + b.
+
+    A_prev (m, n_in), W (n_in, n_out), b (1, n_out)  ->  Z (m, n_out), cache (A_prev, W)
+    """
+    Z = A_prev @ W + b
+    return Z, (A_prev, W)
+
+
+def affine_backward(dZ, cache, want_dA_prev=True):
+    """dW = A_prevᵀ dZ / m,  db = Σ_rows dZ / m,  dA_prev = dZ Wᵀ.
+
+    dZ (m, n_out)  ->  dA_prev (m, n_in) or None, dW (n_in, n_out), db (1, n_out)
+    The first layer needs no dA_prev (it would be dX), so it may skip that matrix product.
+    """
+    A_prev, W = cache
+    m = A_prev.shape[0]
+    dW = A_prev.T @ dZ / m
+    db = np.sum(dZ, axis=0, keepdims=True) / m
+    dA_prev = dZ @ W.T if want_dA_prev else None
+    return dA_prev, dW, db
+
+
+# ---- hidden activations: A = g(Z), dZ = dA ⊙ g'(Z) --------------------------------------------
+
+def relu_forward(Z):
+    """A = max(0, Z).   Z (m, n) -> A (m, n), cache Z"""
+    return np.maximum(Z, 0), Z
+
+
+def relu_backward(dA, Z):
+    """dZ = dA; dZ[Z <= 0] = 0  (g'(0) = 0, as every framework's built-in ReLU).   dA, Z (m, n) -> dZ (m, n)"""
+    return dA * (Z > 0)
+
+
+def leaky_relu_forward(Z, slope):
+    """A = Z where Z > 0, slope·Z elsewhere.   Z (m, n) -> A (m, n), cache (Z, slope)"""
+    return np.where(Z > 0, Z, slope * Z), (Z, slope)
+
+
+def leaky_relu_backward(dA, cache):
+    """dZ = dA where Z > 0, slope·dA elsewhere (g'(0) = slope).   dA (m, n) -> dZ (m, n)"""
+    Z, slope = cache
+    return np.where(Z > 0, dA, slope * dA)
+
+
+def sigmoid_forward(Z):
+    """A = 1 / (1 + e^-Z), written so that Z = ±1e4 neither overflows nor warns.   Z (m, n) -> A, cache A"""
+    A = np.exp(-np.logaddexp(0, -Z))
+    return A, A
+
+
+def sigmoid_backward(dA, A):
+    """dZ = dA ⊙ A(1 − A): the derivative is taken from A, not from Z.   dA, A (m, n) -> dZ (m, n)"""
+    return dA * A * (1 - A)
+
+
+def tanh_forward(Z):
+    """A = tanh(Z).   Z (m, n) -> A (m, n), cache A"""
+    A = np.tanh(Z)
+    return A, A
+
+
+def tanh_backward(dA, A):
+    """dZ = dA ⊙ (1 − A²).   dA, A (m, n) -> dZ (m, n)"""
+    return dA * (1 - A * A)
+
+
+def identity_forward(Z):
+    """A = Z.   Z (m, n) -> A (m, n), no cache"""
+    return Z, None
+
+
+def identity_backward(dA, cache):
+    """dZ = dA.   dA (m, n) -> dZ (m, n)"""
+    return dA

@@ -1,0 +1,159 @@
+"""The Trace: the named tensors of one forward + backward pass.
+
+It is the one record that the reference, every adapter, a student's own implementation, the
+compare engine, the command line and the saved files all speak.  Names are the lecture's:
+
+    inputs     X, Y, W1, b1, …, WL, bL
+    forward    Z1, A1, …, ZL, AL, J
+    backward   dZL, dWL, dbL, dA(L−1), dZ(L−1), dW(L−1), db(L−1), …, dZ1, dW1, db1
+
+and so is the convention: dZ and dA carry no 1/m, dW and db are gradients of the mean loss J.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from .errors import InputError
+
+
+def input_names(L):
+    """X, Y, W1, b1, …, WL, bL."""
+    return ["X", "Y"] + [name for l in range(1, L + 1) for name in (f"W{l}", f"b{l}")]
+
+
+def forward_names(L):
+    """Z1, A1, …, ZL, AL, J — the forward tensors in the order they are computed."""
+    return [name for l in range(1, L + 1) for name in (f"Z{l}", f"A{l}")] + ["J"]
+
+
+def backward_names(L):
+    """dZL, dWL, dbL, dA(L−1), dZ(L−1), …, db1 — the backward tensors in the order they are computed."""
+    names = []
+    for l in range(L, 0, -1):
+        if l < L:
+            names.append(f"dA{l}")
+        names += [f"dZ{l}", f"dW{l}", f"db{l}"]
+    return names
+
+
+def computed_names(L):
+    """Every tensor a forward + backward pass computes, in computation order: what gets compared."""
+    return forward_names(L) + backward_names(L)
+
+
+def to_lecture_convention(name, grad_of_J, m):
+    """Convert an autodiff gradient ∂J/∂T of the mean loss J to the lecture's convention.
+
+    This is the one place the conversion is stated.  Autodiff asked for ∂J/∂Z returns (A − Y)/m;
+    the lecture's dZ and dA are gradients of m·J, so they are multiplied by m.  dW and db are
+    already gradients of J and pass unchanged.
+    """
+    if name.startswith(("dZ", "dA")):
+        return grad_of_J * m
+    return grad_of_J
+
+
+class Trace:
+    """An ordered mapping from lecture names to NumPy arrays, plus free-form metadata."""
+
+    def __init__(self, tensors=None, meta=None):
+        self.tensors = dict(tensors or {})
+        self.meta = dict(meta or {})
+
+    # mapping interface
+    def __getitem__(self, name):
+        return self.tensors[name]
+
+    def __setitem__(self, name, value):
+        self.tensors[name] = value
+
+    def __contains__(self, name):
+        return name in self.tensors
+
+    def __iter__(self):
+        return iter(self.tensors)
+
+    def __len__(self):
+        return len(self.tensors)
+
+    def get(self, name, default=None):
+        return self.tensors.get(name, default)
+
+    def items(self):
+        return self.tensors.items()
+
+    def keys(self):
+        return self.tensors.keys()
+
+    @property
+    def L(self):
+        """Number of layers: the highest l for which W{l} is present."""
+        layers = [int(n[1:]) for n in self.tensors if n[:1] == "W" and n[1:].isdigit()]
+        return max(layers, default=0)
+
+    @property
+    def params(self):
+        """[(W1, b1), …, (WL, bL)]."""
+        return [(self.tensors[f"W{l}"], self.tensors[f"b{l}"]) for l in range(1, self.L + 1)]
+
+    def __repr__(self):
+        shapes = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.tensors.items())
+        return f"Trace({shapes})"
+
+    # ---- files ------------------------------------------------------------------------------------
+
+    def save(self, path, config=None):
+        """Write every tensor under its lecture name, plus the metadata and config as JSON, atomically.
+
+        The file appears complete or not at all: it is written beside its destination and renamed.
+        """
+        arrays = {name: np.asarray(value) for name, value in self.tensors.items()}
+        header = json.dumps({"meta": self.meta, "config": config or {}}, default=str)
+        arrays["__meta__"] = np.array(header)
+        write_npz_atomically(path, arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Read a file written by save()."""
+        arrays = load_npz(path)
+        header = json.loads(str(arrays.pop("__meta__", np.array("{}"))))
+        return cls(arrays, meta={**header.get("meta", {}), "config": header.get("config", {})})
+
+
+def write_npz_atomically(path, arrays):
+    """np.savez to a temporary file in the destination's directory, then rename over the destination."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise InputError(f"cannot write {path}: directory {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_npz(path):
+    """Every array of an .npz file as a dict, or an InputError naming what is wrong with the file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, not an .npz file")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise InputError(f"{path}: holds a single array (.npy), not a named .npz archive")
+        with archive:
+            return {name: archive[name] for name in archive.files}
+    except InputError:
+        raise
+    except Exception as exc:  # np.load raises several kinds for a corrupt or foreign file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: not a readable .npz file ({reason})") from None
