@@ -16,7 +16,7 @@ ADAPTER_FRAMEWORKS = ("torch", "tensorflow", "jax", "keras")
 
 def framework_params(names=ADAPTER_FRAMEWORKS):
     """pytest.param(name, id=name, marks=[its marker]) for each framework, as -k and -m can select."""
-    return [pytest.param(name, id=name, marks=getattr(pytest.mark, "tensorflow" if name == "keras" else name))
+    return [pytest.param(name, id=name, marks=getattr(pytest.mark, name))
             for name in names]
 
 
