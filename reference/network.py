@@ -204,7 +204,8 @@ def backprop(net, params, X, Y):
     Everything is computed in X's dtype; params and Y must share it.
     """
     dtype = check_inputs(net, params, X, Y)
-    trace = Trace(meta={"framework": "reference", "dtype": dtype.name, "network": net.describe()})
+    trace = Trace(meta={"framework": "reference", "dtype": dtype.name, "network": net.describe(),
+                        "activation": net.activation, "loss": net.loss})
     trace["X"], trace["Y"] = X, Y
     for l, (W, b) in enumerate(params, start=1):
         trace[f"W{l}"], trace[f"b{l}"] = W, b
