@@ -89,8 +89,8 @@ def compare(framework, candidate, reference, tolerances, required=True):
                 comparison.status, comparison.got_shape = MISMATCH, got.shape
             else:
                 comparison.max_abs, comparison.max_rel = measure(got, ref)
-                if not comparison.max_abs <= comparison.tolerance:  # NaN compares False: never passes
-                    comparison.status = MISMATCH
+                if not (np.isfinite(comparison.max_abs) and comparison.max_abs <= comparison.tolerance):
+                    comparison.status = MISMATCH  # NaN or inf never passes, whatever the tolerance
         if comparison.ok is False:
             if first is None:
                 first = comparison

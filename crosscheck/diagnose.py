@@ -74,6 +74,7 @@ def _scale_factor(ctx):
     c = float(np.sum(ctx.got * ctx.ref)) / denominator
     if abs(c - 1) < 1e-6 or not ctx.close(ctx.got, c * ctx.ref):
         return None
+    scalar = ctx.ref.size == 1  # any change of a scalar is "a factor": name only the telling ones
     m = ctx.m
     if m > 1 and abs(c - m) < 1e-3 * m:
         return (f"{ctx.name} is m = {m} times the lecture's: the 1/m is missing "
@@ -83,6 +84,8 @@ def _scale_factor(ctx):
                 f"dZ and dA carry no 1/m (autodiff's ∂J/∂Z does); only dW and db divide by m")
     if abs(c + 1) < 1e-3:
         return f"{ctx.name} has the opposite sign: check A − Y (not Y − A) and every sign down the chain"
+    if scalar:
+        return None
     return f"{ctx.name} is {c:.4g} × the lecture's: a constant factor is off (a stray ½, 2 or 1/m?)"
 
 
@@ -116,6 +119,9 @@ def _activation_derivative(ctx):
             return f"dZ{l} is wrong only where Z{l} <= 0: the ReLU mask (dZ[Z{l} <= 0] = 0) is missing or taken from the wrong tensor"
         if np.all(agree[~positive]) and not np.all(agree[positive]):
             return f"dZ{l} is wrong only where Z{l} > 0: the mask passes the wrong entries (Z > 0 keeps dA, Z <= 0 zeroes it)"
+    if ctx.activation == "relu" and _is_masked(ctx, ctx.got, dA):
+        return (f"dZ{l} is dA{l} times a 0/1 mask, but not the mask Z{l} > 0: the ReLU mask is taken from the "
+                f"wrong tensor or inverted (dZ = dA; dZ[Z{l} <= 0] = 0)")
     if ctx.activation == "sigmoid" and ctx.close(ctx.got, dA * Z * (1 - Z)):
         return f"dZ{l} uses Z{l}(1 − Z{l}): the sigmoid's derivative is A(1 − A), evaluated on A{l} = sigmoid(Z{l}), not on Z{l}"
     if ctx.activation == "tanh" and ctx.close(ctx.got, dA * (1 - Z * Z)):
@@ -123,6 +129,16 @@ def _activation_derivative(ctx):
     if ctx.activation == "sigmoid" and ctx.close(ctx.got, dA * A):
         return f"dZ{l} = dA{l} ⊙ A{l}: the sigmoid's derivative is A(1 − A)"
     return None
+
+
+def _is_masked(ctx, got, dA):
+    """got = dA ⊙ M for some 0/1 mask M (wherever dA is non-zero)."""
+    nonzero = dA != 0
+    if not np.any(nonzero):
+        return False
+    ratio = got[nonzero] / dA[nonzero]
+    tol = 1e-4 if ctx.float32 else 1e-8
+    return bool(np.all((np.abs(ratio) <= tol) | (np.abs(ratio - 1) <= tol))) and np.all(got[~nonzero] == 0)
 
 
 def _other_layer(ctx):

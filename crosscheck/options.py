@@ -32,9 +32,11 @@ def parse_layers(text):
 
 
 def parse_frameworks(text, known=FRAMEWORKS):
-    """'torch,jax' -> ('torch', 'jax'); 'all' -> every known framework."""
+    """'torch,jax' -> ('torch', 'jax'); 'all' -> every known framework; 'none' -> only the reference."""
     if text in (None, "all"):
         return tuple(known)
+    if text == "none":
+        return ()
     names = tuple(n for n in text.replace(" ", "").split(",") if n)
     unknown = [n for n in names if n not in known]
     if unknown or not names:
@@ -87,7 +89,8 @@ def add_data_arguments(parser):
 
 def add_frameworks_argument(parser, known=FRAMEWORKS, default=None):
     parser.add_argument("--frameworks", type=lambda t: parse_frameworks(t, known), default=default or tuple(known),
-                        metavar="A,B", help=f"a subset of {','.join(known)} (default: all)")
+                        metavar="A,B", help=f"a subset of {','.join(known)}, all, or none (default: "
+                             f"{','.join(default or known)})")
 
 
 def add_json_argument(parser):

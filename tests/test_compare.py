@@ -1,0 +1,156 @@
+"""The compare engine and its diagnoses, on candidates with known mistakes built from the reference."""
+import numpy as np
+import pytest
+
+from crosscheck import tolerance
+from crosscheck.check import reference_traces, run_check
+from crosscheck.compare import compare, measure
+from reference import Network, Trace, backprop, computed_names, init_params, make_data
+
+
+def problem(sizes=(2, 4, 3), activation="relu", dtype="float64", batch=30, seed=0, loss="softmax-ce"):
+    net = Network(sizes, activation=activation, loss=loss)
+    X, Y = make_data(net, batch=batch, seed=seed, dtype=dtype)
+    return net, init_params(net, "he", seed=seed, dtype=dtype), X, Y
+
+
+def mutated(reference, **changes):
+    """A copy of the reference's trace with some tensors replaced by functions of the trace."""
+    candidate = Trace(dict(reference.items()), meta=dict(reference.meta))
+    for name, fn in changes.items():
+        candidate[name] = fn(reference)
+    return candidate
+
+
+def first(reference, candidate, tolerances=None):
+    result = compare("cand", candidate, reference, tolerances or tolerance.tolerances(reference))
+    return result.first_divergence, result
+
+
+def test_measure():
+    assert measure(np.array([1.0, 2.0]), np.array([1.0, 4.0])) == (2.0, 0.5)
+    assert measure(np.array([np.nan]), np.array([1.0])) == (float("inf"), float("inf"))
+    assert measure(np.array([np.inf]), np.array([np.inf]))[0] == float("inf")  # inf never passes
+
+
+def test_identical_traces_agree():
+    net, params, X, Y = problem()
+    ref = backprop(net, params, X, Y)
+    divergence, result = first(ref, mutated(ref))
+    assert divergence is None and result.ok
+    assert [c.tensor for c in result.comparisons] == computed_names(2)
+    assert all(c.max_abs == 0 for c in result.comparisons)
+
+
+def test_nan_never_passes_even_with_infinite_tolerance():
+    net, params, X, Y = problem()
+    ref = backprop(net, params, X, Y)
+    tols = {name: float("inf") for name in ref.keys()}
+    divergence, _ = first(ref, mutated(ref, dW1=lambda t: t["dW1"] * np.nan), tols)
+    assert divergence.tensor == "dW1"
+    assert "NaN" in divergence.hint
+
+
+def test_first_divergence_and_downstream():
+    net, params, X, Y = problem()
+    ref = backprop(net, params, X, Y)
+    candidate = mutated(ref, dA1=lambda t: t["dA1"] * 2, dZ1=lambda t: t["dZ1"] * 2, dW1=lambda t: t["dW1"] * 2)
+    divergence, result = first(ref, candidate)
+    assert divergence.tensor == "dA1"
+    downstream = [c.tensor for c in result.comparisons if c.downstream]
+    assert downstream == ["dZ1", "dW1"]
+    assert [c.tensor for c in result.comparisons if c.ok is False] == ["dA1", "dZ1", "dW1"]
+
+
+def test_a_missing_tensor_fails_an_adapter_but_not_an_implementation():
+    net, params, X, Y = problem()
+    ref = backprop(net, params, X, Y)
+    candidate = mutated(ref)
+    del candidate.tensors["db1"]
+    tols = tolerance.tolerances(ref)
+    assert compare("torch", candidate, ref, tols).first_divergence.tensor == "db1"
+    impl = compare("impl", candidate, ref, tols, required=False)
+    assert impl.ok and [c.status for c in impl.comparisons if c.ok is None] == ["not provided"]
+
+
+def test_tolerance_is_tight_in_float64():
+    net, params, X, Y = problem()
+    ref = backprop(net, params, X, Y)
+    scale = np.max(np.abs(ref["dW2"]))
+    divergence, _ = first(ref, mutated(ref, dW2=lambda t: t["dW2"] + 1e-9 * scale))
+    assert divergence.tensor == "dW2"
+    divergence, _ = first(ref, mutated(ref, dW2=lambda t: t["dW2"] + 1e-12 * scale))
+    assert divergence is None
+
+
+def test_float32_tolerance_follows_the_references_own_error():
+    net, params, X, Y = problem(dtype="float32", sizes=(2, 16, 3), batch=200)
+    ref32, tols = reference_traces(net, params, X, Y)
+    up = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
+    ref64 = backprop(net, up, X.astype(np.float64), Y.astype(np.float64))
+    for name in computed_names(2):
+        own = np.max(np.abs(ref32[name].astype(np.float64) - ref64[name]))
+        floor = 8 * np.finfo(np.float32).eps * np.max(np.abs(ref64[name]))
+        assert tols[name] == pytest.approx(max(10 * own, floor), rel=1e-6, abs=1e-30)
+    # the float64 reference itself passes as a float32 candidate; a 1e-3 relative error does not
+    assert compare("f64", ref64, ref32, tols).ok
+    divergence = compare("x", mutated(ref32, dW1=lambda t: t["dW1"] * np.float32(1.001)), ref32, tols).first_divergence
+    assert divergence.tensor == "dW1"
+
+
+# ---- diagnoses ---------------------------------------------------------------------------------------
+
+def _hint(changes, sizes=(2, 4, 3), activation="relu", dtype="float64"):
+    net, params, X, Y = problem(sizes, activation, dtype)
+    ref = backprop(net, params, X, Y)
+    divergence, _ = first(ref, mutated(ref, **changes), reference_traces(net, params, X, Y)[1])
+    return divergence.tensor, divergence.hint
+
+
+DIAGNOSES = {
+    "missing 1/m": (dict(dW2=lambda t: t["dW2"] * 30), {}, "dW2", "1/m is missing"),
+    "extra 1/m": (dict(dZ2=lambda t: t["dZ2"] / 30), {}, "dZ2", "extra 1/m"),
+    "sign": (dict(dZ2=lambda t: -t["dZ2"]), {}, "dZ2", "opposite sign"),
+    "half": (dict(dW1=lambda t: 0.5 * t["dW1"]), {}, "dW1", "0.5 ×"),
+    "dW transposed": (dict(dW2=lambda t: t["dW2"].T), {}, "dW2", "transposed"),
+    "db no sum": (dict(db2=lambda t: t["dZ2"] / 30), {}, "db2", "sum dZ over the batch"),
+    "db no keepdims": (dict(db2=lambda t: t["db2"].ravel()), {}, "db2", "keepdims"),
+    "dA without transpose": (dict(dA1=lambda t: t["dZ2"] @ t["W2"]), dict(sizes=(2, 4, 4, 3)), "dA1",
+                             "transpose is missing"),
+    "no activation derivative": (dict(dZ1=lambda t: t["dA1"]), {}, "dZ1", "never applied"),
+    "relu mask inverted": (dict(dZ1=lambda t: t["dA1"] * (t["Z1"] <= 0)), {}, "dZ1", "wrong tensor or inverted"),
+    "relu mask from dA": (dict(dZ1=lambda t: t["dA1"] * (t["dA1"] > 0)), {}, "dZ1", "wrong tensor or inverted"),
+    "relu mask only negative side": (dict(dZ1=lambda t: t["dA1"] * (t["Z1"] >= -0.1)), {}, "dZ1",
+                                     "wrong only where Z1 <= 0"),
+    "sigmoid on Z": (dict(dZ1=lambda t: t["dA1"] * t["Z1"] * (1 - t["Z1"])), dict(activation="sigmoid"), "dZ1",
+                     "evaluated on A1"),
+    "tanh on Z": (dict(dZ1=lambda t: t["dA1"] * (1 - t["Z1"] ** 2)), dict(activation="tanh"), "dZ1", "not on Z1"),
+    "layer off by one": (dict(dW2=lambda t: t["dW3"]), dict(sizes=(2, 4, 4, 4)), "dW2", "off by one"),
+    "float32 somewhere": (dict(dW1=lambda t: t["dW1"].astype(np.float32)), {}, "dW1", "float32"),
+    "loss": (dict(J=lambda t: t["J"] + 0.1), {}, "J", "loss formula"),
+    "overflow": (dict(A2=lambda t: t["A2"] * np.nan), {}, "A2", "overflow"),
+}
+
+
+@pytest.mark.parametrize("changes, setup, tensor, phrase", list(DIAGNOSES.values()), ids=list(DIAGNOSES))
+def test_diagnosis_names_the_cause(changes, setup, tensor, phrase):
+    got_tensor, hint = _hint(changes, **setup)
+    assert got_tensor == tensor
+    assert phrase in hint, hint
+
+
+# ---- run_check: the reference against itself through the --impl path --------------------------------
+
+def reference_as_impl(X, Y, params, activation="relu", loss="softmax-ce"):
+    net = Network([params[0][0].shape[0]] + [W.shape[1] for W, _ in params], activation=activation, loss=loss)
+    return dict(backprop(net, params, X, Y).items())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_run_check_with_a_correct_implementation(dtype):
+    net, params, X, Y = problem(dtype=dtype, loss="mse", activation="tanh")
+    report = run_check(net, params, X, Y, impls={"impl": reference_as_impl})
+    assert report.ok and report.first_divergence is None
+    document = report.as_json()
+    assert document["ok"] is True and document["first_divergence"] is None
+    assert len(document["comparisons"]) == len(computed_names(2))
