@@ -1,0 +1,96 @@
+"""JAX: the lecture's tensors from one jax.vjp of J, converted to the lecture's convention.
+
+    Z[l] = A[l-1] W[l] + b[l]      jnp.matmul with the lecture's W (n_in, n_out)
+    A[l] = g(Z[l])                 jax.nn.relu, jnp.where (leaky), jax.nn.sigmoid, jnp.tanh
+    J    = loss(Z[L], Y) + (c/2) Σ‖W‖²     optax.softmax_cross_entropy, sigmoid_binary_cross_entropy, l2_loss
+    dT   = m · ∂J/∂T for T in Z, A;   ∂J/∂T for T in W, b      (jax.vjp, then to_lecture_convention)
+
+JAX differentiates functions, not tensors: to get ∂J/∂Z and ∂J/∂A, J is written as a function of zero
+arrays added to every Z and A (Z + 0 is Z, and ∂J/∂0 there is ∂J/∂Z).
+"""
+import os
+
+from reference import Trace, backward_names, check_inputs, forward_names, input_names, l2_coefficient
+from reference import to_lecture_convention
+
+NAME = "jax"
+jax = jnp = optax = None  # imported by setup(), so that importing this module does not import JAX
+_info = None
+_device = None
+
+# hidden activation g, by the reference's name
+ACTIVATIONS = {
+    "relu": lambda Z, net: jax.nn.relu(Z),
+    # not jax.nn.leaky_relu: it branches on Z >= 0, so g'(0) = 1; the lecture, torch and TF take g'(0) = slope
+    "leaky_relu": lambda Z, net: jnp.where(Z > 0, Z, net.leaky_slope * Z),
+    "sigmoid": lambda Z, net: jax.nn.sigmoid(Z),
+    "tanh": lambda Z, net: jnp.tanh(Z),
+    "identity": lambda Z, net: Z,
+}
+# loss name -> (output A[L] = f(Z[L]), J from the logits Z[L] with the reference's 1/m)
+OUTPUT_LOSSES = {
+    "softmax-ce": (lambda Z: jax.nn.softmax(Z, axis=1),
+                   lambda Z, Y: jnp.mean(optax.softmax_cross_entropy(Z, Y))),  # per row, then mean over m
+    "sigmoid-bce": (lambda Z: jax.nn.sigmoid(Z),
+                    lambda Z, Y: jnp.sum(optax.sigmoid_binary_cross_entropy(Z, Y)) / Z.shape[0]),
+    "mse": (lambda Z: Z,
+            lambda Z, Y: jnp.sum(optax.l2_loss(Z, Y)) / Z.shape[0]),  # l2_loss = (Z − Y)² / 2, elementwise
+}
+
+
+def setup():
+    """Import JAX, enable float64, pick the device; {"version", "device", "threads", "precision"}."""
+    global jax, jnp, optax, _info, _device
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    jax.config.update("jax_enable_x64", True)  # without it JAX computes "float64" silently in float32
+    jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 / bf16 passes on a GPU
+    wants_cuda = os.environ.get("CROSSCHECK_DEVICE", "cpu") == "cuda"
+    gpus = [d for d in jax.devices() if d.platform == "gpu"] if wants_cuda else []
+    _device = gpus[0] if gpus else jax.devices("cpu")[0]
+    _info = {"version": jax.__version__, "device": _device.platform, "threads": os.cpu_count(),
+             "precision": "input dtype, x64 on, matmul highest"}
+    return dict(_info)
+
+
+def backprop(net, params, X, Y):
+    """One forward pass and one vjp of J: a Trace with reference.backprop's names and convention."""
+    if _info is None:
+        setup()
+    dtype = check_inputs(net, params, X, Y)
+    m = X.shape[0]
+    g = ACTIVATIONS[net.activation]
+    output, loss = OUTPUT_LOSSES[net.loss]
+
+    def cost(sources):
+        """J from sources {W1, b1, …, and a zero array for each Z and A}; also every named tensor."""
+        named = {"X": X, "Y": Y}
+        A = X
+        for l in range(1, net.L + 1):
+            Z = A @ sources[f"W{l}"] + sources[f"b{l}"] + sources[f"Z{l}"]  # + 0: the handle for ∂J/∂Z
+            A = g(Z, net) + sources[f"A{l}"] if l < net.L else output(Z)  # + 0: the handle for ∂J/∂A
+            named.update({f"W{l}": sources[f"W{l}"], f"b{l}": sources[f"b{l}"], f"Z{l}": Z, f"A{l}": A})
+        J = loss(Z, Y)  # from the logits Z[L], not from A[L]: finite for Z = ±1e4
+        if net.l2:
+            c = l2_coefficient(net.l2, net.l2_convention, m)
+            J = J + c / 2 * sum(jnp.sum(sources[f"W{l}"] ** 2) for l in range(1, net.L + 1))
+        return J, named
+
+    with jax.default_device(_device):
+        X, Y = jnp.asarray(X), jnp.asarray(Y)
+        sources = {}
+        for l, (W, b) in enumerate(params, start=1):
+            sources[f"W{l}"], sources[f"b{l}"] = jnp.asarray(W), jnp.asarray(b)  # W (n_in, n_out), b (1, n_out)
+            sources[f"Z{l}"] = sources[f"A{l}"] = jnp.zeros((m, net.sizes[l]), dtype)
+        J, pullback, named = jax.vjp(cost, sources, has_aux=True)
+        (grads,) = pullback(jnp.ones_like(J))  # dJ/dJ = 1: the gradient of J w.r.t. every source
+    named["J"] = J
+
+    trace = Trace(meta={"framework": NAME, "version": _info["version"], "dtype": dtype.name, "device": _info["device"]})
+    for name in input_names(net.L) + forward_names(net.L):
+        trace[name] = jax.device_get(named[name])
+    for name in backward_names(net.L):  # dZL, dWL, dbL, dA(L-1), …: the gradient w.r.t. ZL, WL, bL, …
+        trace[name] = to_lecture_convention(name, jax.device_get(grads[name[1:]]), m)
+    return trace
