@@ -45,7 +45,7 @@ def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         return args.run(args)
-    except InputError as exc:
+    except (InputError, argparse.ArgumentTypeError) as exc:
         print(f"crosscheck: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

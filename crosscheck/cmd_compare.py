@@ -64,7 +64,7 @@ def render(report, net, colour=None):
     if rows:
         lines.append(table(["tensor", "shape"] + columns, rows, align=["l", "l"] + ["r"] * len(columns)))
         lines.append(paint("cells: max|Δ| / max|reference| per tensor;  ✓ within tolerance, ✗ not, "
-                           "↳ computed from an earlier ✗, – not provided", "dim", enabled=colour))
+                           "↳ fails after the first ✗ (fix that one first), – not provided", "dim", enabled=colour))
         lines.append(paint(f"tolerance: {_policy(c.get('dtype'))}", "dim", enabled=colour))
     lines.append("")
     for name, entry in report.frameworks.items():

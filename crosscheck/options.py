@@ -1,7 +1,9 @@
 """Command-line options shared by the subcommands, and turning them into a network, data and parameters.
 
-Every parser here raises UsageError (exit 2, one line) for a value it cannot use.
+The converters given to argparse as `type=` raise argparse.ArgumentTypeError, whose message argparse
+keeps (it replaces a ValueError's with a generic one); the CLI turns it into one line and exit code 2.
 """
+import argparse
 import json
 import os
 import sys
@@ -23,11 +25,11 @@ def parse_layers(text):
     try:
         sizes = tuple(int(part) for part in text.replace(" ", "").split(","))
     except ValueError:
-        raise UsageError(f"--layers {text!r}: expected comma-separated integers such as 2,4,3") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers such as 2,4,3") from None
     if len(sizes) < 2:
-        raise UsageError(f"--layers {text!r}: need at least two sizes (inputs and outputs)")
+        raise argparse.ArgumentTypeError(f"{text!r}: need at least two sizes (inputs and outputs)")
     if any(n <= 0 for n in sizes):
-        raise UsageError(f"--layers {text!r}: every size must be a positive integer")
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be a positive integer")
     return sizes
 
 
@@ -40,7 +42,7 @@ def parse_frameworks(text, known=FRAMEWORKS):
     names = tuple(n for n in text.replace(" ", "").split(",") if n)
     unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise UsageError(f"--frameworks: unknown framework {', '.join(unknown) or text!r}; choose from {', '.join(known)}")
+        raise argparse.ArgumentTypeError(f"unknown framework {', '.join(unknown) or text!r}; choose from {', '.join(known)}")
     return names
 
 
@@ -48,9 +50,9 @@ def positive_int(text):
     try:
         value = int(text)
     except ValueError:
-        raise UsageError(f"expected a positive integer, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
-        raise UsageError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
@@ -58,9 +60,9 @@ def non_negative_float(text):
     try:
         value = float(text)
     except ValueError:
-        raise UsageError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not np.isfinite(value) or value < 0:
-        raise UsageError(f"expected a finite number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
     return value
 
 

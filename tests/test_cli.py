@@ -1,0 +1,207 @@
+"""The `crosscheck` command as a user meets it: exit codes, JSON, saved files, and one line per bad input."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crosscheck.cli import main
+from reference import Network, Trace, backprop, computed_names, init_params, make_data
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_correct_implementation_passes(capsys):
+    code, out, _ = run(capsys, "--frameworks", "none", "--impl", str(EXAMPLES / "my_backprop.py"))
+    assert code == 0 and "✓ all 12 tensors agree" in out
+
+
+def test_wrong_implementation_is_caught_at_its_first_wrong_tensor(capsys):
+    code, out, _ = run(capsys, "compare", "--frameworks", "none", "--impl", str(EXAMPLES / "wrong_backprop.py"))
+    assert code == 1
+    assert "first divergence: impl dW2 (4, 3)" in out and "1/m is missing" in out
+
+
+def test_json_document(capsys):
+    code, out, _ = run(capsys, "compare", "--frameworks", "none", "--impl", str(EXAMPLES / "wrong_backprop.py"),
+                       "--json")
+    document = json.loads(out)
+    assert code == 1 and document["ok"] is False
+    assert set(document) >= {"ok", "config", "frameworks", "comparisons", "first_divergence"}
+    assert document["config"]["layers"] == [2, 4, 3] and document["config"]["dtype"] == "float64"
+    assert document["frameworks"]["impl"]["status"] == "mismatch"
+    assert document["first_divergence"]["framework"] == "impl" and document["first_divergence"]["tensor"] == "dW2"
+    rows = document["comparisons"]
+    assert [r["tensor"] for r in rows] == computed_names(2)
+    for row in rows:
+        assert set(row) >= {"framework", "tensor", "shape", "max_abs", "max_rel", "tolerance", "ok"}
+    dW2 = next(r for r in rows if r["tensor"] == "dW2")
+    assert dW2["ok"] is False and dW2["shape"] == [4, 3] and dW2["max_rel"] == pytest.approx(299, rel=1e-9)
+
+
+def test_unavailable_framework_is_reported_and_the_run_goes_on(capsys, monkeypatch):
+    import adapters
+    monkeypatch.setitem(adapters.MODULES, "torch", "adapters.does_not_exist")
+    monkeypatch.setattr(adapters, "_loaded", {})
+    code, out, _ = run(capsys, "--frameworks", "torch", "--impl", str(EXAMPLES / "my_backprop.py"), "--json")
+    document = json.loads(out)
+    assert code == 0
+    assert document["frameworks"]["torch"]["status"] == "unavailable"
+    assert "No module named" in document["frameworks"]["torch"]["reason"]
+
+
+def test_save_writes_every_tensor_and_the_config(capsys, tmp_path):
+    path = tmp_path / "lecture.npz"
+    code, _, _ = run(capsys, "--frameworks", "none", "--save", str(path), "--seed", "4")
+    assert code == 0
+    saved = Trace.load(path)
+    net = Network((2, 4, 3))
+    X, Y = make_data(net, seed=4)
+    expected = backprop(net, init_params(net, seed=4), X, Y)
+    assert list(saved.keys()) == list(expected.keys())
+    for name in expected.keys():
+        np.testing.assert_array_equal(saved[name], expected[name])
+    assert saved.meta["config"]["seed"] == 4 and saved.meta["config"]["layers"] == [2, 4, 3]
+    assert os.listdir(tmp_path) == ["lecture.npz"]  # no temporary file left behind
+
+
+def test_params_and_data_files_round_trip(capsys, tmp_path):
+    net = Network((3, 5, 2))
+    params = init_params(net, "he", seed=1)
+    X, Y = make_data(net, batch=11, seed=1)
+    np.savez(tmp_path / "p.npz", W1=params[0][0], b1=params[0][1].ravel(), W2=params[1][0], b2=params[1][1])
+    np.savez(tmp_path / "d.npz", X=X, y=Y.argmax(axis=1))
+    code, out, _ = run(capsys, "--frameworks", "none", "--params", str(tmp_path / "p.npz"),
+                       "--data", str(tmp_path / "d.npz"), "--save", str(tmp_path / "t.npz"), "--json")
+    assert code == 0 and json.loads(out)["config"]["layers"] == [3, 5, 2]
+    saved = Trace.load(tmp_path / "t.npz")
+    np.testing.assert_array_equal(saved["Y"], Y)
+    np.testing.assert_array_equal(saved["dW1"], backprop(net, params, X, Y)["dW1"])
+
+
+def _write(tmp_path, name, content):
+    path = tmp_path / name
+    if isinstance(content, dict):
+        np.savez(path, **content)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    return str(path)
+
+
+W1, b1, W2, b2 = np.ones((2, 4)), np.zeros(4), np.ones((4, 3)), np.zeros(3)
+X2 = np.zeros((5, 2))
+
+BAD = {
+    "layers not numbers": (["--layers", "2,x,3"], "--layers"),
+    "one size": (["--layers", "3"], "at least two"),
+    "zero size": (["--layers", "2,0,3"], "positive"),
+    "unknown activation": (["--activation", "relu6"], "invalid choice"),
+    "unknown loss": (["--loss", "hinge"], "invalid choice"),
+    "dtype": (["--dtype", "float16"], "invalid choice"),
+    "batch 0": (["--batch", "0"], "positive integer"),
+    "negative l2": (["--l2", "-1"], ">= 0"),
+    "unknown framework": (["--frameworks", "torch,mxnet"], "mxnet"),
+    "unknown subcommand option": (["--bogus"], "unrecognized"),
+    "softmax with one output": (["--layers", "2,4,1"], "softmax-ce needs"),
+    "params missing": (["--params", "{tmp}/nope.npz"], "no such file"),
+    "params corrupt": (["--params", "@corrupt.npz"], "not a readable .npz"),
+    "params empty": (["--params", "@empty.npz"], "not a readable .npz"),
+    "params a directory": (["--params", "{tmp}"], "directory"),
+    "params NaN": (["--params", "@nan.npz"], "W2 contains NaN"),
+    "params do not chain": (["--params", "@chain.npz"], "does not chain"),
+    "params without bias": (["--params", "@nobias.npz"], "no bias b2"),
+    "params integer": (["--params", "@int.npz"], "dtype"),
+    "params vs layers": (["--params", "@good_params.npz", "--layers", "2,5,3"], "disagrees"),
+    "data without X": (["--data", "@noX.npz"], "no array named X"),
+    "data without targets": (["--data", "@noY.npz"], "needs targets"),
+    "data labels out of range": (["--data", "@labels.npz"], "out of range"),
+    "data not one-hot": (["--data", "@soft.npz"], "not one-hot"),
+    "data NaN": (["--data", "@nanX.npz"], "NaN"),
+    "data integer X": (["--data", "@intX.npz"], "dtype"),
+    "data rows differ": (["--data", "@rows.npz"], "rows"),
+    "data wrong features": (["--data", "@features.npz"], "features"),
+    "impl missing": (["--impl", "{tmp}/nope.py"], "no such file"),
+    "impl syntax error": (["--impl", "@syntax.py"], "syntax.py:3: syntax error"),
+    "impl without backprop": (["--impl", "@empty.py"], "defines no function backprop"),
+    "impl import error": (["--impl", "@importerror.py"], "importerror.py:1: importing it raised ModuleNotFoundError"),
+    "impl raises": (["--impl", "@raises.py"], "raises.py:4: your backprop raised ZeroDivisionError"),
+    "impl returns a list": (["--impl", "@list.py"], "must return a dict"),
+    "save into a missing directory": (["--save", "{tmp}/no/such/dir/x.npz"], "does not exist"),
+}
+
+FILES = {
+    "corrupt.npz": b"this is not a zip archive",
+    "empty.npz": b"",
+    "nan.npz": dict(W1=W1, b1=b1, W2=W2 * np.nan, b2=b2),
+    "chain.npz": dict(W1=W1, b1=b1, W2=np.ones((5, 3)), b2=b2),
+    "nobias.npz": dict(W1=W1, b1=b1, W2=W2),
+    "int.npz": dict(W1=W1.astype(int), b1=b1, W2=W2, b2=b2),
+    "good_params.npz": dict(W1=W1, b1=b1, W2=W2, b2=b2),
+    "noX.npz": dict(Y=np.eye(3)),
+    "noY.npz": dict(X=X2),
+    "labels.npz": dict(X=X2, y=np.array([0, 1, 2, 3, 0])),
+    "soft.npz": dict(X=X2, Y=np.full((5, 3), 1 / 3)),
+    "nanX.npz": dict(X=X2 * np.nan, y=np.zeros(5, int)),
+    "intX.npz": dict(X=X2.astype(int), y=np.zeros(5, int)),
+    "rows.npz": dict(X=X2, y=np.zeros(4, int)),
+    "features.npz": dict(X=np.zeros((5, 3)), y=np.zeros(5, int)),
+    "syntax.py": "import numpy as np\n\ndef backprop(X, Y, params:\n    return {}\n",
+    "empty.py": "x = 1\n",
+    "importerror.py": "import no_such_module_anywhere\n",
+    "raises.py": "import numpy as np\n\ndef backprop(X, Y, params, activation='relu'):\n    return 1 / 0\n",
+    "list.py": "def backprop(X, Y, params, activation='relu'):\n    return []\n",
+}
+
+
+@pytest.mark.parametrize("argv, message", list(BAD.values()), ids=list(BAD))
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys, tmp_path):
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    argv = [_write(tmp_path, a[1:], FILES[a[1:]]) if a.startswith("@") else a for a in argv]
+    before = set(os.listdir(tmp_path))
+    save = tmp_path / "out.npz"
+    extra = [] if "--save" in argv else ["--save", str(save)]
+    code, out, err = run(capsys, "compare", "--frameworks", "none", *argv, *extra)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("crosscheck: error: "), err
+    assert message in lines[0]
+    assert "Traceback" not in err
+    assert set(os.listdir(tmp_path)) == before  # nothing written
+
+
+def test_gradcheck_json(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--json")
+    document = json.loads(out)
+    assert code == 0 and document["ok"] is True and document["max_rel_error"] <= 1e-7
+    assert len(document["results"]) == 5 * 3 * 4  # activations × losses × (W1, b1, W2, b2)
+    assert set(document["results"][0]) >= {"activation", "loss", "param", "rel_error"}
+
+
+def test_gradcheck_table(capsys):
+    code, out, _ = run(capsys, "gradcheck", "--activation", "tanh", "--loss", "mse", "--layers", "3,5,5,2")
+    assert code == 0 and "tanh" in out and "W3" in out and "✓ max relative error" in out
+
+
+def test_runs_from_a_bare_source_checkout():
+    """`python -m crosscheck` with nothing on the path but the checkout (the GPU machine runs it so)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    done = subprocess.run([sys.executable, "-m", "crosscheck", "--frameworks", "none", "--layers", "2,3,3"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "crosscheck · 2-3-3 relu softmax-ce" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "crosscheck", "--layers", "nope"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
