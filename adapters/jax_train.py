@@ -1,0 +1,130 @@
+"""Training in JAX: the forward pass as a function of the parameters, jax.value_and_grad, an optax update.
+
+    J(params, X, Y)        = −(1/m) Σ Y log_softmax(Z[L])  (+ (c/2) Σ‖W‖²)
+    J, grads               = jax.value_and_grad(J)(params, Xb, Yb)
+    updates, state         = tx.update(grads, state)          tx = optax.sgd / adam / rmsprop
+    params                 = optax.apply_updates(params, updates)
+
+Without optax the same four updates are written out below (write_out).  The parameters are the
+reference's [(W, b), …] as they are: Z = A W + b needs no transpose.
+jax is imported inside the functions only, so importing this module imports no framework.
+"""
+import numpy as np
+
+from reference.regularization import l2_coefficient
+from reference.train import Run
+
+NAME = "jax"
+CONVENTION = "optax"
+
+
+def setup():
+    import jax
+    jax.config.update("jax_enable_x64", True)  # float64 means float64 (JAX would quietly use float32)
+    return {"version": jax.__version__}
+
+
+def train(net, params, X, Y, optimizer, schedule, on_step=None):
+    """The same run as reference.train.train, in JAX: a Run with J per step and the parameters after it."""
+    import jax
+    import jax.numpy as jnp
+    setup()
+
+    def cost(params, X, Y):
+        A = X
+        for l, (W, b) in enumerate(params, start=1):
+            Z = A @ W + b
+            A = hidden(net, Z) if l < net.L else Z
+        J = loss(net, Z, Y)
+        if net.l2:
+            c = l2_coefficient(net.l2, net.l2_convention, X.shape[0])
+            J = J + c / 2 * sum(jnp.sum(W * W) for W, _ in params)
+        return J
+
+    init, update = transformation(optimizer)
+
+    @jax.jit
+    def step(params, state, X, Y):
+        J, grads = jax.value_and_grad(cost)(params, X, Y)
+        updates, state = update(grads, state, params)
+        params = jax.tree_util.tree_map(lambda p, u: p + u, params, updates)
+        return params, state, J
+
+    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+    state = init(params)
+    losses, history = [], []
+    for t, rows in enumerate(schedule, start=1):
+        params, state, J = step(params, state, X[rows], Y[rows])
+        losses.append(float(J))
+        history.append([(np.asarray(W), np.asarray(b)) for W, b in params])
+        if on_step:
+            on_step(t)
+    return Run(NAME, np.array(losses), history)
+
+
+def hidden(net, Z):
+    import jax
+    import jax.numpy as jnp
+    if net.activation == "relu":
+        return jax.nn.relu(Z)
+    if net.activation == "leaky_relu":
+        return jnp.where(Z > 0, Z, net.leaky_slope * Z)
+    return {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "identity": lambda z: z}[net.activation](Z)
+
+
+def loss(net, Z, Y):
+    """The reference's J, from the logits Z[L]; each a mean over the m rows."""
+    import jax
+    import jax.numpy as jnp
+    m = Z.shape[0]
+    if net.loss == "softmax-ce":
+        return -jnp.sum(Y * jax.nn.log_softmax(Z)) / m
+    if net.loss == "sigmoid-bce":
+        return jnp.sum(jnp.logaddexp(0, Z) - Y * Z) / m
+    return jnp.sum((Z - Y) ** 2) / (2 * m)
+
+
+def transformation(optimizer):
+    """(init, update) of optax's optimizer in optax's convention, every hyperparameter given; else write_out."""
+    if optimizer.convention != CONVENTION:
+        raise ValueError(f"jax runs the optax convention, not {optimizer.convention!r}")
+    try:
+        import optax
+    except ImportError:
+        return write_out(optimizer)
+    h, lr = optimizer.hyper, optimizer.lr
+    tx = {"sgd": lambda: optax.sgd(lr),
+          "momentum": lambda: optax.sgd(lr, momentum=h["mu"]),
+          "adam": lambda: optax.adam(lr, b1=h["beta1"], b2=h["beta2"], eps=h["eps"]),
+          "rmsprop": lambda: optax.rmsprop(lr, decay=h["rho"], eps=h["eps"])}[optimizer.name]()
+    return tx.init, tx.update
+
+
+def write_out(optimizer):
+    """The four updates of reference.optim in optax's convention, in jax.numpy, for when optax is missing."""
+    import jax
+    import jax.numpy as jnp
+    h, lr, name = optimizer.hyper, optimizer.lr, optimizer.name
+    tree = jax.tree_util.tree_map
+
+    def init(params):
+        zeros = tree(jnp.zeros_like, params)
+        return {"t": 0, "m": zeros, "v": zeros}
+
+    def update(g, s, params=None):
+        t = s["t"] + 1
+        if name == "sgd":
+            return tree(lambda g: -lr * g, g), {**s, "t": t}
+        if name == "momentum":
+            v = tree(lambda g, v: g + h["mu"] * v, g, s["v"])
+            return tree(lambda v: -lr * v, v), {**s, "t": t, "v": v}
+        if name == "rmsprop":
+            v = tree(lambda g, v: h["rho"] * v + (1 - h["rho"]) * g * g, g, s["v"])
+            return tree(lambda g, v: -lr * g / jnp.sqrt(v + h["eps"]), g, v), {**s, "t": t, "v": v}
+        b1, b2 = h["beta1"], h["beta2"]
+        m = tree(lambda g, m: b1 * m + (1 - b1) * g, g, s["m"])
+        v = tree(lambda g, v: b2 * v + (1 - b2) * g * g, g, s["v"])
+        step = tree(lambda m, v: -lr * (m / (1 - b1 ** t)) / (jnp.sqrt(v / (1 - b2 ** t)) + h["eps"]), m, v)
+        return step, {"t": t, "m": m, "v": v}
+
+    return init, update
