@@ -1,0 +1,46 @@
+"""Property test: for any architecture, batch, seed and parameter scale, every framework agrees with the
+reference on every tensor (float64), and the engine's verdict is symmetric in what it measures."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import framework_params, load_adapter
+from crosscheck import tolerance
+from crosscheck.compare import compare
+from reference import ACTIVATIONS, LOSSES, Network, backprop, init_params, make_data
+
+problems = st.fixed_dictionaries({
+    "sizes": st.lists(st.integers(1, 7), min_size=2, max_size=5),
+    "activation": st.sampled_from(list(ACTIVATIONS)),
+    "loss": st.sampled_from(list(LOSSES)),
+    "batch": st.integers(1, 40),
+    "seed": st.integers(0, 2**16),
+    "scale": st.sampled_from([0.01, 0.3, 1.0, 3.0]),
+    "l2": st.sampled_from([0.0, 0.1]),
+})
+
+
+def build(p):
+    sizes = list(p["sizes"])
+    if p["loss"] == "softmax-ce" and sizes[-1] < 2:
+        sizes[-1] = 2
+    net = Network(tuple(sizes), activation=p["activation"], loss=p["loss"], l2=p["l2"])
+    rng = np.random.default_rng(p["seed"])
+    params = [(p["scale"] * W / max(np.std(W), 1e-12) if W.size > 1 else p["scale"] * W,
+               p["scale"] * rng.standard_normal(b.shape)) for W, b in init_params(net, "he", p["seed"])]
+    X, Y = make_data(net, p["batch"], p["seed"])
+    return net, params, X, Y
+
+
+@pytest.mark.parametrize("framework", framework_params())
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=problems)
+def test_every_framework_agrees_everywhere(framework, p):
+    adapter = load_adapter(framework)
+    net, params, X, Y = build(p)
+    reference = backprop(net, params, X, Y)
+    result = compare(framework, adapter.backprop(net, params, X, Y), reference, tolerance.tolerances(reference))
+    first = result.first_divergence
+    assert first is None, f"{framework} {net.describe()} m={p['batch']}: {first.tensor} max|Δ| {first.max_abs} " \
+                          f"> {first.tolerance} ({first.hint})"
