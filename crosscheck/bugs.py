@@ -506,15 +506,19 @@ def markdown(outcomes):
         lines += ["", f"<a id=\"{i}-{bug.name}\"></a>", f"## {i}. {bug.title}", "",
                   f"**Breaks** `{bug.breaks}` · **first shows in** `{bug.expected}` · "
                   f"**shown on** {bug.scenario.describe()} · `crosscheck bugs` name `{bug.name}`", "",
-                  bug.why, "", "The correct step, then the mistake:", "", "```python"]
+                  bug.why, "", "```python"]
         for step, wrong in bug.mutation.items():
-            lines += [step_source(STEPS[step]), "", "# the mistake", step_source(wrong, step)]
+            lines += ["# the lecture's step", step_source(STEPS[step]), "", "# the mistake", step_source(wrong, step)]
         lines += ["```", ""]
         if outcome.detected:
             lines.append(f"What crosscheck says: first divergence **`{outcome.first_divergence}`** — "
                          f"*{outcome.hint}*")
         else:
             lines.append("What crosscheck says: nothing — this mistake is **not detected** (a gap in the checks).")
-    lines += ["", "---", "", "Run them all yourself: `crosscheck bugs` (add `--json` for a machine-readable "
-              "list, `--show NAME` for the full report of one bug).", ""]
+    lines += ["", "## The implementation the mistakes are made in", "",
+              "Each section above replaces one step of this loop (`crosscheck/bugs.py`, `make_backprop`); "
+              "`s` is the table of steps, layers are numbered from 1 as in the lecture:", "",
+              "```python", textwrap.dedent(inspect.getsource(backprop)).rstrip(), "```", "",
+              "Run them all yourself: `crosscheck bugs` (`--json` for a machine-readable list, "
+              "`crosscheck bugs NAME --show` for the full tensor-by-tensor report of one bug).", ""]
     return "\n".join(lines)
