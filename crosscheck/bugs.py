@@ -273,19 +273,22 @@ class Scenario:
     weight_scale: float = 1.0
     batch: int = 300
     seed: int = 0
+    dtype: str = "float64"
 
     def describe(self):
         text = f"{'-'.join(map(str, self.layers))} {self.activation} {self.loss}, {self.init} init"
         if self.weight_scale != 1:
             text += f" × {self.weight_scale:g}"
-        return text + f", m = {self.batch}, seed {self.seed}"
+        text += f", m = {self.batch}, seed {self.seed}"
+        return text if self.dtype == "float64" else f"{text}, {self.dtype}"
 
     def build(self):
         """(net, params, X, Y) for reference.backprop and crosscheck.check.run_check."""
         from reference import Network, init_params, make_data
         net = Network(tuple(self.layers), activation=self.activation, loss=self.loss)
-        params = [(W * self.weight_scale, b) for W, b in init_params(net, self.init, self.seed)]
-        X, Y = make_data(net, self.batch, self.seed)
+        params = [((W * self.weight_scale).astype(self.dtype), b.astype(self.dtype))
+                  for W, b in init_params(net, self.init, self.seed)]
+        X, Y = make_data(net, self.batch, self.seed, self.dtype)
         return net, params, X, Y
 
 

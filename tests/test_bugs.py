@@ -3,6 +3,7 @@
 Every catalogued mistake must be caught at the tensor the catalogue predicts, with a hint; the correct
 implementation it is a mutation of must pass — on each bug's network and across activations, losses, depths.
 """
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -78,6 +79,15 @@ def test_correct_code_passes_on_the_bugs_network(bug, outcomes):
     assert outcome.ok
 
 
+@per_bug
+def test_bug_is_detected_in_float32_too(bug):
+    """float32's tolerance is looser; every mistake is still far outside it."""
+    scenario = dataclasses.replace(bug.scenario, dtype="float32")
+    result = check_impl(bug.backprop(), scenario)
+    assert result.first_divergence and result.first_divergence.tensor == bug.expected
+    assert check_impl(bugs.backprop, scenario).ok
+
+
 def test_missing_1_over_m_hint_says_1_over_m(outcomes):
     assert "1/m" in outcomes["dW-without-1-over-m"].hint
     assert "1/m" in outcomes["db-without-1-over-m"].hint
@@ -85,12 +95,13 @@ def test_missing_1_over_m_hint_says_1_over_m(outcomes):
 
 # ---- the correct implementation passes everywhere -------------------------------------------------
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("layers", [(2, 3), (2, 4, 3), (3, 5, 4, 2)], ids=["1-layer", "2-layer", "3-layer"])
 @pytest.mark.parametrize("loss", ["softmax-ce", "sigmoid-bce", "mse"])
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "tanh", "identity"])
-def test_correct_implementation_passes(activation, loss, layers):
+def test_correct_implementation_passes(activation, loss, layers, dtype):
     result = check_impl(bugs.backprop, Scenario(layers=layers, activation=activation, loss=loss, init="he",
-                                                batch=64, seed=3))
+                                                batch=64, seed=3, dtype=dtype))
     assert result.ok, f"{result.first_divergence.tensor}: {result.first_divergence.hint}"
     assert all(c.ok for c in result.comparisons), "the correct code returns every lecture tensor"
 
