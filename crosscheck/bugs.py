@@ -374,7 +374,8 @@ BUGS = (
     Bug("zero-based-backward-loop", "an off-by-one layer index: the backward loop runs over range(L)",
         "for l = L, L−1, …, 1:  dW[l] = A[l-1]ᵀ · dZ[l] / m", "dZ2", {"backward_layers": backward_layers_zero_based},
         "The lecture numbers layers from 1; Python's range(L) counts from 0. Every gradient lands one layer "
-        "too low — dZ3 is stored as dZ2 — and A[l-1] with l = 0 wraps around to A[L] instead of failing.",
+        "too low — dZ3 is stored as dZ2, and dZ3, dW3, db3 and dA2 are never stored under their own names — and "
+        "A[l-1] with l = 0 wraps around to A[L] instead of failing.",
         Scenario(layers=(2, 4, 4, 4), init="he"), hint_says="off by one"),
     Bug("sigmoid-derivative-on-Z", "the sigmoid's derivative evaluated on Z instead of A",
         "dZ[l] = dA[l] ⊙ A[l](1 − A[l])", "dZ1", {"sigmoid_backward": sigmoid_backward_on_Z},

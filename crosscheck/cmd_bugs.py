@@ -63,7 +63,7 @@ def render(outcomes, colour=None):
         rows.append([str(i), bug.name, status, outcome.first_divergence or "–", bug.expected, bug.breaks])
     lines = [paint(f"crosscheck bugs · {len(outcomes)} classic backprop mistakes, each a one-step mutation of a "
                    f"correct implementation, through the same checks as --impl", "bold", enabled=colour), "",
-             table(["#", "bug", "", "first ✗", "predicted", "the lecture's line it breaks"], rows,
+             table(["#", "bug", "result", "first ✗", "predicted", "the lecture's line it breaks"], rows,
                    align=["r", "l", "l", "l", "l", "l"]),
              "", paint("probable cause, as the engine gives it at the first divergence:", "bold", enabled=colour)]
     width = len(str(len(outcomes)))
