@@ -344,7 +344,8 @@ BUGS = (
     Bug("db-summed-over-units", "db summed over the wrong axis (axis=1)",
         "db[l] = np.sum(dZ[l], axis=0, keepdims=True) / m", "db2", {"db": db_summed_over_units},
         "Rows are examples and columns are units: the bias gradient sums over the rows (axis=0). "
-        "axis=1 adds up the units of each example instead and gives (m, 1)."),
+        "axis=1 adds up the units of each example instead and gives (m, 1).",
+        hint_says="summed over the units"),
     Bug("dW-transposed", "dW transposed: dZᵀ · A[l-1] instead of A[l-1]ᵀ · dZ",
         "dW[l] = A[l-1]ᵀ · dZ[l] / m", "dW2", {"dW": dW_transposed},
         "W[l] is (n[l-1], n[l]) — one row per input — so dW must be too. dZᵀ·A[l-1] is the gradient for the "
@@ -401,12 +402,12 @@ BUGS = (
         "A[L] = softmax(Z[L]), each row summing to 1", "A2", {"softmax": softmax_over_the_batch},
         "Each example's probabilities sum to 1 across its classes: the sum runs along axis=1 (a row). "
         "axis=0 normalises each class across the batch, and keepdims hides the shape clue.",
-        hint_says="the activation itself"),
+        hint_says="normalised over the batch"),
     Bug("output-derivative-applied-twice", "multiplying A − Y by the output sigmoid's derivative again",
         "dZ[L] = A[L] − Y", "dZ2", {"dZ_output": dZ_output_times_sigmoid_derivative},
         "For sigmoid with binary cross-entropy (and softmax with cross-entropy) the output's derivative has "
         "already cancelled against the loss's: ∂J/∂Z[L] = A[L] − Y. Multiplying by A(1 − A) applies it twice.",
-        Scenario(layers=(2, 4, 1), loss="sigmoid-bce", init="he")),
+        Scenario(layers=(2, 4, 1), loss="sigmoid-bce", init="he"), hint_says="applied twice"),
 )
 
 BY_NAME = {bug.name: bug for bug in BUGS}

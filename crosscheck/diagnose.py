@@ -59,6 +59,9 @@ def _shape_hint(name, got, ref, m):
         n = ref.shape[1]
         if got.shape == (m, n):
             return f"{name} has shape {got.shape}: sum dZ over the batch — np.sum(dZ, axis=0, keepdims=True) / m"
+        if got.shape == (m, 1) and m != 1:
+            return (f"{name} has shape {got.shape}: summed over the units (axis=1); the bias gradient sums over the "
+                    f"batch — np.sum(dZ, axis=0, keepdims=True) / m")
         if got.shape == (n,):
             return f"{name} has shape {got.shape}: keep the batch axis — np.sum(dZ, axis=0, keepdims=True) gives (1, {n})"
     if got.size == ref.size:
@@ -141,6 +144,21 @@ def _is_masked(ctx, got, dA):
     return bool(np.all((np.abs(ratio) <= tol) | (np.abs(ratio - 1) <= tol))) and np.all(got[~nonzero] == 0)
 
 
+def _output_layer(ctx):
+    """At the output: the derivative applied twice, or softmax normalised over the wrong axis."""
+    L = ctx.reference.L
+    A = ctx.ref_of(f"A{L}")
+    if ctx.name == f"dZ{L}" and ctx.close(ctx.got, ctx.ref * A * (1 - A)):
+        return (f"dZ{L} = (A{L} − Y) ⊙ A{L}(1 − A{L}): the output's derivative is applied twice — with "
+                f"sigmoid + BCE or softmax + CE, ∂J/∂Z{L} = A{L} − Y already contains it")
+    if ctx.name == f"A{L}" and ctx.reference.meta.get("loss") == "softmax-ce" and ctx.got.shape[0] > 1:
+        columns_sum_to_one = np.allclose(ctx.got.sum(axis=0), 1, atol=1e-4)
+        if columns_sum_to_one and not np.allclose(ctx.got.sum(axis=1), 1, atol=1e-4):
+            return (f"A{L}'s columns sum to 1, not its rows: softmax normalised over the batch (axis=0) "
+                    f"instead of the classes (axis=1)")
+    return None
+
+
 def _other_layer(ctx):
     """The tensor equals the reference's tensor of the same kind at another layer."""
     if ctx.layer is None:
@@ -176,7 +194,7 @@ def _float32_rounding(ctx):
 
 
 CHECKS = (_float32_rounding, _scale_factor, _transposed, _dA_without_transpose, _activation_derivative,
-          _other_layer, _forward_or_loss)
+          _output_layer, _other_layer, _forward_or_loss)
 
 
 def _fallback(name, got, ref):
