@@ -27,6 +27,15 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
     """The same run as reference.train.train, in torch: a Run with J per step and the parameters after it."""
     import torch
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # steps this small only wait for a second thread (and a busy CPU makes it worse)
+    try:
+        return _train(torch, net, params, X, Y, optimizer, schedule, on_step)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(torch, net, params, X, Y, optimizer, schedule, on_step):
     model = sequential(net).to(getattr(torch, X.dtype.name))
     model.load_state_dict(bridge.state_dict(params))
     opt = torch_optimizer(optimizer, model.parameters())
