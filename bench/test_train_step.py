@@ -1,0 +1,33 @@
+"""One training step (forward + backward + SGD update) of the lecture network and a wide one, every framework.
+
+The reference (framework "numpy") is the lecture's backward pass; the others use their autodiff, eager and
+compiled.  test_one_step_matches_reference checks that every step is the same computation: from the same
+parameters and data, one step leaves the same parameters.
+"""
+import numpy as np
+import pytest
+
+from bench import kernels
+from crosscheck import benchmarking as engine
+
+from .conftest import make_kernel
+
+OP = "train_step"
+
+
+def test_train_step(case, run_case):
+    run_case(case)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_one_step_matches_reference(step_case, dtype, request):
+    case = dict(step_case, dtype=dtype)
+    kernel, _ = make_kernel(case, request.config)
+    kernel.call()
+    kernel.sync()
+    net, params, X, Y, _, lr = engine.train_problem(case["config"], dtype)
+    kernels.reference_step(net, params, X, Y, lr)
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    for l, ((W, b), (W_ref, b_ref)) in enumerate(zip(kernel.read(), params), start=1):
+        np.testing.assert_allclose(W, W_ref, rtol=tol, atol=tol, err_msg=f"{engine.case_label(case)} W{l} after one step")
+        np.testing.assert_allclose(b, b_ref, rtol=tol, atol=tol, err_msg=f"{engine.case_label(case)} b{l} after one step")
