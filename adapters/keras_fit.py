@@ -41,7 +41,7 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
 def _train(net, params, X, Y, optimizer, schedule, on_step):
     m = X.shape[0]
     batch_size = max(len(rows) for rows in schedule)
-    model = sequential(net, l2=l2_per_batch(net, schedule))
+    model = sequential(net, l2_per_batch(net, schedule), X.dtype.name)
     model.set_weights(bridge.keras_weights(params))
     model.compile(optimizer=keras_optimizer(optimizer), loss=keras_loss(net))
     steps = recorder(model, on_step)
@@ -54,17 +54,29 @@ def _train(net, params, X, Y, optimizer, schedule, on_step):
     return Run(NAME, np.array(steps.losses), steps.history)
 
 
-def sequential(net, l2=0.0):
+def sequential(net, l2=0.0, dtype="float64"):
     """Dense, Activation, …, Dense — the last Dense linear (its softmax belongs to the loss)."""
     import keras
-    regularizer = keras.regularizers.L2(l2 / 2) if l2 else None   # Keras's L2(λ) adds λ Σ‖W‖²: λ = c/2
-    model = keras.Sequential([keras.Input((net.sizes[0],))])
+    regularizer = exact_l2(l2 / 2) if l2 else None   # Keras's L2(λ) adds λ Σ‖W‖²: λ = c/2
+    model = keras.Sequential([keras.Input((net.sizes[0],), dtype=dtype)])
     for l, n_out in enumerate(net.sizes[1:], start=1):
-        model.add(keras.layers.Dense(n_out, kernel_regularizer=regularizer))
+        model.add(keras.layers.Dense(n_out, kernel_regularizer=regularizer, dtype=dtype))
         if l < net.L:
-            model.add(keras.layers.LeakyReLU(negative_slope=net.leaky_slope) if net.activation == "leaky_relu"
-                      else keras.layers.Activation({"identity": "linear"}.get(net.activation, net.activation)))
+            model.add(keras.layers.LeakyReLU(negative_slope=net.leaky_slope, dtype=dtype) if net.activation == "leaky_relu"
+                      else keras.layers.Activation({"identity": "linear"}.get(net.activation, net.activation), dtype=dtype))
     return model
+
+
+def exact_l2(lam):
+    """keras.regularizers.L2(λ), λ Σ‖W‖², without its detour through float32: L2 casts λ from a float32
+    tensor to W's dtype, which moves a float64 run by λ's float32 rounding (1e-9 of λ = 0.01)."""
+    import keras
+
+    class ExactL2(keras.regularizers.L2):
+        def __call__(self, W):
+            return keras.ops.sum(keras.ops.square(W)) * np.asarray(self.l2, dtype=W.dtype)
+
+    return ExactL2(lam)
 
 
 def keras_loss(net):

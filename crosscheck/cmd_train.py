@@ -4,6 +4,7 @@ runs after every step: J, and every W and b against the reference run in that fr
 
 Exit code 0 when every framework follows the reference's trajectory, 1 on a mismatch, 2 on bad input.
 """
+import argparse
 import importlib
 import time
 
@@ -15,7 +16,6 @@ from reference.train import accuracy, batch_schedule, train
 
 from . import options
 from .console import Progress, paint, table, use_colour
-from .errors import UsageError
 from .tolerance import EPS32, FLOAT32_FACTOR, FLOAT64_ATOL, FLOAT64_RTOL
 
 REFERENCE = "numpy-reference"
@@ -37,11 +37,11 @@ def add_arguments(parser):
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd: W ← W − α dW)")
     parser.add_argument("--lr", type=_positive_float, default=None, metavar="α",
                         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
-    parser.add_argument("--epochs", type=options.positive_int, default=1000, metavar="N", help="passes over the data (default 1000)")
+    parser.add_argument("--epochs", type=_positive_int, default=1000, metavar="N", help="passes over the data (default 1000)")
     parser.add_argument("--batch-size", type=_batch_size, default=None, metavar="B",
                         help="examples per step; 'full' (the default) for full-batch descent")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
-    parser.add_argument("--examples", dest="batch", type=options.positive_int, default=300, metavar="M",
+    parser.add_argument("--examples", dest="batch", type=_positive_int, default=300, metavar="M",
                         help="training examples (default 300, the lecture's spiral)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the data, the parameters and the batch order (default 0)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="lecture", help="parameter initialization (default lecture)")
@@ -227,12 +227,31 @@ def _reason(exc):
     return text
 
 
+# argparse shows an ArgumentTypeError's message; for any other error it says only "invalid value"
 def _positive_float(text):
-    value = options.non_negative_float(text)
-    if value == 0:
-        raise UsageError(f"expected a number > 0, got {text!r}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
 def _batch_size(text):
-    return None if text == "full" else options.positive_int(text)
+    if text == "full":
+        return None
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
