@@ -1,0 +1,168 @@
+"""docs/lecture-bridge.md cannot drift: its code is the real code, its example runs, its defaults are the
+frameworks' real defaults."""
+import contextlib
+import inspect
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = (ROOT / "docs" / "lecture-bridge.md").read_text()
+BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
+# the files each column of the line-by-line table may quote
+COLUMN_FILES = {
+    1: sorted((ROOT / "reference").glob("*.py")),
+    2: [ROOT / "adapters" / "torch_train.py", ROOT / "adapters" / "bridge.py"],
+    3: [ROOT / "adapters" / "keras_fit.py", ROOT / "adapters" / "tf_train.py"],
+}
+COLUMN_NAMES = {1: "reference", 2: "PyTorch", 3: "Keras"}
+
+
+def blocks(language=None):
+    return [(lang, body) for lang, body in BLOCK.findall(DOC) if language in (None, lang)]
+
+
+def section(title):
+    start = DOC.index(f"## {title}")
+    end = DOC.find("\n## ", start + 1)
+    return DOC[start:end if end > 0 else None]
+
+
+def table_rows(text):
+    """The body rows of the first Markdown table in text, as lists of cells (the bar inside `…` kept)."""
+    rows = [line for line in text.splitlines() if line.startswith("|")][2:]
+    return [[cell.strip() for cell in re.split(r"(?<!\\)\|(?=(?:[^`]*`[^`]*`)*[^`]*$)", row)[1:-1]] for row in rows]
+
+
+# ---- code pulled from the real code ------------------------------------------------------------------
+
+LINE_BY_LINE = table_rows(section("The lecture, line by line"))
+
+
+@pytest.mark.parametrize("row", LINE_BY_LINE, ids=[re.sub(r"[^A-Za-z0-9_\[\]=+/-]", "", row[0]) for row in LINE_BY_LINE])
+def test_every_code_span_of_the_line_by_line_table_is_in_the_real_code(row):
+    for column, files in COLUMN_FILES.items():
+        source = "\n".join(path.read_text() for path in files)
+        for span in re.findall(r"`([^`]+)`", row[column]):
+            assert span in source, f"{COLUMN_NAMES[column]} column of {row[0]}: `{span}` is not in {[p.name for p in files]}"
+
+
+def test_the_table_covers_every_formula_of_the_lecture():
+    formulas = " ".join(row[0] for row in LINE_BY_LINE)
+    for formula in ("Z[l] = A[l-1] W[l] + b[l]", "softmax", "dZ[L] = A[L] − Y", "dW[l]", "db[l]", "dA[l-1]",
+                    "1[Z[l] > 0]", "W ← W − α dW"):
+        assert formula in formulas, formula
+
+
+FROM_BLOCKS = [(body.split("\n", 1)[0][len("# from "):], body.split("\n", 1)[1]) for _, body in blocks("python")
+               if body.startswith("# from ")]
+
+
+@pytest.mark.parametrize("path, code", FROM_BLOCKS, ids=[f"{path}#{i}" for i, (path, _) in enumerate(FROM_BLOCKS)])
+def test_every_from_block_is_verbatim_in_its_file(path, code):
+    assert code.rstrip("\n") in (ROOT / path).read_text(), f"the block marked '# from {path}' is no longer in {path}"
+
+
+def test_the_example_runs_and_prints_what_the_page_shows():
+    pytest.importorskip("torch")
+    runnable = [body for _, body in blocks("python") if body.startswith("# run\n")]
+    shown = [body for _, body in blocks("text")]
+    assert len(runnable) == 1 and shown
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(runnable[0], "docs/lecture-bridge.md", "exec"), {})
+    assert out.getvalue() == shown[0]
+
+
+# ---- the convention table against the frameworks themselves -----------------------------------------
+
+CONVENTIONS = section("The conventions, and where the frameworks part ways")
+
+
+def defaults(callable_):
+    return {name: p.default for name, p in inspect.signature(callable_).parameters.items()}
+
+
+def assert_stated(*texts):
+    __tracebackhide__ = True
+    for text in texts:
+        assert text in CONVENTIONS, f"the convention table should say {text} (the framework's real default)"
+
+
+@pytest.mark.torch
+def test_torch_defaults_are_the_ones_stated():
+    torch = pytest.importorskip("torch")
+    sgd, adam, rms, adamw = (defaults(c) for c in (torch.optim.SGD, torch.optim.Adam, torch.optim.RMSprop,
+                                                    torch.optim.AdamW))
+    assert_stated(f"`SGD(lr={sgd['lr']!r})`", f"`momentum={sgd['momentum']!r}`", f"`eps={adam['eps']!r}`",
+                  f"`betas={adam['betas']!r}`", f"`alpha={rms['alpha']!r}`", f"`weight_decay={adamw['weight_decay']!r}`")
+    assert rms["eps"] == adam["eps"]
+    layer = torch.nn.Linear(50, 7)  # U(−1/√n_in, 1/√n_in) for weight and bias
+    for value in (layer.weight, layer.bias):
+        assert value.abs().max().item() <= 1 / np.sqrt(50) and value.abs().max().item() > 0.5 / np.sqrt(50)
+
+
+@pytest.mark.keras
+def test_keras_defaults_are_the_ones_stated():
+    keras = pytest.importorskip("keras")
+    sgd, adam, rms, adamw = (defaults(c) for c in (keras.optimizers.SGD, keras.optimizers.Adam,
+                                                    keras.optimizers.RMSprop, keras.optimizers.AdamW))
+    dense, cce = defaults(keras.layers.Dense), defaults(keras.losses.CategoricalCrossentropy)
+    assert_stated(f"`SGD(learning_rate={sgd['learning_rate']!r})`", f"`momentum={sgd['momentum']!r}`",
+                  f"`epsilon={adam['epsilon']!r}`", f"`beta_1={adam['beta_1']!r}`", f"`beta_2={adam['beta_2']!r}`",
+                  f"`rho={rms['rho']!r}`", f"`AdamW(weight_decay={adamw['weight_decay']!r})`",
+                  f"`from_logits={cce['from_logits']!r}`", f"`epsilon()={keras.config.epsilon()!r}`",
+                  f"`{dense['kernel_initializer']}`", f"`{dense['bias_initializer']}`")
+    assert rms["epsilon"] == adam["epsilon"]
+
+
+@pytest.mark.keras
+def test_keras_cross_entropy_on_probabilities_clips_and_on_logits_does_not():
+    keras = pytest.importorskip("keras")
+    Y = np.array([[1.0, 0.0]])
+    P = np.array([[1e-12, 1 - 1e-12]])
+    on_probabilities = float(keras.losses.CategoricalCrossentropy()(Y, P))
+    assert on_probabilities == pytest.approx(-np.log(keras.config.epsilon()), rel=1e-5)  # not −log(1e-12) = 27.6
+    Z = np.array([[0.0, 30.0]])
+    on_logits = float(keras.losses.CategoricalCrossentropy(from_logits=True)(Y, Z))
+    assert on_logits == pytest.approx(30.0, rel=1e-6)                                     # −log softmax(Z)[0]
+
+
+@pytest.mark.jax
+def test_optax_defaults_are_the_ones_stated():
+    optax = pytest.importorskip("optax")
+    adam, rms = defaults(optax.adam), defaults(optax.rmsprop)
+    assert_stated(f"`eps={adam['eps']!r}` outside √v̂, `eps_root={adam['eps_root']!r}` inside",
+                  f"`decay={rms['decay']!r}`, `eps={rms['eps']!r}`, `eps_in_sqrt={rms['eps_in_sqrt']!r}`")
+
+
+def test_the_references_conventions_are_the_ones_stated():
+    from reference.optim import RULES
+    assert RULES["adam", "torch"][1]["eps"] == 1e-8 and RULES["adam", "keras"][1]["eps"] == 1e-7
+    assert RULES["rmsprop", "torch"][1]["rho"] == 0.99 and RULES["rmsprop", "keras"][1]["rho"] == 0.9
+    assert RULES["rmsprop", "optax"][1] == {"rho": 0.9, "eps": 1e-8}
+    assert_stated("keras `c = 2λ`, course `c = λ/m`, weight-decay `c = λ`")
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow", "jax"])
+def test_relu_derivative_at_zero_is_zero_everywhere(framework):
+    Z = np.array([-1.0, 0.0, 2.0])
+    if framework == "torch":
+        torch = pytest.importorskip("torch")
+        z = torch.tensor(Z, requires_grad=True)
+        torch.relu(z).sum().backward()
+        slope = z.grad.numpy()
+    elif framework == "tensorflow":
+        tf = pytest.importorskip("tensorflow")
+        z = tf.Variable(Z)
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(tf.nn.relu(z))
+        slope = tape.gradient(total, z).numpy()
+    else:
+        jax = pytest.importorskip("jax")
+        slope = np.asarray(jax.grad(lambda z: jax.nn.relu(z).sum())(jax.numpy.asarray(Z)))
+    np.testing.assert_array_equal(slope, [0.0, 0.0, 1.0])
+    assert_stated("| **ReLU'(0)** | 0 (`Z > 0`) | 0 | 0 | 0 |")
