@@ -16,7 +16,8 @@ FORMATS = (".png", ".svg", ".pdf")
 STYLES = {"numpy-reference": dict(color="0.6", lw=5, alpha=0.5), "torch": dict(color="tab:red", lw=1.6),
           "tensorflow": dict(color="tab:orange", lw=1.6, ls="--"), "keras": dict(color="tab:green", lw=1.6, ls="-."),
           "jax": dict(color="tab:blue", lw=1.6, ls=":")}
-FLOOR = 1e-17  # |ΔJ| = 0 drawn here, so that an exact agreement still shows on the log axis
+FLOOR = 1e-17
+DPI = 90  # |ΔJ| = 0 drawn here, so that an exact agreement still shows on the log axis
 
 
 def require(path):
@@ -90,8 +91,11 @@ def save_atomically(fig, path):
     suffix = os.path.splitext(path)[1]
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
-        fig.savefig(tmp, dpi=110)
+        fig.savefig(tmp, dpi=DPI)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private (0600); a plot is as readable as any new file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
