@@ -15,7 +15,7 @@ test: $(STAMP)
 	$(PY) -m pytest tests bench --benchmark-disable -q
 
 bench: $(STAMP)
-	for fw in numpy torch tensorflow jax cupy; do $(PY) -m pytest bench --benchmark-only -m $$fw || exit 1; done  # one process per framework
+	for fw in numpy torch tensorflow jax cupy; do $(PY) -m pytest bench --benchmark-only -m $$fw --benchmark-columns=min,median,iqr,rounds,iterations || exit 1; done  # one process per framework
 
 venv: $(STAMP)
 

@@ -113,12 +113,7 @@ def _torch_setup(device, threads, tf32):
     if threads and device == "cpu":
         torch.set_num_threads(threads)
     if device == "cuda":
-        matmul = torch.backends.cuda.matmul
-        if hasattr(matmul, "fp32_precision"):
-            matmul.fp32_precision = "tf32" if tf32 else "ieee"
-        else:
-            matmul.allow_tf32 = tf32
-        torch.backends.cudnn.allow_tf32 = tf32
+        torch.set_float32_matmul_precision("high" if tf32 else "highest")  # "high": TF32; "highest": IEEE
         blas = f"cuBLAS (CUDA {torch.version.cuda})"
         name = torch.cuda.get_device_name(0)
     else:

@@ -248,7 +248,9 @@ def result_record(case, info, median_s, first_call_s, calls_per_round, min_s, ro
     record.update({
         "median_s": median_s, "gflops": gflops(flops, median_s), "pct_peak": None, "flops": flops,
         "first_call_s": first_call_s, "calls_per_round": calls_per_round, "min_s": min_s, "rounds": rounds,
-        "threads": info.get("threads"), "precision": info.get("precision"), "tf32": info.get("tf32"),
+        "threads": info.get("threads"), "tf32": info.get("tf32"),
+        # TF32 applies to float32 alone; float64 is always IEEE; bf16/fp16 run as the library runs them
+        "precision": info.get("precision") if case["dtype"] == "float32" else "ieee" if case["dtype"] == "float64" else "native",
         "blas": info.get("blas"), "device_name": info.get("device_name"), "version": info.get("version"),
         "compiler": COMPILER.get(case["framework"]) if case.get("mode") in ("compiled", "jit") else None,
     })
