@@ -557,13 +557,29 @@ def gpu_info():
     return gpus
 
 
+def load_average():
+    """The 1-minute load average, or None: above the core count, other work competes for the cores."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def load_warning(load, cores):
+    if load is not None and load > 0.5 * cores:
+        return (f"the machine was busy before the run (load average {load} on {cores} cores): "
+                f"other work shares the cores, so timings are noisy")
+    return None
+
+
 def machine_info():
     """Everything about where the numbers were taken, without importing a framework."""
     cpu = cpu_info()
     blas = blas_info()
+    load = load_average()
     return {
-        "cpu": cpu, "blas": blas, "blas_summary": describe_blas(blas),
-        "blas_warnings": blas_warnings(blas, cpu["flags"]),
+        "cpu": cpu, "blas": blas, "blas_summary": describe_blas(blas), "load_average": load,
+        "warnings": [w for w in blas_warnings(blas, cpu["flags"]) + [load_warning(load, cpu["usable_cores"])] if w],
         "env": {k: os.environ[k] for k in BLAS_ENV if k in os.environ},
         "python": platform.python_version(), "platform": platform.platform(),
         "versions": framework_versions(), "gpus": gpu_info(),

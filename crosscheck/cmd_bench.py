@@ -83,7 +83,11 @@ def add_arguments(parser):
     parser.add_argument("--save", metavar="FILE.json", help="also write the JSON document to FILE (never overwritten unless --overwrite)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw GFLOP/s against problem size per framework (needs matplotlib)")
     parser.add_argument("--overwrite", action="store_true", help="let --save and --plot replace an existing file")
-    add_json_argument(parser)
+    parser.add_argument("--from", dest="from_file", metavar="FILE.json",
+                        help="measure nothing: report (or --plot, --markdown) a run saved with --save")
+    output = parser.add_mutually_exclusive_group()
+    add_json_argument(output)
+    output.add_argument("--markdown", action="store_true", help="print the tables as Markdown (for docs/benchmarks.md)")
 
 
 def _check_output(path, flag, overwrite):
@@ -115,11 +119,29 @@ def build_plan(args):
     return cases, skipped
 
 
+def load_document(path):
+    """A run saved with --save, checked enough that the report can read it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except OSError as exc:
+        raise UsageError(f"--from {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise UsageError(f"--from {path}: not a JSON document") from None
+    if not (isinstance(document, dict) and isinstance(document.get("env"), dict) and isinstance(document.get("results"), list)):
+        raise UsageError(f"--from {path}: not a crosscheck bench run (needs \"env\" and \"results\")")
+    document.setdefault("skipped", [])
+    document.setdefault("ratios", engine.reference_ratios(document["results"]))
+    return document
+
+
 def run(args):
-    cases, skipped = build_plan(args)
     for path, flag in ((args.save, "--save"), (args.plot, "--plot")):
         if path:
             _check_output(path, flag, args.overwrite)
+    if args.from_file:
+        return finish(args, load_document(args.from_file), [])
+    cases, skipped = build_plan(args)
     try:
         engine.kernels()
     except engine.KernelsMissing as exc:
@@ -146,6 +168,11 @@ def run(args):
         "skipped": skipped + out["skipped"],
         "ratios": engine.reference_ratios(results),
     }
+    return finish(args, document, machine["warnings"])
+
+
+def finish(args, document, warnings):
+    """Save, plot and print a run (just measured, or read with --from)."""
     notes = []
     if args.save:
         text = json.dumps(document, indent=2, default=str).encode()
@@ -155,12 +182,12 @@ def run(args):
     if args.json:
         emit_json(document)
     else:
-        print(report(document))
-    for warning in machine["blas_warnings"]:
+        print(markdown(document) if args.markdown else report(document))
+    for warning in warnings:
         print(paint(f"warning: {warning}", "yellow", enabled=None), file=sys.stderr)
     for note in notes:
         print(note, file=sys.stderr)
-    if not results:
+    if not document["results"]:
         print("nothing was measured: every case was skipped (reasons above / in \"skipped\")", file=sys.stderr)
     return 0
 
@@ -196,20 +223,10 @@ def _order(r):
     return (r["device"], r["dtype"], list(engine.TRAIN_CONFIGS).index(r["config"]), framework, r["mode"])
 
 
-def report(document):
-    """The text report: where it ran, a table per op (fastest per row group in green), the ratios, what was skipped."""
-    env, results = document["env"], document["results"]
-    colour = None
-    cpu = env["cpu"]
-    lines = [paint("crosscheck bench", "bold", enabled=colour) +
-             f" — {cpu['model']}, {env['threads']} threads per framework of {cpu['usable_cores']} usable cores"
-             f"{', each framework in its own process' if env['isolated'] else ', all frameworks in one process'}"
-             f"{', quick' if env['quick'] else ''}",
-             f"BLAS (numpy): {env['blas_summary']}"]
-    for key, info in env["frameworks"].items():
-        lines.append(f"  {key:<16} {info.get('version')}  {info.get('blas')}  threads {info.get('threads') or '-'}"
-                     f"  precision {info.get('precision')}  {info.get('device_name') if key.endswith('cuda') else ''}".rstrip())
-    show_peak = any(r["pct_peak"] is not None for r in results)
+def sections(document, colour=None):
+    """The report as [(title, headers, rows, align)]: a table per op (fastest of each group marked), the ratios."""
+    results, out = document["results"], []
+    show_peak = any(r.get("pct_peak") is not None for r in results)
     for op, title in (("batched_matmul", "batched matmul (B×M×K×N), time per call"),
                       ("train_step", "train step (forward + backward + SGD update), time per step")):
         rows = sorted((r for r in results if r["op"] == op), key=_order)
@@ -226,32 +243,67 @@ def report(document):
         for r in rows:
             rate = _rate(r["gflops"])
             if r["median_s"] == best[group(r)] and sum(group(o) == group(r) for o in rows) > 1:
-                rate = paint(rate, "green", enabled=colour)
+                rate = paint(rate, "green", enabled=colour) if colour is not False else f"**{rate}**"
             what = "×".join(map(str, r["shape"])) if op == "batched_matmul" else r["config"]
             mode = "eager" if r["mode"] == "eager" else engine.COMPILER[r["framework"]]
             table_rows.append([r["framework"], mode, r["device"], r["dtype"], what, seconds(r["median_s"]), rate]
-                              + ([f"{r['pct_peak']:.0f}%" if r["pct_peak"] is not None else "-"] if show_peak else [])
+                              + ([f"{r['pct_peak']:.0f}%" if r.get("pct_peak") is not None else "-"] if show_peak else [])
                               + [seconds(r["first_call_s"])])
-        lines += ["", paint(title, "bold", enabled=colour),
-                  table(headers, table_rows, ["l", "l", "l", "l", "l", "r", "r"] + (["r"] if show_peak else []) + ["r"])]
-    if document["ratios"]:
-        lines += ["", paint(f"the reference's train step against the fastest framework (target: ≤ {engine.REFERENCE_TARGET}× at wide)",
-                            "bold", enabled=colour)]
+        out.append((title, headers, table_rows, list("lllllrr") + (["r"] if show_peak else []) + ["r"]))
+    if document.get("ratios"):
         rows = []
         for q in document["ratios"]:
-            verdict = ("" if q["met"] is None else paint("met", "green", enabled=colour) if q["met"]
-                       else paint("not met", "red", enabled=colour))
+            verdict = ("" if q["met"] is None else "met" if q["met"] else "not met")
+            if colour is not False and verdict:
+                verdict = paint(verdict, "green" if q["met"] else "red", enabled=colour)
             rows.append([q["config"], q["dtype"], q["device"], seconds(q["reference_s"]), q["fastest"],
                          seconds(q["fastest_s"]), f"{q['ratio']:.2f}×", verdict])
-        lines.append(table(["config", "dtype", "device", "reference", "fastest framework", "its time", "ratio", ""],
-                           rows, ["l", "l", "l", "r", "l", "r", "r", "l"]))
+        out.append((f"the reference's train step against the fastest framework (target: ≤ {engine.REFERENCE_TARGET}× at wide)",
+                    ["config", "dtype", "device", "reference", "fastest framework", "its time", "ratio", "target"],
+                    rows, list("lllrlrrl")))
+    return out
+
+
+def header(document):
+    env, cpu = document["env"], document["env"]["cpu"]
+    lines = [f"{cpu['model']}, {env['threads']} threads per framework of {cpu['usable_cores']} usable cores"
+             f"{', each framework in its own process' if env['isolated'] else ', all frameworks in one process'}"
+             f"{', quick' if env['quick'] else ''}; load average {env.get('load_average')} before the run; {env['date']}",
+             f"BLAS (numpy): {env['blas_summary']}"]
+    for key, info in env["frameworks"].items():
+        lines.append(f"{key}: {info.get('version')}, {info.get('blas')}, threads {info.get('threads') or '-'}, "
+                     f"precision {info.get('precision')}" + (f", {info.get('device_name')}" if key.endswith("cuda") else ""))
+    return lines
+
+
+def skipped_lines(document):
+    reasons = {}
+    for s in document["skipped"]:
+        reasons.setdefault(s["reason"], []).append(s)
+    return [f"{len(cases)} × {reason}" for reason, cases in reasons.items()]
+
+
+def report(document):
+    """The text report: where it ran, the tables, what was skipped."""
+    first, *rest = header(document)
+    lines = [paint("crosscheck bench", "bold") + " — " + first] + ["  " + line for line in rest]
+    for title, headers, rows, align in sections(document):
+        lines += ["", paint(title, "bold"), table(headers, rows, align)]
     if document["skipped"]:
-        reasons = {}
-        for s in document["skipped"]:
-            reasons.setdefault(s["reason"], []).append(s)
-        lines += ["", paint(f"skipped {len(document['skipped'])} cases", "bold", enabled=colour)]
-        for reason, cases in reasons.items():
-            lines.append(f"  {len(cases):>3} × {reason}")
+        lines += ["", paint(f"skipped {len(document['skipped'])} cases", "bold")]
+        lines += ["  " + line for line in skipped_lines(document)]
+    return "\n".join(lines)
+
+
+def markdown(document):
+    """The same report as Markdown, to paste into docs/benchmarks.md."""
+    lines = ["- " + line for line in header(document)]
+    for title, headers, rows, align in sections(document, colour=False):
+        lines += ["", f"**{title}**", "", "| " + " | ".join(headers) + " |",
+                  "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    if document["skipped"]:
+        lines += ["", f"Skipped {len(document['skipped'])} cases:"] + ["- " + line for line in skipped_lines(document)]
     return "\n".join(lines)
 
 

@@ -40,7 +40,7 @@ def document():
 def test_json_has_env_and_results(document):
     assert set(document) >= {"env", "results"}
     env = document["env"]
-    for key in ("cpu", "blas", "versions", "frameworks", "threads", "gpus", "blas_warnings"):
+    for key in ("cpu", "blas", "versions", "frameworks", "threads", "gpus", "warnings", "load_average"):
         assert key in env, f"env lacks {key}"
     assert env["isolated"] is True and env["quick"] is True
     assert "numpy:cpu" in env["frameworks"]
@@ -95,7 +95,7 @@ def test_missing_framework_or_device_is_skipped_with_its_reason(capsys):
     ["--shapes", "1x2x3"], ["--shapes", "1x0x4x3"], ["--threads", "0"], ["--threads", "100000"],
     ["--device", "tpu"], ["--peak-gflops", "fast"], ["--peak-gflops", "float8=3"], ["--dtypes", "float16"],
     ["--frameworks", "mxnet"], ["--ops", "conv"], ["--configs", "huge"], ["--save", "/no/such/dir/r.json"],
-    ["--frameworks", "cupy"],
+    ["--frameworks", "cupy"], ["--from", "/no/such/run.json"], ["--from", __file__], ["--json", "--markdown"],
 ], ids=lambda argv: " ".join(argv))
 def test_bad_option_is_one_line_and_exit_2(capsys, argv):
     code, out, err = run_cli(capsys, "bench", "--quick", *argv)
@@ -119,6 +119,9 @@ def test_save_writes_json_and_plot_and_never_overwrites(capsys, tmp_path):
     code, out, err = run_cli(capsys, *SMALL, "--save", str(saved))
     assert code == 2 and "exists" in err and len(err.strip().splitlines()) == 1
     assert saved.read_bytes() == first
+
+    code, out, err = run_cli(capsys, "bench", "--from", str(saved), "--markdown")
+    assert code == 0 and "| framework | mode |" in out and "1×300×4×3" in out
 
     code, out, err = run_cli(capsys, *SMALL, "--ops", "matmul", "--save", str(saved), "--overwrite")
     assert code == 0 and saved.read_bytes() != first
