@@ -112,22 +112,20 @@ def _torch_setup(device, threads, tf32):
         raise Unavailable(f"torch {torch.__version__} ({build}) finds no CUDA device")
     if threads and device == "cpu":
         torch.set_num_threads(threads)
+    # "high" lets float32 matmuls use TF32 on the GPU; "highest" keeps IEEE float32 (the CPU always gets it)
+    torch.set_float32_matmul_precision("high" if tf32 and device == "cuda" else "highest")
     if device == "cuda":
-        torch.set_float32_matmul_precision("high" if tf32 else "highest")  # "high": TF32; "highest": IEEE
         blas = f"cuBLAS (CUDA {torch.version.cuda})"
         name = torch.cuda.get_device_name(0)
     else:
         config = torch.__config__.show()
         found = [part.split("=")[1] for part in config.replace(",", " ").split() if part.startswith("BLAS_INFO=")]
-        blas = f"{found[0] if found else 'unknown BLAS'}, ATen CPU capability {torch.backends.cpu.get_cpu_capability()}"
+        capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "unknown")()
+        blas = f"{found[0] if found else 'unknown BLAS'}, ATen CPU capability {capability}"
         name = "cpu"
     return {"version": torch.__version__, "threads": torch.get_num_threads() if device == "cpu" else None,
             "blas": blas, "precision": ("tf32" if tf32 else "ieee") if device == "cuda" else "ieee",
             "tf32": tf32 if device == "cuda" else None, "device_name": name}
-
-
-def _torch_dtype(torch, dtype):
-    return getattr(torch, dtype)
 
 
 def _torch_sync(torch, device):
@@ -136,7 +134,7 @@ def _torch_sync(torch, device):
 
 def _torch_matmul(case):
     import torch
-    a, b = (torch.from_numpy(x).to(case["device"], _torch_dtype(torch, case["dtype"])) for x in _inputs_as(case["shape"], case["dtype"]))
+    a, b = (torch.from_numpy(x).to(case["device"], getattr(torch, case["dtype"])) for x in _inputs_as(case["shape"], case["dtype"]))
     return Kernel(call=lambda: a @ b, sync=_torch_sync(torch, case["device"]))
 
 
