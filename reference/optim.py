@@ -23,7 +23,6 @@ written as that framework computes it; which one to run is chosen by name (the c
 torch calls ρ `alpha` for RMSprop, optax calls it `decay`; every rule here says ρ.  μ, β1, β2, ρ and ε
 are never left to a framework's default: every framework is given the values written here.
 """
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,8 +73,9 @@ def adam_torch(P, g, s, t, h):
 
 def adam_keras(P, g, s, t, h):
     """The same m, v;  P ← P − α √(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)."""
+    real = P.dtype.type                     # Keras computes βᵗ and α in the weights' dtype (torch in Python floats)
     b1, b2 = h["beta1"], h["beta2"]
-    alpha = h["lr"] * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)  # a Python float: keeps P's dtype
+    alpha = real(h["lr"]) * np.sqrt(1 - real(b2) ** real(t)) / (1 - real(b1) ** real(t))
     s["m"] = s["m"] + (g - s["m"]) * (1 - b1)
     s["v"] = s["v"] + (g * g - s["v"]) * (1 - b2)
     return P - s["m"] * alpha / (np.sqrt(s["v"]) + h["eps"])

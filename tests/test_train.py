@@ -162,11 +162,7 @@ def test_trajectory_matches_the_reference(framework, optimizer, dtype, spiral_ne
     schedule = batch_schedule(300, 64, 10, seed=0)
     opt = Optimizer(optimizer, LR[optimizer], FRAMEWORK_CONVENTIONS[framework])
     reference = train(spiral_net, params, X, Y, opt, schedule)
-    own_drift = None
-    if dtype == "float32":
-        up = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
-        run64 = train(spiral_net, up, X.astype(np.float64), Y.astype(np.float64), opt, schedule)
-        own_drift = [float(np.max(gap)) for gap in cmd_train.divergence(reference, run64)]
+    own_drift = cmd_train.float32_spread(spiral_net, params, X, Y, opt, schedule, reference) if dtype == "float32" else None
     run = module.train(spiral_net, params, X, Y, opt, schedule)
     assert len(run.losses) == len(schedule) == 50
     assert all(p.dtype == np.dtype(dtype) for pair in run.final_params for p in pair)
