@@ -9,16 +9,16 @@ and takes their log, which is not the lecture's J near a confident prediction; o
 exactly −(1/m) Σ Y log softmax(Z).  Predictions take the softmax separately (reference.train.predict).
 
 The batch order: fit is never allowed to shuffle; it is given the rows in the order the reference's
-schedule visits them (every epoch's permutation, one after the other), so its k-th batch is the
-reference's k-th batch.  That is one fit call when every batch is full (B divides m, or full batch),
-else one fit per epoch, each ending in its smaller last batch.
+schedule visits them (every epoch's permutation, one after the other) with the schedule's batch size,
+so its k-th batch is the reference's k-th batch.  When B does not divide m, each epoch ends in a
+smaller batch that fit would not cut by itself; then fit is handed the batches through a PyDataset.
 Dense kernels are (n_in, n_out), the lecture's layout; adapters.bridge only drops the bias's row axis.
 keras is imported inside the functions only, so importing this module imports no framework.
 """
 import numpy as np
 
 from reference.regularization import l2_coefficient
-from reference.train import Run, is_full_batch
+from reference.train import Run
 
 from . import bridge
 from .tf_train import floatx, keras_optimizer
@@ -39,18 +39,16 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
 
 
 def _train(net, params, X, Y, optimizer, schedule, on_step):
-    m = X.shape[0]
     batch_size = max(len(rows) for rows in schedule)
     model = sequential(net, l2_per_batch(net, schedule), X.dtype.name)
     model.set_weights(bridge.keras_weights(params))
     model.compile(optimizer=keras_optimizer(optimizer), loss=keras_loss(net))
     steps = recorder(model, on_step)
     if all(len(rows) == batch_size for rows in schedule[:-1]):
-        rows = np.concatenate(schedule)   # every batch but the last is full: one fit over the rows in order
+        rows = np.concatenate(schedule)   # every batch but the last is full: the rows in order, cut by fit
         model.fit(X[rows], Y[rows], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[steps])
-    else:
-        for rows in epochs_of(schedule, m):
-            model.fit(X[rows], Y[rows], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[steps])
+    else:                                 # each epoch ends in a smaller batch: hand fit the batches themselves
+        model.fit(batches(X, Y, schedule), epochs=1, shuffle=False, verbose=0, callbacks=[steps])
     return Run(NAME, np.array(steps.losses), steps.history)
 
 
@@ -100,17 +98,18 @@ def l2_per_batch(net, schedule):
     return l2_coefficient(net.l2, net.l2_convention, sizes.pop())
 
 
-def epochs_of(schedule, m):
-    """The schedule's steps grouped into epochs of m rows: for each epoch, its rows in the order fit must see them."""
-    epochs, current = [], []
-    for rows in schedule:
-        current.append(rows)
-        if sum(map(len, current)) == m:
-            epochs.append(np.concatenate(current))
-            current = []
-    if current:
-        raise ValueError("the schedule does not split into epochs of m rows; model.fit cannot follow it")
-    return epochs
+def batches(X, Y, schedule):
+    """A keras.utils.PyDataset whose i-th item is the reference's i-th batch."""
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return len(schedule)
+
+        def __getitem__(self, i):
+            return X[schedule[i]], Y[schedule[i]]
+
+    return Batches()
 
 
 def recorder(model, on_step):

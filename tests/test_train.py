@@ -268,3 +268,12 @@ def test_missing_matplotlib_stops_before_training(capsys, monkeypatch, tmp_path)
     monkeypatch.setattr(cmd_train, "compare_training", lambda *a, **k: pytest.fail("trained before failing"))
     code, _, err = run_cli(capsys, "--plot", str(tmp_path / "x.png"))
     assert code == 2 and "--plot needs matplotlib" in err
+
+
+@pytest.mark.keras
+def test_keras_says_so_when_the_courses_l2_cannot_be_one_regularizer():
+    module = trainer("keras")
+    net = Network((2, 4, 3), l2=1e-2, l2_convention="course")   # λ/m, and m is 64 or 44
+    X, Y = make_data(net)
+    with pytest.raises(NotImplementedError, match="batches of different sizes"):
+        module.train(net, init_params(net), X, Y, Optimizer("sgd", 0.1, "keras"), batch_schedule(300, 64, 1))
