@@ -60,9 +60,17 @@ def sequential(net, l2=0.0, dtype="float64"):
     for l, n_out in enumerate(net.sizes[1:], start=1):
         model.add(keras.layers.Dense(n_out, kernel_regularizer=regularizer, dtype=dtype))
         if l < net.L:
-            model.add(keras.layers.LeakyReLU(negative_slope=net.leaky_slope, dtype=dtype) if net.activation == "leaky_relu"
-                      else keras.layers.Activation({"identity": "linear"}.get(net.activation, net.activation), dtype=dtype))
+            model.add(keras.layers.Activation(activation(net), dtype=dtype))
     return model
+
+
+def activation(net):
+    """g by Keras's name; leaky ReLU written out, since Keras's LeakyReLU keeps its slope in float32
+    (tf.nn.leaky_relu's attribute), 1e-10 off in a float64 run."""
+    from keras import ops
+    if net.activation == "leaky_relu":
+        return lambda Z: ops.where(Z > 0, Z, net.leaky_slope * Z)
+    return {"identity": "linear"}.get(net.activation, net.activation)
 
 
 def exact_l2(lam):

@@ -66,8 +66,8 @@ def _train(tf, net, params, X, Y, optimizer, schedule, on_step):
 
 def hidden(net, Z):
     import tensorflow as tf
-    if net.activation == "leaky_relu":
-        return tf.nn.leaky_relu(Z, alpha=net.leaky_slope)
+    if net.activation == "leaky_relu":  # not tf.nn.leaky_relu: it keeps its slope as a float32 attribute
+        return tf.where(Z > 0, Z, net.leaky_slope * Z)
     return {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh, "identity": tf.identity}[net.activation](Z)
 
 

@@ -8,6 +8,7 @@ import tempfile
 
 import numpy as np
 
+from reference.optim import FRAMEWORK_CONVENTIONS
 from reference.train import predict
 
 from .errors import UsageError
@@ -36,8 +37,8 @@ def training_figure(report, net, X, Y, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = {name: r["run"] for name, r in report["frameworks"].items() if "run" in r}
-    reference = report["references"]["torch"] if "torch" in report["references"] else next(iter(report["references"].values()))
+    reference = report["references"][FRAMEWORK_CONVENTIONS["numpy-reference"]]
+    runs = {"numpy-reference": reference, **{name: r["run"] for name, r in report["frameworks"].items() if "run" in r}}
     boundary = net.sizes[0] == 2
     fig, axes = plt.subplots(1, 3 if boundary else 2, figsize=(15 if boundary else 10, 4.4))
     steps = np.arange(1, report["steps"] + 1)
@@ -49,16 +50,17 @@ def training_figure(report, net, X, Y, path):
     ax.legend(frameon=False)
 
     ax = axes[1]
-    for name, result in report["frameworks"].items():
-        if name == "numpy-reference" or "param_gap" not in result:
-            continue
+    compared = {name: r for name, r in report["frameworks"].items() if name != "numpy-reference" and "param_gap" in r}
+    for name, result in compared.items():
         color = STYLES.get(name, {}).get("color")
         ax.semilogy(steps, np.maximum(result["param_gap"], FLOOR), lw=1.4, color=color, label=f"{name} max|ΔW|")
         ax.semilogy(steps, np.maximum(result["loss_gap"], FLOOR), ".", ms=2, alpha=0.4, color=color)
-        tolerance = result["param_tolerance"]
-    if len(runs) > 1:
-        ax.axhline(tolerance, color="k", ls="--", lw=0.8, label="tolerance on ΔW")
+    if compared:
+        ax.axhline(max(r["param_tolerance"] for r in compared.values()), color="k", ls="--", lw=0.8,
+                   label="tolerance on ΔW")
         ax.legend(frameon=False, fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no framework to compare", ha="center", va="center", transform=ax.transAxes)
     ax.set(title="distance from the reference run", xlabel="step",
            ylabel=f"max|ΔW| (lines),  |ΔJ| (dots);  0 drawn at {FLOOR:.0e}")
 

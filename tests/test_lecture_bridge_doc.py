@@ -166,3 +166,13 @@ def test_relu_derivative_at_zero_is_zero_everywhere(framework):
         slope = np.asarray(jax.grad(lambda z: jax.nn.relu(z).sum())(jax.numpy.asarray(Z)))
     np.testing.assert_array_equal(slope, [0.0, 0.0, 1.0])
     assert_stated("| **ReLU'(0)** | 0 (`Z > 0`) | 0 | 0 | 0 |")
+
+
+@pytest.mark.tensorflow
+def test_tensorflows_leaky_relu_keeps_its_slope_in_float32_as_stated():
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("keras")
+    Z = tf.constant([-1.0], dtype=tf.float64)
+    for leaky in (tf.nn.leaky_relu(Z, alpha=0.1), keras.layers.LeakyReLU(negative_slope=0.1, dtype="float64")(Z)):
+        assert float(leaky[0]) == -float(np.float32(0.1)) != -0.1
+    assert_stated("`tf.nn.leaky_relu` and `keras.layers.LeakyReLU` keep their slope as a float32 attribute")

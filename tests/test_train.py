@@ -277,3 +277,19 @@ def test_keras_says_so_when_the_courses_l2_cannot_be_one_regularizer():
     X, Y = make_data(net)
     with pytest.raises(NotImplementedError, match="batches of different sizes"):
         module.train(net, init_params(net), X, Y, Optimizer("sgd", 0.1, "keras"), batch_schedule(300, 64, 1))
+
+
+@pytest.mark.parametrize("sizes, activation, loss", [
+    ((2, 5, 1), "tanh", "sigmoid-bce"), ((3, 5, 2), "leaky_relu", "mse"),
+    ((2, 5, 3), "sigmoid", "softmax-ce"), ((2, 5, 6, 4), "identity", "sigmoid-bce"),
+], ids=["tanh-bce-1-output", "leaky-mse", "sigmoid-ce", "deep-identity-bce-4-outputs"])
+@pytest.mark.parametrize("framework", framework_params())
+def test_every_activation_and_loss_trains_the_same(framework, sizes, activation, loss):
+    module = trainer(framework)
+    net = Network(sizes, activation=activation, loss=loss, leaky_slope=0.1)
+    X, Y = make_data(net, 60, seed=2)
+    params = init_params(net, "glorot", 2)
+    opt = Optimizer("momentum", 0.1, FRAMEWORK_CONVENTIONS[framework])
+    schedule = batch_schedule(60, 25, 4, seed=2)
+    assert_same_trajectory(module.train(net, params, X, Y, opt, schedule), train(net, params, X, Y, opt, schedule),
+                           None, "float64", f"{framework} {net.describe()}")
