@@ -10,6 +10,8 @@ arrays added to every Z and A (Z + 0 is Z, and ∂J/∂0 there is ∂J/∂Z).
 """
 import os
 
+import numpy as np
+
 from reference import Trace, backward_names, check_inputs, forward_names, input_names, l2_coefficient
 from reference import to_lecture_convention
 
@@ -50,7 +52,7 @@ def setup():
     wants_cuda = os.environ.get("CROSSCHECK_DEVICE", "cpu") == "cuda"
     gpus = [d for d in jax.devices() if d.platform == "gpu"] if wants_cuda else []
     _device = gpus[0] if gpus else jax.devices("cpu")[0]
-    _info = {"version": jax.__version__, "device": _device.platform, "threads": os.cpu_count(),
+    _info = {"version": jax.__version__, "device": "cuda" if gpus else "cpu", "threads": os.cpu_count(),
              "precision": "input dtype, x64 on, matmul highest"}
     return dict(_info)
 
@@ -78,14 +80,13 @@ def backprop(net, params, X, Y):
             J = J + c / 2 * sum(jnp.sum(sources[f"W{l}"] ** 2) for l in range(1, net.L + 1))
         return J, named
 
-    with jax.default_device(_device):
-        X, Y = jnp.asarray(X), jnp.asarray(Y)
-        sources = {}
-        for l, (W, b) in enumerate(params, start=1):
-            sources[f"W{l}"], sources[f"b{l}"] = jnp.asarray(W), jnp.asarray(b)  # W (n_in, n_out), b (1, n_out)
-            sources[f"Z{l}"] = sources[f"A{l}"] = jnp.zeros((m, net.sizes[l]), dtype)
-        J, pullback, named = jax.vjp(cost, sources, has_aux=True)
-        (grads,) = pullback(jnp.ones_like(J))  # dJ/dJ = 1: the gradient of J w.r.t. every source
+    sources = {}  # the arrays J is differentiated against; device_put, not jnp.asarray, which compiles a copy
+    for l, (W, b) in enumerate(params, start=1):
+        sources[f"W{l}"], sources[f"b{l}"] = W, b  # W (n_in, n_out), b (1, n_out)
+        sources[f"Z{l}"] = sources[f"A{l}"] = np.zeros((m, net.sizes[l]), dtype)
+    X, Y, sources = jax.device_put((X, Y, sources), _device)
+    J, pullback, named = jax.vjp(cost, sources, has_aux=True)
+    (grads,) = pullback(np.ones((), dtype))  # dJ/dJ = 1: the gradient of J w.r.t. every source
     named["J"] = J
 
     trace = Trace(meta={"framework": NAME, "version": _info["version"], "dtype": dtype.name, "device": _info["device"]})

@@ -48,7 +48,7 @@ def setup():
         raise RuntimeError(f"the keras adapter needs the TensorFlow backend, not {keras.backend.backend()} "
                            "(set KERAS_BACKEND=tensorflow)")
     wants_cuda = os.environ.get("CROSSCHECK_DEVICE", "cpu") == "cuda"
-    device = "gpu" if wants_cuda and tf.config.list_physical_devices("GPU") else "cpu"
+    device = "cuda" if wants_cuda and tf.config.list_physical_devices("GPU") else "cpu"
     # TF32 would round float32 matmuls on a GPU to a 10-bit mantissa: keep float32 a real float32
     tf.config.experimental.enable_tensor_float_32_execution(False)
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()  # 0: TF uses every core
@@ -79,7 +79,7 @@ def backprop(net, params, X, Y):
     _, make_loss, factor = OUTPUT_LOSSES[net.loss]
     loss = make_loss(dtype.name)
 
-    with tf.device(_info["device"]):
+    with tf.device("/GPU:0" if _info["device"] == "cuda" else "/CPU:0"):
         model = build_model(net, dtype.name, c)
         model.set_weights([w for W, b in params for w in (W, b.reshape(-1))])  # Keras keeps b as (n_out,)
         dense, activation = model.layers[0::2], model.layers[1::2]

@@ -7,6 +7,8 @@
 """
 import os
 
+import numpy as np
+
 from reference import Trace, backward_names, check_inputs, forward_names, input_names, l2_coefficient
 from reference import to_lecture_convention
 
@@ -41,7 +43,7 @@ def setup():
     import tensorflow as tf
 
     wants_cuda = os.environ.get("CROSSCHECK_DEVICE", "cpu") == "cuda"
-    device = "gpu" if wants_cuda and tf.config.list_physical_devices("GPU") else "cpu"
+    device = "cuda" if wants_cuda and tf.config.list_physical_devices("GPU") else "cpu"
     # TF32 would round float32 matmuls on a GPU to a 10-bit mantissa: keep float32 a real float32
     tf.config.experimental.enable_tensor_float_32_execution(False)
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()  # 0: TF uses every core
@@ -58,7 +60,7 @@ def backprop(net, params, X, Y):
     g = ACTIVATIONS[net.activation]
     output, loss = OUTPUT_LOSSES[net.loss]
 
-    with tf.device(_info["device"]):
+    with tf.device("/GPU:0" if _info["device"] == "cuda" else "/CPU:0"):
         named = {"X": tf.constant(X), "Y": tf.constant(Y)}  # lecture name -> tensor
         with tf.GradientTape() as tape:  # records every op below, so Z and A can be gradient sources too
             A = named["X"]
@@ -78,7 +80,7 @@ def backprop(net, params, X, Y):
 
     trace = Trace(meta={"framework": NAME, "version": _info["version"], "dtype": dtype.name, "device": _info["device"]})
     for name in input_names(net.L) + forward_names(net.L):
-        trace[name] = named[name].numpy()
+        trace[name] = np.asarray(named[name])  # not .numpy(): a scalar J would come back as np.float64, not an array
     for name, grad in zip(grad_names, grads):
-        trace[name] = to_lecture_convention(name, grad.numpy(), m)
+        trace[name] = to_lecture_convention(name, np.asarray(grad), m)
     return trace
