@@ -67,6 +67,10 @@ def run(args):
         report = compare_training(net, params, X, Y, optimizer, schedule, args.frameworks,
                                   on_step=lambda name, t: bar.advance(name))
     report["epochs"], report["plot"] = args.epochs, None
+    report["config"] = {"layers": list(net.sizes), "activation": net.activation, "loss": net.loss, "dtype": X.dtype.name,
+                        "examples": int(X.shape[0]), "batch_size": args.batch_size, "seed": args.seed,
+                        "init": None if args.params else args.init, "l2": net.l2, "l2_convention": net.l2_convention,
+                        "params": args.params, "data": args.data}
     if args.plot:
         from . import plotting
         plotting.training_figure(report, net, X, Y, args.plot)
@@ -186,7 +190,7 @@ def as_json(report):
     keys = ("status", "reason", "convention", "final_loss", "accuracy", "max_param_divergence",
             "max_loss_divergence", "param_tolerance", "loss_tolerance")
     return {"epochs": report["epochs"], "steps": report["steps"], "optimizer": report["optimizer"].name,
-            "lr": report["optimizer"].lr,
+            "lr": report["optimizer"].lr, "config": report.get("config", {}),
             "frameworks": {name: {k: result.get(k) for k in keys} for name, result in report["frameworks"].items()},
             "plot": report["plot"]}
 

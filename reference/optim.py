@@ -6,19 +6,19 @@ Legend:  P  one parameter tensor (a W[l] or a b[l])    g = dP  its gradient    t
 The frameworks agree on SGD and disagree on the rest.  Each rule below is one framework's update,
 written as that framework computes it; which one to run is chosen by name (the convention):
 
-| optimizer | convention | the update                                                   | defaults              |
-|-----------|------------|--------------------------------------------------------------|-----------------------|
-| sgd       | (all)      | P ← P − α g                                                  |                       |
-| momentum  | torch      | v ← μ v + g;               P ← P − α v          (also optax) | μ = 0.9               |
-| momentum  | keras      | v ← μ v − α g;             P ← P + v                         | μ = 0.9               |
-| momentum  | course     | v ← μ v + (1 − μ) g;       P ← P − α v                       | μ = 0.9               |
-| adam      | torch      | m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²                   | β1 .9, β2 .999, ε 1e-8 |
-|           |            | P ← P − α m̂ / (√v̂ + ε),  m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ) (also optax) |             |
-| adam      | keras      | same m, v;  P ← P − α √(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)          | β1 .9, β2 .999, ε 1e-7 |
-|           |            | (ε is added before the bias correction: ε·√(1−β2ᵗ) in torch's terms)                |
-| rmsprop   | torch      | s ← ρ s + (1−ρ) g²;   P ← P − α g / (√s + ε)                 | ρ = 0.99, ε = 1e-8    |
-| rmsprop   | keras      | s ← ρ s + (1−ρ) g²;   P ← P − α g / √(s + ε)                 | ρ = 0.9,  ε = 1e-7    |
-| rmsprop   | optax      | s ← ρ s + (1−ρ) g²;   P ← P − α g / √(s + ε)                 | ρ = 0.9,  ε = 1e-8    |
+| optimizer | convention     | the update                                                       | defaults                |
+|-----------|----------------|------------------------------------------------------------------|-------------------------|
+| sgd       | all            | P ← P − α g                                                      |                         |
+| momentum  | torch, optax   | v ← μ v + g;            P ← P − α v                              | μ 0.9                   |
+| momentum  | keras          | v ← μ v − α g;          P ← P + v                                | μ 0.9                   |
+| momentum  | course         | v ← μ v + (1 − μ) g;    P ← P − α v                              | μ 0.9                   |
+| adam      | torch, optax   | m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;                      | β1 0.9, β2 0.999, ε 1e-8 |
+|           |                | P ← P − α m̂ / (√v̂ + ε),   m̂ = m / (1−β1ᵗ),  v̂ = v / (1−β2ᵗ)     |                         |
+| adam      | keras          | the same m, v;  P ← P − α √(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)          | β1 0.9, β2 0.999, ε 1e-7 |
+|           |                | (ε before the bias correction: ε·√(1−β2ᵗ) in torch's terms)      |                         |
+| rmsprop   | torch          | s ← ρ s + (1−ρ) g²;   P ← P − α g / (√s + ε)                     | ρ 0.99, ε 1e-8          |
+| rmsprop   | keras          | s ← ρ s + (1−ρ) g²;   P ← P − α g / √(s + ε)                     | ρ 0.9,  ε 1e-7          |
+| rmsprop   | optax          | s ← ρ s + (1−ρ) g²;   P ← P − α g / √(s + ε)                     | ρ 0.9,  ε 1e-8          |
 
 torch calls ρ `alpha` for RMSprop, optax calls it `decay`; every rule here says ρ.  μ, β1, β2, ρ and ε
 are never left to a framework's default: every framework is given the values written here.

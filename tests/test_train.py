@@ -210,7 +210,8 @@ def run_cli(capsys, *argv):
 def test_json_document(capsys):
     code, out, _ = run_cli(capsys, "--frameworks", "numpy-reference,torch", "--epochs", "5", "--json")
     document = json.loads(out)
-    assert code == 0 and document["epochs"] == 5 and document["plot"] is None
+    assert code == 0 and document["epochs"] == 5 and document["steps"] == 5 and document["plot"] is None
+    assert document["config"]["layers"] == [2, 4, 3] and document["config"]["batch_size"] is None
     assert set(document["frameworks"]) == {"numpy-reference", "torch"}
     for entry in document["frameworks"].values():
         assert set(entry) >= {"status", "final_loss", "accuracy", "max_param_divergence"}
@@ -293,3 +294,16 @@ def test_every_activation_and_loss_trains_the_same(framework, sizes, activation,
     schedule = batch_schedule(60, 25, 4, seed=2)
     assert_same_trajectory(module.train(net, params, X, Y, opt, schedule), train(net, params, X, Y, opt, schedule),
                            None, "float64", f"{framework} {net.describe()}")
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_jax_without_optax_writes_the_updates_out(optimizer, monkeypatch, spiral_net):
+    module = trainer("jax")
+    monkeypatch.setitem(sys.modules, "optax", None)  # import optax now raises ImportError
+    X, Y = make_data(spiral_net)
+    params = init_params(spiral_net, "he", 0)
+    opt = Optimizer(optimizer, LR[optimizer], "optax")
+    schedule = batch_schedule(300, 100, 4)
+    assert_same_trajectory(module.train(spiral_net, params, X, Y, opt, schedule), train(spiral_net, params, X, Y, opt, schedule),
+                           None, "float64", f"jax without optax {optimizer}")
