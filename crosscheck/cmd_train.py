@@ -126,6 +126,10 @@ def compare_training(net, params, X, Y, optimizer, schedule, frameworks=FRAMEWOR
             except NotImplementedError as exc:  # a combination the framework's API cannot express
                 results[name] = {"status": UNAVAILABLE, "reason": _reason(exc), "convention": convention}
                 continue
+            except Exception as exc:  # the framework failed part-way: no trajectory to follow is a failure
+                results[name] = {"status": MISMATCH, "reason": f"training failed: {type(exc).__name__}: {_reason(exc)}",
+                                 "convention": convention}
+                continue
         results[name] = judge(run, reference, own_drift.get(convention), X.dtype)
         results[name].update(convention=convention, seconds=time.perf_counter() - started,
                              accuracy=accuracy(net, run.final_params, X, Y), final_loss=float(run.losses[-1]))
@@ -203,6 +207,9 @@ def render(report, net, X, optimizer, args, colour=None):
     for name, r in report["frameworks"].items():
         if r["status"] == UNAVAILABLE:
             notes.append(paint(f"  {name:<15} unavailable — {r['reason']}", "yellow", enabled=colour))
+            continue
+        if "run" not in r:
+            notes.append(paint(f"  {name:<15} {r['reason']}", "red", enabled=colour))
             continue
         mark = paint("✓", "green", enabled=colour) if r["status"] == OK else paint("✗", "red", "bold", enabled=colour)
         rows.append([name, r["convention"], f"{r['final_loss']:.6f}", f"{100 * r['accuracy']:.1f}%",

@@ -307,3 +307,14 @@ def test_jax_without_optax_writes_the_updates_out(optimizer, monkeypatch, spiral
     schedule = batch_schedule(300, 100, 4)
     assert_same_trajectory(module.train(spiral_net, params, X, Y, opt, schedule), train(spiral_net, params, X, Y, opt, schedule),
                            None, "float64", f"jax without optax {optimizer}")
+
+
+def test_a_framework_that_fails_part_way_is_a_failure_not_a_crash(capsys, monkeypatch):
+    def train_broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    fake = types.SimpleNamespace(NAME="jax", setup=lambda: {}, train=train_broken)
+    monkeypatch.setitem(sys.modules, "tests_fake_trainer", fake)
+    monkeypatch.setitem(cmd_train.TRAINERS, "jax", "tests_fake_trainer")
+    code, out, _ = run_cli(capsys, "--frameworks", "numpy-reference,jax", "--epochs", "3")
+    assert code == 1 and "training failed: RuntimeError: out of memory" in out
