@@ -44,7 +44,7 @@ def _inputs(shape, seed=0):
     return rng.standard_normal((B, M, K), dtype=np.float32), rng.standard_normal((B, K, N), dtype=np.float32)
 
 
-def _inputs_as(shape, dtype):
+def inputs_as(shape, dtype):
     """float32/float64 inputs drawn in that dtype; half types drawn in float32 and converted by the caller."""
     a, b = _inputs(shape)
     return (a, b) if dtype in ("float32", "bfloat16", "float16") else (a.astype(dtype), b.astype(dtype))
@@ -93,7 +93,7 @@ _numpy_limits = None
 
 
 def _numpy_matmul(case):
-    a, b = _inputs_as(case["shape"], case["dtype"])
+    a, b = inputs_as(case["shape"], case["dtype"])
     return Kernel(call=lambda: a @ b, sync=_nothing)
 
 
@@ -134,7 +134,7 @@ def _torch_sync(torch, device):
 
 def _torch_matmul(case):
     import torch
-    a, b = (torch.from_numpy(x).to(case["device"], getattr(torch, case["dtype"])) for x in _inputs_as(case["shape"], case["dtype"]))
+    a, b = (torch.from_numpy(x).to(case["device"], getattr(torch, case["dtype"])) for x in inputs_as(case["shape"], case["dtype"]))
     return Kernel(call=lambda: a @ b, sync=_torch_sync(torch, case["device"]))
 
 
@@ -204,7 +204,7 @@ def _tf_matmul(case):
     import tensorflow as tf
     where = _tf_device(case["device"])
     with tf.device(where):
-        a, b = (tf.cast(tf.constant(x), getattr(tf, case["dtype"])) for x in _inputs_as(case["shape"], case["dtype"]))
+        a, b = (tf.cast(tf.constant(x), getattr(tf, case["dtype"])) for x in inputs_as(case["shape"], case["dtype"]))
 
     def call():
         with tf.device(where):
@@ -264,7 +264,7 @@ def _jax_setup(device, threads, tf32):
     where = _jax_device(jax, device)
     return {"version": jax.__version__,
             "threads": usable_cores() if device == "cpu" else None,  # XLA:CPU: one thread per schedulable core
-            "blas": f"XLA:{where.platform.upper()}" + (" (cuBLAS)" if device == "cuda" else " (Eigen)"),
+            "blas": "XLA:GPU (cuBLAS)" if device == "cuda" else "XLA:CPU (its own GEMM choice)",
             "precision": ("tf32" if tf32 else "ieee") if device == "cuda" else "ieee",
             "tf32": tf32 if device == "cuda" else None,
             "device_name": getattr(where, "device_kind", str(where)) if device == "cuda" else "cpu"}
@@ -279,7 +279,7 @@ def _jax_matmul(case, tf32=False):
     import jax
     import jax.numpy as jnp
     where = _jax_device(jax, case["device"])
-    a, b = (jax.device_put(jnp.asarray(x, dtype=getattr(jnp, case["dtype"])), where) for x in _inputs_as(case["shape"], case["dtype"]))
+    a, b = (jax.device_put(jnp.asarray(x, dtype=getattr(jnp, case["dtype"])), where) for x in inputs_as(case["shape"], case["dtype"]))
     jax.block_until_ready((a, b))
     matmul = jax.jit(lambda a, b: jnp.matmul(a, b, precision=_jax_precision(jax, tf32)))
     held = []  # this round's results: one wait for all of them at the end of the round
@@ -348,7 +348,7 @@ def _cupy_matmul(case):
     import cupy
     if case["dtype"] == "bfloat16":
         raise Unavailable("cupy has no bfloat16")
-    a, b = (cupy.asarray(x).astype(case["dtype"]) for x in _inputs_as(case["shape"], case["dtype"]))
+    a, b = (cupy.asarray(x).astype(case["dtype"]) for x in inputs_as(case["shape"], case["dtype"]))
     stream = cupy.cuda.get_current_stream()
     stream.synchronize()
     return Kernel(call=lambda: a @ b, sync=stream.synchronize)

@@ -6,6 +6,7 @@ In the smoke run (--benchmark-disable) each case runs once and its product is ch
 import numpy as np
 
 from bench import kernels
+from crosscheck.benchmarking import case_label
 
 OP = "batched_matmul"
 
@@ -14,13 +15,8 @@ def test_batched_matmul(case, run_case):
     out = run_case(case)
     if out is None or case["device"] != "cpu":
         return
-    a, b = kernels._inputs_as(case["shape"], case["dtype"])
+    a, b = kernels.inputs_as(case["shape"], case["dtype"])
     expected = a.astype(np.float64) @ b.astype(np.float64)
     tol = 1e-12 if case["dtype"] == "float64" else 1e-4
     np.testing.assert_allclose(np.asarray(out), expected, rtol=tol, atol=tol * case["shape"][2],
-                               err_msg=f"{engine_label(case)}: product differs from NumPy's in float64")
-
-
-def engine_label(case):
-    from crosscheck.benchmarking import case_label
-    return case_label(case)
+                               err_msg=f"{case_label(case)}: product differs from NumPy's in float64")

@@ -597,7 +597,10 @@ def write_new(path, write, overwrite=False):
     `path` in one step — by a hard link, which fails if `path` exists, or by os.replace with overwrite."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's file is private (0600); a saved run is an ordinary file
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

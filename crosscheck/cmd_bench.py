@@ -183,8 +183,9 @@ def finish(args, document, warnings):
         emit_json(document)
     else:
         print(markdown(document) if args.markdown else report(document))
-    for warning in warnings:
-        print(paint(f"warning: {warning}", "yellow", enabled=None), file=sys.stderr)
+    if args.json:  # the report shows them in its header
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     for note in notes:
         print(note, file=sys.stderr)
     if not document["results"]:
@@ -273,7 +274,7 @@ def header(document):
     for key, info in env["frameworks"].items():
         lines.append(f"{key}: {info.get('version')}, {info.get('blas')}, threads {info.get('threads') or '-'}, "
                      f"precision {info.get('precision')}" + (f", {info.get('device_name')}" if key.endswith("cuda") else ""))
-    return lines
+    return lines + [f"warning: {w}" for w in env.get("warnings", [])]
 
 
 def skipped_lines(document):
@@ -286,7 +287,8 @@ def skipped_lines(document):
 def report(document):
     """The text report: where it ran, the tables, what was skipped."""
     first, *rest = header(document)
-    lines = [paint("crosscheck bench", "bold") + " — " + first] + ["  " + line for line in rest]
+    lines = [paint("crosscheck bench", "bold") + " — " + first]
+    lines += ["  " + (paint(line, "yellow") if line.startswith("warning:") else line) for line in rest]
     for title, headers, rows, align in sections(document):
         lines += ["", paint(title, "bold"), table(headers, rows, align)]
     if document["skipped"]:
@@ -310,7 +312,7 @@ def markdown(document):
 # ---- the plot ------------------------------------------------------------------------------------------
 
 def plot(document, path, overwrite):
-    """GFLOP/s against FLOPs per call, one line per framework, a panel per device × dtype; a note to print."""
+    """GFLOP/s against problem size (shapes in order of FLOPs), a line per framework, a panel per device × dtype."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -321,24 +323,22 @@ def plot(document, path, overwrite):
     if not rows:
         return "--plot skipped: no batched matmul was measured"
     panels = sorted({(r["device"], r["dtype"]) for r in rows}, key=lambda p: (p[0], engine.GPU_DTYPES.index(p[1])))
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False, sharey=True)
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False, sharey=True)
     for ax, (device, dtype) in zip(axes[0], panels):
+        mine = [r for r in rows if (r["device"], r["dtype"]) == (device, dtype)]
+        shapes = sorted({tuple(r["shape"]) for r in mine}, key=lambda s: (engine.matmul_flops(s), s))
         for framework in engine.FRAMEWORKS:
-            mine = sorted((r for r in rows if (r["device"], r["dtype"], r["framework"]) == (device, dtype, framework)),
-                          key=lambda r: r["flops"])
-            if mine:
-                ax.plot([r["flops"] for r in mine], [r["gflops"] for r in mine], marker="o", ms=3, label=framework)
-        steps = [r for r in document["results"] if r["op"] == "train_step" and (r["device"], r["dtype"]) == (device, dtype)
-                 and r["framework"] == "numpy" and r["gflops"]]
-        for r in steps:
-            ax.plot([r["flops"]], [r["gflops"]], marker="*", ms=9, color="black", linestyle="none")
-            ax.annotate(f"reference step ({r['config']})", (r["flops"], r["gflops"]), fontsize=7,
-                        xytext=(4, -10), textcoords="offset points")
-        ax.set(xscale="log", yscale="log", title=f"{device} {dtype}", xlabel="FLOPs per call")
+            points = sorted((shapes.index(tuple(r["shape"])), r["gflops"]) for r in mine if r["framework"] == framework)
+            if points:
+                ax.plot(*zip(*points), marker="o", ms=3, label=framework)
+        ax.set_xticks(range(len(shapes)))
+        ax.set_xticklabels(["×".join(map(str, s)) for s in shapes], rotation=40, ha="right", fontsize=7)
+        ax.set(yscale="log", title=f"{device} {dtype}", xlabel="B×M×K×N, by FLOPs per call")
         ax.grid(True, which="major", alpha=0.3)
     axes[0][0].set_ylabel("GFLOP/s")
     axes[0][0].legend(fontsize=7)
-    figure.suptitle(f"batched matmul — {document['env']['cpu']['model']}, {document['env']['threads']} threads", fontsize=9)
+    env = document["env"]
+    figure.suptitle(f"batched matmul — {env['cpu']['model']}, {env['threads']} threads per framework", fontsize=9)
     figure.tight_layout()
 
     def write(f):
