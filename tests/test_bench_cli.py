@@ -149,6 +149,9 @@ def test_write_new_refuses_a_file_that_appeared_meanwhile(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
     engine.write_new(str(target), lambda f: f.write(b"new"), overwrite=True)
     assert target.read_text() == "new"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask, "a saved run is an ordinary file, not mkstemp's 0600"
 
 
 # ---- FLOPs, counted independently --------------------------------------------------------------------
