@@ -2,10 +2,10 @@
 
     J(params, X, Y)        = −(1/m) Σ Y log_softmax(Z[L])  (+ (c/2) Σ‖W‖²)
     J, grads               = jax.value_and_grad(J)(params, Xb, Yb)
-    updates, state         = tx.update(grads, state)          tx = optax.sgd / adam / rmsprop
+    updates, state         = tx.update(grads, state, params)  tx = optax.sgd / adam / adamw / rmsprop
     params                 = optax.apply_updates(params, updates)
 
-Without optax the same four updates are written out below (write_out).  The parameters are the
+Without optax the same updates are written out below (write_out).  The parameters are the
 reference's [(W, b), …] as they are: Z = A W + b needs no transpose.
 jax is imported inside the functions only, so importing this module imports no framework.
 """
@@ -96,12 +96,13 @@ def transformation(optimizer):
     tx = {"sgd": lambda: optax.sgd(lr),
           "momentum": lambda: optax.sgd(lr, momentum=h["mu"]),
           "adam": lambda: optax.adam(lr, b1=h["beta1"], b2=h["beta2"], eps=h["eps"]),
+          "adamw": lambda: optax.adamw(lr, b1=h["beta1"], b2=h["beta2"], eps=h["eps"], weight_decay=h["weight_decay"]),
           "rmsprop": lambda: optax.rmsprop(lr, decay=h["rho"], eps=h["eps"])}[optimizer.name]()
     return tx.init, tx.update
 
 
 def write_out(optimizer):
-    """The four updates of reference.optim in optax's convention, in jax.numpy, for when optax is missing."""
+    """The updates of reference.optim in optax's convention, in jax.numpy, for when optax is missing."""
     import jax
     import jax.numpy as jnp
     h, lr, name = optimizer.hyper, optimizer.lr, optimizer.name
@@ -124,7 +125,9 @@ def write_out(optimizer):
         b1, b2 = h["beta1"], h["beta2"]
         m = tree(lambda g, m: b1 * m + (1 - b1) * g, g, s["m"])
         v = tree(lambda g, v: b2 * v + (1 - b2) * g * g, g, s["v"])
-        step = tree(lambda m, v: -lr * (m / (1 - b1 ** t)) / (jnp.sqrt(v / (1 - b2 ** t)) + h["eps"]), m, v)
-        return step, {"t": t, "m": m, "v": v}
+        direction = tree(lambda m, v: (m / (1 - b1 ** t)) / (jnp.sqrt(v / (1 - b2 ** t)) + h["eps"]), m, v)
+        if name == "adamw":
+            direction = tree(lambda d, p: d + h["weight_decay"] * p, direction, params)
+        return tree(lambda d: -lr * d, direction), {"t": t, "m": m, "v": v}
 
     return init, update

@@ -99,7 +99,7 @@ def keras_optimizer(optimizer):
     import keras
     if optimizer.convention != CONVENTION:
         raise ValueError(f"Keras optimizers run the keras convention, not {optimizer.convention!r}")
-    # np.float64, not float: Keras makes a tensor of a Python float in float32 before casting it
+    # np.float64, not float: Keras makes a tensor of a Python float in float32 before casting it (μ, β, λ)
     h, lr = {k: np.float64(v) for k, v in optimizer.hyper.items()}, optimizer.lr
     if optimizer.name == "sgd":
         return keras.optimizers.SGD(learning_rate=lr)
@@ -107,6 +107,9 @@ def keras_optimizer(optimizer):
         return keras.optimizers.SGD(learning_rate=lr, momentum=h["mu"])
     if optimizer.name == "adam":
         return keras.optimizers.Adam(learning_rate=lr, beta_1=h["beta1"], beta_2=h["beta2"], epsilon=h["eps"])
+    if optimizer.name == "adamw":
+        return keras.optimizers.AdamW(learning_rate=lr, weight_decay=h["weight_decay"], beta_1=h["beta1"],
+                                      beta_2=h["beta2"], epsilon=h["eps"])
     return keras.optimizers.RMSprop(learning_rate=lr, rho=h["rho"], epsilon=h["eps"])
 
 

@@ -99,4 +99,7 @@ def torch_optimizer(optimizer, parameters):
         return torch.optim.SGD(parameters, lr=lr, momentum=h["mu"])
     if optimizer.name == "adam":
         return torch.optim.Adam(parameters, lr=lr, betas=(h["beta1"], h["beta2"]), eps=h["eps"])
+    if optimizer.name == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr, betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+                                 weight_decay=h["weight_decay"])
     return torch.optim.RMSprop(parameters, lr=lr, alpha=h["rho"], eps=h["eps"])

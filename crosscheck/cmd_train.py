@@ -24,7 +24,7 @@ TRAINERS = {"torch": "adapters.torch_train", "tensorflow": "adapters.tf_train", 
             "jax": "adapters.jax_train"}
 FRAMEWORKS = (REFERENCE, *TRAINERS)
 # the learning rate when --lr is not given: what trains the spiral well with each optimizer
-DEFAULT_LR = {"sgd": 0.3, "momentum": 0.1, "adam": 0.01, "rmsprop": 0.01}
+DEFAULT_LR = {"sgd": 0.3, "momentum": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01}
 # float32 trajectories amplify rounding: at a ReLU kink one rounding switches a unit for a step, and Adam
 # and RMSprop turn the rounding noise of a near-zero gradient into a full step of size α.  A float32 run
 # is held to 10× the spread of the reference's own correct float32 runs (see float32_spread), and never

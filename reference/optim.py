@@ -16,11 +16,16 @@ written as that framework computes it; which one to run is chosen by name (the c
 |           |                | P ← P − α m̂ / (√v̂ + ε),   m̂ = m / (1−β1ᵗ),  v̂ = v / (1−β2ᵗ)     |                         |
 | adam      | keras          | the same m, v;  P ← P − α √(1−β2ᵗ)/(1−β1ᵗ) · m / (√v + ε)          | β1 0.9, β2 0.999, ε 1e-7 |
 |           |                | (ε before the bias correction: ε·√(1−β2ᵗ) in torch's terms)      |                         |
+| adamw     | torch          | P ← P (1 − α λ), then torch's Adam step  (decoupled weight decay) | λ 0.01 (and Adam's)      |
+| adamw     | keras          | P ← P − P λ α, then Keras's Adam step                            | λ 0.004 (and Adam's)     |
+| adamw     | optax          | P ← P − α (m̂ / (√v̂ + ε) + λ P)                                   | λ 1e-4 (and Adam's)      |
 | rmsprop   | torch          | s ← ρ s + (1−ρ) g²;   P ← P − α g / (√s + ε)                     | ρ 0.99, ε 1e-8          |
 | rmsprop   | keras          | s ← ρ s + (1−ρ) g²;   P ← P − α g / √(s + ε)                     | ρ 0.9,  ε 1e-7          |
 | rmsprop   | optax          | s ← ρ s + (1−ρ) g²;   P ← P − α g / √(s + ε)                     | ρ 0.9,  ε 1e-8          |
 
-torch calls ρ `alpha` for RMSprop, optax calls it `decay`; every rule here says ρ.  μ, β1, β2, ρ and ε
+torch calls ρ `alpha` for RMSprop, optax calls it `decay`; every rule here says ρ.  AdamW's λ decays
+every parameter, biases included, as all three frameworks do by default; it is apart from the L2 term
+of J (reference.regularization), which the gradient carries and Adam rescales.  μ, β1, β2, ρ and ε
 are never left to a framework's default: every framework is given the values written here.
 """
 from dataclasses import dataclass, field
@@ -29,7 +34,7 @@ import numpy as np
 
 from .errors import InputError
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 
 # the convention each framework uses, by the framework's name on the command line
 FRAMEWORK_CONVENTIONS = {"numpy-reference": "torch", "torch": "torch", "tensorflow": "keras",
@@ -63,12 +68,17 @@ def momentum_course(P, g, s, t, h):
 
 def adam_torch(P, g, s, t, h):
     """m, v: running means of g and g²;  P ← P − α m̂ / (√v̂ + ε)."""
+    return P - h["lr"] * adam_direction(g, s, t, h)
+
+
+def adam_direction(g, s, t, h):
+    """m ← β1 m + (1−β1) g;  v ← β2 v + (1−β2) g²;  the direction m̂ / (√v̂ + ε)."""
     b1, b2 = h["beta1"], h["beta2"]
     s["m"] = b1 * s["m"] + (1 - b1) * g
     s["v"] = b2 * s["v"] + (1 - b2) * g * g
     m_hat = s["m"] / (1 - b1 ** t)
     v_hat = s["v"] / (1 - b2 ** t)
-    return P - h["lr"] * m_hat / (np.sqrt(v_hat) + h["eps"])
+    return m_hat / (np.sqrt(v_hat) + h["eps"])
 
 
 def adam_keras(P, g, s, t, h):
@@ -79,6 +89,21 @@ def adam_keras(P, g, s, t, h):
     s["m"] = s["m"] + (g - s["m"]) * (1 - b1)
     s["v"] = s["v"] + (g * g - s["v"]) * (1 - b2)
     return P - s["m"] * alpha / (np.sqrt(s["v"]) + h["eps"])
+
+
+def adamw_torch(P, g, s, t, h):
+    """P ← P (1 − α λ), then Adam's step: the decay is decoupled from g (and from m, v)."""
+    return adam_torch(P * (1 - h["lr"] * h["weight_decay"]), g, s, t, h)
+
+
+def adamw_keras(P, g, s, t, h):
+    """P ← P − P λ α, then Keras's Adam step."""
+    return adam_keras(P - P * h["weight_decay"] * h["lr"], g, s, t, h)
+
+
+def adamw_optax(P, g, s, t, h):
+    """P ← P − α (m̂ / (√v̂ + ε) + λ P): optax adds the decay to Adam's direction, then scales by α."""
+    return P - h["lr"] * (adam_direction(g, s, t, h) + h["weight_decay"] * P)
 
 
 def rmsprop_torch(P, g, s, t, h):
@@ -105,6 +130,9 @@ RULES = {
     ("adam", "torch"): (adam_torch, {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
     ("adam", "optax"): (adam_torch, {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
     ("adam", "keras"): (adam_keras, {"beta1": 0.9, "beta2": 0.999, "eps": 1e-7}),
+    ("adamw", "torch"): (adamw_torch, {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}),
+    ("adamw", "keras"): (adamw_keras, {"beta1": 0.9, "beta2": 0.999, "eps": 1e-7, "weight_decay": 0.004}),
+    ("adamw", "optax"): (adamw_optax, {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-4}),
     ("rmsprop", "torch"): (rmsprop_torch, {"rho": 0.99, "eps": 1e-8}),
     ("rmsprop", "keras"): (rmsprop_keras, {"rho": 0.9, "eps": 1e-7}),
     ("rmsprop", "optax"): (rmsprop_keras, {"rho": 0.9, "eps": 1e-8}),
@@ -119,7 +147,7 @@ class Optimizer:
     name        sgd, momentum, adam or rmsprop
     lr          the learning rate α
     convention  torch, keras, optax (or course for momentum): whose formula and whose defaults
-    hyper       overrides of the defaults: mu, beta1, beta2, eps, rho
+    hyper       overrides of the defaults: mu, beta1, beta2, eps, rho, weight_decay
     """
 
     name: str

@@ -92,6 +92,16 @@ def assert_stated(*texts):
         assert text in CONVENTIONS, f"the convention table should say {text} (the framework's real default)"
 
 
+def assert_reference_defaults(convention, **expected):
+    """reference.optim's defaults for a framework's convention are that framework's own defaults."""
+    __tracebackhide__ = True
+    from reference.optim import RULES
+    for optimizer, values in expected.items():
+        ours = RULES[optimizer, convention][1]
+        for name, value in values.items():
+            assert ours[name] == value, f"reference.optim {optimizer} ({convention}) {name} = {ours[name]}, the framework's is {value}"
+
+
 @pytest.mark.torch
 def test_torch_defaults_are_the_ones_stated():
     torch = pytest.importorskip("torch")
@@ -100,6 +110,9 @@ def test_torch_defaults_are_the_ones_stated():
     assert_stated(f"`SGD(lr={sgd['lr']!r})`", f"`momentum={sgd['momentum']!r}`", f"`eps={adam['eps']!r}`",
                   f"`betas={adam['betas']!r}`", f"`alpha={rms['alpha']!r}`", f"`weight_decay={adamw['weight_decay']!r}`")
     assert rms["eps"] == adam["eps"]
+    assert_reference_defaults("torch", adam=dict(beta1=adam["betas"][0], beta2=adam["betas"][1], eps=adam["eps"]),
+                              adamw=dict(weight_decay=adamw["weight_decay"], eps=adamw["eps"]),
+                              rmsprop=dict(rho=rms["alpha"], eps=rms["eps"]))
     layer = torch.nn.Linear(50, 7)  # U(−1/√n_in, 1/√n_in) for weight and bias
     for value in (layer.weight, layer.bias):
         assert value.abs().max().item() <= 1 / np.sqrt(50) and value.abs().max().item() > 0.5 / np.sqrt(50)
@@ -117,6 +130,9 @@ def test_keras_defaults_are_the_ones_stated():
                   f"`from_logits={cce['from_logits']!r}`", f"`epsilon()={keras.config.epsilon()!r}`",
                   f"`{dense['kernel_initializer']}`", f"`{dense['bias_initializer']}`")
     assert rms["epsilon"] == adam["epsilon"]
+    assert_reference_defaults("keras", adam=dict(beta1=adam["beta_1"], beta2=adam["beta_2"], eps=adam["epsilon"]),
+                              adamw=dict(weight_decay=adamw["weight_decay"], eps=adamw["epsilon"]),
+                              rmsprop=dict(rho=rms["rho"], eps=rms["epsilon"]))
 
 
 @pytest.mark.keras
@@ -134,8 +150,11 @@ def test_keras_cross_entropy_on_probabilities_clips_and_on_logits_does_not():
 @pytest.mark.jax
 def test_optax_defaults_are_the_ones_stated():
     optax = pytest.importorskip("optax")
-    adam, rms = defaults(optax.adam), defaults(optax.rmsprop)
-    assert_stated(f"`eps={adam['eps']!r}` outside √v̂, `eps_root={adam['eps_root']!r}` inside",
+    adam, rms, adamw = defaults(optax.adam), defaults(optax.rmsprop), defaults(optax.adamw)
+    assert_reference_defaults("optax", adam=dict(beta1=adam["b1"], beta2=adam["b2"], eps=adam["eps"]),
+                              adamw=dict(weight_decay=adamw["weight_decay"], eps=adamw["eps"]),
+                              rmsprop=dict(rho=rms["decay"], eps=rms["eps"]))
+    assert_stated(f"`optax.adamw`, `weight_decay={adamw['weight_decay']!r}` by default",f"`eps={adam['eps']!r}` outside √v̂, `eps_root={adam['eps_root']!r}` inside",
                   f"`decay={rms['decay']!r}`, `eps={rms['eps']!r}`, `eps_in_sqrt={rms['eps_in_sqrt']!r}`")
 
 
@@ -144,6 +163,7 @@ def test_the_references_conventions_are_the_ones_stated():
     assert RULES["adam", "torch"][1]["eps"] == 1e-8 and RULES["adam", "keras"][1]["eps"] == 1e-7
     assert RULES["rmsprop", "torch"][1]["rho"] == 0.99 and RULES["rmsprop", "keras"][1]["rho"] == 0.9
     assert RULES["rmsprop", "optax"][1] == {"rho": 0.9, "eps": 1e-8}
+    assert [RULES["adamw", c][1]["weight_decay"] for c in ("torch", "keras", "optax")] == [0.01, 0.004, 1e-4]
     assert_stated("keras `c = 2λ`, course `c = λ/m`, weight-decay `c = λ`")
 
 

@@ -14,7 +14,7 @@ from reference.optim import FRAMEWORK_CONVENTIONS, OPTIMIZERS, RULES, Optimizer,
 from reference.train import Run, accuracy, batch_schedule, is_full_batch, train
 
 TRAIN_FRAMEWORKS = tuple(cmd_train.TRAINERS)
-LR = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01, "rmsprop": 0.01}
+LR = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01}
 
 
 def framework_params():
@@ -54,7 +54,7 @@ def test_sgd_is_the_lectures_update():
     np.testing.assert_array_equal(W1, W - 0.1 * dW)
 
 
-@pytest.mark.parametrize("name", ["momentum", "adam", "rmsprop"])
+@pytest.mark.parametrize("name", ["momentum", "adam", "adamw", "rmsprop"])
 def test_every_framework_convention_has_a_rule_and_stated_defaults(name):
     for framework, convention in FRAMEWORK_CONVENTIONS.items():
         optimizer = Optimizer(name, 0.01, convention)
