@@ -358,12 +358,17 @@ def _run_isolated(framework, cases, settings, threads, tf32, on_record):
                     on_record(skipped(case, why))
 
 
-def run_plan(cases, settings=FULL, threads=None, tf32=False, isolate=True, on_record=None):
+def run_plan(cases, settings=FULL, threads=None, tf32=False, isolate=True, on_record=None, repeat=1):
     """Run every case, each framework in its own process unless isolate=False.
 
     Returns {"results": [...], "skipped": [...], "frameworks": {"torch:cpu": {...}, …}}; on_record(record)
-    is called as each record arrives (for a progress bar).
+    is called as each record arrives (for a progress bar).  With repeat > 1 the whole plan runs that many
+    times, the frameworks taking turns, and each case keeps the run with the median median_s: on a shared
+    machine whose load changes, every framework then meets the same mix of quiet and busy moments.
     """
+    if repeat > 1:
+        runs = [run_plan(cases, settings, threads, tf32, isolate, on_record) for _ in range(repeat)]
+        return merge_repeats(runs)
     threads = threads or usable_cores()
     out = {"results": [], "skipped": [], "frameworks": {}}
 
@@ -384,6 +389,27 @@ def run_plan(cases, settings=FULL, threads=None, tf32=False, isolate=True, on_re
         else:
             run_framework(framework, mine, settings, threads, tf32, collect)
     return out
+
+
+def merge_repeats(runs):
+    """One run from several of the same plan: per case the result with the median median_s (the lower
+    middle one for an even count), with every run's median_s in median_s_repeats."""
+    by_case = {}
+    for run in runs:
+        for r in run["results"]:
+            by_case.setdefault(case_label(r), []).append(r)
+    results = []
+    for records in by_case.values():
+        ranked = sorted(records, key=lambda r: r["median_s"])
+        chosen = dict(ranked[(len(ranked) - 1) // 2])
+        chosen["median_s_repeats"] = [r["median_s"] for r in records]
+        results.append(chosen)
+    measured = set(by_case)
+    skipped = {case_label(s): s for run in runs for s in run["skipped"] if case_label(s) not in measured}
+    frameworks = {}
+    for run in runs:
+        frameworks.update(run["frameworks"])
+    return {"results": results, "skipped": list(skipped.values()), "frameworks": frameworks}
 
 
 def _worker_main():

@@ -76,6 +76,9 @@ def add_arguments(parser):
                              "(default both; --quick: one per framework)")
     parser.add_argument("--threads", type=positive_int, metavar="N", help="threads for every framework (default: all usable cores)")
     parser.add_argument("--rounds", type=positive_int, metavar="N", help="timed rounds per case (default 7, quick 3)")
+    parser.add_argument("--repeat", type=positive_int, default=1, metavar="N",
+                        help="run the whole plan N times, frameworks taking turns; keep each case's median run "
+                             "(steadier on a shared machine)")
     parser.add_argument("--tf32", action="store_true", help="let float32 matmuls use TF32 on the GPU (default off, IEEE float32)")
     parser.add_argument("--peak-gflops", type=parse_peaks, metavar="G|DTYPE=G,…",
                         help="peak GFLOP/s for the %% of peak column (GPUs with a known datasheet peak need none)")
@@ -152,16 +155,16 @@ def run(args):
     threads = args.threads or engine.usable_cores()
     machine = engine.machine_info()
 
-    with Progress(len(cases), "bench") as bar:
+    with Progress(len(cases) * args.repeat, "bench") as bar:
         def advance(record):
             if record["kind"] != "framework":
                 bar.advance(engine.case_label(record.get("case") or record["result"]))
         out = engine.run_plan(cases, settings, threads=threads, tf32=args.tf32, isolate=not args.in_process,
-                              on_record=advance)
+                              on_record=advance, repeat=args.repeat)
     results = engine.add_peaks(out["results"], args.peak_gflops)
     document = {
         "env": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "device": args.device, "quick": args.quick, "threads": threads, "tf32": args.tf32,
+                "device": args.device, "quick": args.quick, "threads": threads, "tf32": args.tf32, "repeat": args.repeat,
                 "isolated": not args.in_process, "settings": settings.__dict__, "peak_gflops": args.peak_gflops,
                 **machine, "frameworks": out["frameworks"]},
         "results": results,
@@ -267,9 +270,10 @@ def sections(document, colour=None):
 
 def header(document):
     env, cpu = document["env"], document["env"]["cpu"]
+    repeats = f", each case the median of {env['repeat']} runs" if env.get("repeat", 1) > 1 else ""
     lines = [f"{cpu['model']}, {env['threads']} threads per framework of {cpu['usable_cores']} usable cores"
              f"{', each framework in its own process' if env['isolated'] else ', all frameworks in one process'}"
-             f"{', quick' if env['quick'] else ''}; load average {env.get('load_average')} before the run; {env['date']}",
+             f"{', quick' if env['quick'] else ''}{repeats}; load average {env.get('load_average')} before the run; {env['date']}",
              f"BLAS (numpy): {env['blas_summary']}"]
     for key, info in env["frameworks"].items():
         lines.append(f"{key}: {info.get('version')}, {info.get('blas')}, threads {info.get('threads') or '-'}, "

@@ -235,3 +235,12 @@ def test_machine_info_names_the_blas_kernel_without_importing_frameworks():
     if "unavailable" not in info["blas"]:
         assert any(lib.get("architecture") for lib in info["blas"]["libraries"] if lib.get("internal_api") == "openblas")
     assert os.cpu_count() == info["cpu"]["logical_cores"]
+
+
+def test_repeats_keep_each_cases_median_run():
+    case = {"op": "batched_matmul", "framework": "numpy", "device": "cpu", "dtype": "float32", "mode": "eager",
+            "shape": [1, 2, 3, 4]}
+    runs = [{"results": [dict(case, median_s=t)], "skipped": [], "frameworks": {"numpy:cpu": {}}} for t in (3.0, 1.0, 2.0)]
+    merged = engine.merge_repeats(runs)
+    assert [r["median_s"] for r in merged["results"]] == [2.0]
+    assert merged["results"][0]["median_s_repeats"] == [3.0, 1.0, 2.0]
