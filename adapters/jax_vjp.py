@@ -83,7 +83,9 @@ def backprop(net, params, X, Y):
     sources = {}  # the arrays J is differentiated against; device_put, not jnp.asarray, which compiles a copy
     for l, (W, b) in enumerate(params, start=1):
         sources[f"W{l}"], sources[f"b{l}"] = W, b  # W (n_in, n_out), b (1, n_out)
-        sources[f"Z{l}"] = sources[f"A{l}"] = np.zeros((m, net.sizes[l]), dtype)
+        sources[f"Z{l}"] = np.zeros((m, net.sizes[l]), dtype)
+        if l < net.L:  # A[L] is not on the path to J (J is computed from the logits): no dA[L]
+            sources[f"A{l}"] = np.zeros((m, net.sizes[l]), dtype)
     X, Y, sources = jax.device_put((X, Y, sources), _device)
     J, pullback, named = jax.vjp(cost, sources, has_aux=True)
     (grads,) = pullback(np.ones((), dtype))  # dJ/dJ = 1: the gradient of J w.r.t. every source
