@@ -3,6 +3,7 @@
     report = run_check(net, params, X, Y, frameworks=("torch", "jax"), impls={"impl": backprop})
     report.ok, report.first_divergence, report.as_json()
 """
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +40,7 @@ class Report:
         return {
             "ok": self.ok,
             "config": self.config,
-            "frameworks": {name: {k: entry.get(k) for k in ("status", "reason", "version")} | {"info": entry.get("info")}
+            "frameworks": {name: {k: entry.get(k) for k in ("status", "reason", "version", "info", "seconds")}
                            for name, entry in self.frameworks.items()},
             "comparisons": [c.as_json() for result in self.results.values() for c in result.comparisons],
             "first_divergence": None if first is None else
@@ -70,11 +71,13 @@ def run_check(net, params, X, Y, frameworks=(), impls=None, config=None, progres
     for name in frameworks:
         if progress:
             progress(name)
+        start = time.perf_counter()
         try:
             module, info = adapters.load(name)
         except adapters.Unavailable as exc:
             report.frameworks[name] = {"status": UNAVAILABLE, "reason": str(exc), "version": None, "info": None}
             continue
+        loaded = time.perf_counter()
         entry = {"status": OK, "reason": None, "version": info.get("version"), "info": info}
         try:
             trace = module.backprop(net, params, X, Y)
@@ -82,6 +85,8 @@ def run_check(net, params, X, Y, frameworks=(), impls=None, config=None, progres
             entry.update(status=ERROR, reason=f"{name} adapter raised {type(exc).__name__}: {exc}")
             report.frameworks[name] = entry
             continue
+        # the import is paid once per process (adapters.load caches it); the check is paid per call
+        entry["seconds"] = {"import": round(loaded - start, 4), "check": round(time.perf_counter() - loaded, 4)}
         report.results[name] = compare(name, trace, reference, tolerances)
         entry["status"] = OK if report.results[name].ok else MISMATCH
         report.frameworks[name] = entry

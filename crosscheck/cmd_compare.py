@@ -74,8 +74,10 @@ def render(report, net, colour=None):
             lines.append(paint(f"  {name:<11} error — {entry['reason']}", "red", enabled=colour))
         elif entry.get("info"):
             info = entry["info"]
+            seconds = entry.get("seconds") or {}
+            timing = f" · import {seconds['import']:.1f} s, check {seconds['check'] * 1e3:.0f} ms" if seconds else ""
             lines.append(f"  {name:<11} {info.get('version')} · {info.get('device', 'cpu')} · "
-                         f"{info.get('threads', '?')} threads · {info.get('precision', '')}".rstrip(" ·"))
+                         f"{info.get('threads', '?')} threads · {info.get('precision', '')}{timing}")
         elif name in report.results:
             provided = sum(x.ok is not None for x in report.results[name].comparisons)
             total = len(report.results[name].comparisons)
