@@ -169,6 +169,12 @@ def test_logits_of_1e4_give_finite_J_and_gradients(framework, dtype, loss, activ
     assert_agrees(framework, case, computed_names(2))
 
 
+def test_the_lecture_case_sits_on_the_kink():
+    """So that every framework's g'(0) is compared: the spiral's three points at the origin give Z1 = 0 exactly."""
+    reference, _ = expected(Case("lecture", "leaky_relu"))
+    assert np.sum(np.all(reference["Z1"] == 0, axis=1)) == 3
+
+
 @pytest.mark.xfail(strict=False, reason="crosscheck.tolerance: the float32 tolerance is 10× the reference's own "
                    "error, which can be luckily small when db = Σ_rows dZ / m cancels (here 1e-3 from terms of 1)")
 @pytest.mark.parametrize("framework", framework_params())
