@@ -74,6 +74,20 @@ def test_torch_and_keras_momentum_are_the_same_walk_written_two_ways():
     np.testing.assert_allclose(runs["torch"], runs["keras"], rtol=0, atol=1e-13)
 
 
+def test_the_courses_momentum_is_torchs_with_alpha_scaled_by_one_minus_mu():
+    """v ← μv + (1 − μ)g is (1 − μ) times torch's v, so its walk is torch's at α(1 − μ)."""
+    rng = np.random.default_rng(2)
+    params = [(rng.standard_normal((3, 2)), rng.standard_normal((1, 2)))]
+    walks = []
+    for optimizer in (Optimizer("momentum", 0.5, "course"), Optimizer("momentum", 0.5 * (1 - 0.9), "torch")):
+        updater, p = Updater(optimizer, params), params
+        for _ in range(30):
+            p = updater.step(p, [(W, b) for W, b in p])  # the gradient of ½‖P‖²
+        walks.append(p[0])
+    np.testing.assert_allclose(walks[0][0], walks[1][0], rtol=1e-12)
+    np.testing.assert_allclose(walks[0][1], walks[1][1], rtol=1e-12)
+
+
 def test_adam_conventions_differ_only_in_where_epsilon_sits():
     """keras's ε added to √v is torch's ε added to √v̂ = √v/√(1−β2ᵗ), scaled by √(1−β2ᵗ)."""
     rng = np.random.default_rng(1)
