@@ -30,7 +30,10 @@ ARCHITECTURES = {  # name -> (layer sizes, batch m, dtypes)
     "one-output": ((2, 4, 1), 300, ("float64",)),  # sigmoid-bce (or mse) with a single output; softmax needs two
     "batch-1": ((2, 4, 3), 1, ("float64",)),
 }
-SHAPES = {**ARCHITECTURES, "db-cancels": ((3, 1, 2), 32, ("float32",))}  # on its Gaussian data float32 db1 cancels, see below
+SHAPES = {**ARCHITECTURES,
+          "one-layer": ((2, 3), 300, ("float64",)),  # no hidden layer: softmax regression
+          "five-layers": ((2, 4, 5, 4, 5, 3), 300, ("float64",)),
+          "db-cancels": ((3, 1, 2), 32, ("float32",))}  # on its Gaussian data float32 db1 cancels, see below
 
 
 class Case(NamedTuple):
@@ -169,6 +172,12 @@ def test_logits_of_1e4_give_finite_J_and_gradients(framework, dtype, loss, activ
     assert_agrees(framework, case, computed_names(2))
 
 
+@pytest.mark.parametrize("arch", ["one-layer", "five-layers"])
+@pytest.mark.parametrize("framework", framework_params())
+def test_any_depth(framework, arch):
+    assert_agrees(framework, Case(arch, "tanh", "softmax-ce"), computed_names(len(SHAPES[arch][0]) - 1))
+
+
 def test_the_lecture_case_sits_on_the_kink():
     """So that every framework's g'(0) is compared: the spiral's three points at the origin give Z1 = 0 exactly."""
     reference, _ = expected(Case("lecture", "leaky_relu"))
@@ -192,6 +201,17 @@ def test_setup_reports_version_device_threads_precision(framework):
     assert set(info) == {"version", "device", "threads", "precision"}
     assert info["device"] in ("cpu", "cuda")
     assert isinstance(info["threads"], int) and info["threads"] > 0
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_device_is_the_cpu_unless_cuda_is_asked_for_and_seen(framework, monkeypatch):
+    module = load_adapter(framework)
+    monkeypatch.setenv("CROSSCHECK_DEVICE", "cpu")
+    assert module.setup()["device"] == "cpu"
+    monkeypatch.setenv("CROSSCHECK_DEVICE", "cuda")
+    assert module.setup()["device"] in ("cpu", "cuda")  # cuda only where the framework sees a GPU
+    monkeypatch.undo()
+    module.setup()  # back to this session's own choice
 
 
 @pytest.mark.parametrize("framework", framework_params())
