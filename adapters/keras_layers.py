@@ -11,6 +11,8 @@ import os
 from reference import Trace, backward_names, check_inputs, forward_names, input_names, l2_coefficient
 from reference import to_lecture_convention
 
+from . import bridge
+
 NAME = "keras"
 keras = tf = None  # imported by setup(), so that importing this module does not import Keras
 _info = None
@@ -81,7 +83,7 @@ def backprop(net, params, X, Y):
 
     with tf.device("/GPU:0" if _info["device"] == "cuda" else "/CPU:0"):
         model = build_model(net, dtype.name, c)
-        model.set_weights([w for W, b in params for w in (W, b.reshape(-1))])  # Keras keeps b as (n_out,)
+        model.set_weights(bridge.keras_weights(params))  # [W1, b1, …]: the kernel as it is, b as (n_out,)
         dense, activation = model.layers[0::2], model.layers[1::2]
         named = {"X": tf.constant(X), "Y": tf.constant(Y)}  # lecture name -> tensor
         with tf.GradientTape() as tape:  # records every layer call, so Z and A can be gradient sources too
