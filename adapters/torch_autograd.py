@@ -3,7 +3,7 @@
     Z[l] = A[l-1] W[l] + b[l]      torch.matmul with the lecture's W (n_in, n_out): no transpose needed
     A[l] = g(Z[l])                 torch.relu, F.leaky_relu, torch.sigmoid, torch.tanh
     J    = loss(Z[L], Y) + (c/2) Σ‖W‖²     F.cross_entropy, F.binary_cross_entropy_with_logits, F.mse_loss
-    dT   = m · ∂J/∂T for T in Z, A;   ∂J/∂T for T in W, b      (torch.autograd.grad, then to_lecture_convention)
+    dT   = m · ∂J/∂T for T in Z, A;   ∂J/∂T for T in W, b     (torch.autograd.grad, to_lecture_convention)
 """
 import os
 
