@@ -2,7 +2,7 @@
 
     Z[l] = A[l-1] W[l] + b[l]      jnp.matmul with the lecture's W (n_in, n_out)
     A[l] = g(Z[l])                 jax.nn.relu, jnp.where (leaky), jax.nn.sigmoid, jnp.tanh
-    J    = loss(Z[L], Y) + (c/2) Σ‖W‖²     optax.softmax_cross_entropy, sigmoid_binary_cross_entropy, l2_loss
+    J    = loss(Z[L], Y) + (c/2) Σ‖W‖²     jax.nn.log_softmax, jax.nn.softplus (see OUTPUT_LOSSES)
     dT   = m · ∂J/∂T for T in Z, A;   ∂J/∂T for T in W, b      (jax.vjp, then to_lecture_convention)
 
 JAX differentiates functions, not tensors: to get ∂J/∂Z and ∂J/∂A, J is written as a function of zero
@@ -16,7 +16,7 @@ from reference import Trace, backward_names, check_inputs, forward_names, input_
 from reference import to_lecture_convention
 
 NAME = "jax"
-jax = jnp = optax = None  # imported by setup(), so that importing this module does not import JAX
+jax = jnp = None  # imported by setup(), so that importing this module does not import JAX
 _info = None
 _device = None
 
@@ -29,23 +29,23 @@ ACTIVATIONS = {
     "tanh": lambda Z, net: jnp.tanh(Z),
     "identity": lambda Z, net: Z,
 }
-# loss name -> (output A[L] = f(Z[L]), J from the logits Z[L] with the reference's 1/m)
+# loss name -> (output A[L] = f(Z[L]), J from the logits Z[L] with the reference's 1/m); JAX has no loss
+# functions of its own (optax has, but is optional here), so J is written on jax.nn's stable log_softmax / softplus
 OUTPUT_LOSSES = {
     "softmax-ce": (lambda Z: jax.nn.softmax(Z, axis=1),
-                   lambda Z, Y: jnp.mean(optax.softmax_cross_entropy(Z, Y))),  # per row, then mean over m
+                   lambda Z, Y: -jnp.sum(Y * jax.nn.log_softmax(Z, axis=1)) / Z.shape[0]),
     "sigmoid-bce": (lambda Z: jax.nn.sigmoid(Z),
-                    lambda Z, Y: jnp.sum(optax.sigmoid_binary_cross_entropy(Z, Y)) / Z.shape[0]),
+                    lambda Z, Y: jnp.sum(jax.nn.softplus(Z) - Y * Z) / Z.shape[0]),  # −[Y log A + (1−Y) log(1−A)]
     "mse": (lambda Z: Z,
-            lambda Z, Y: jnp.sum(optax.l2_loss(Z, Y)) / Z.shape[0]),  # l2_loss = (Z − Y)² / 2, elementwise
+            lambda Z, Y: jnp.sum((Z - Y) ** 2) / (2 * Z.shape[0])),
 }
 
 
 def setup():
     """Import JAX, enable float64, pick the device; {"version", "device", "threads", "precision"}."""
-    global jax, jnp, optax, _info, _device
+    global jax, jnp, _info, _device
     import jax
     import jax.numpy as jnp
-    import optax
 
     jax.config.update("jax_enable_x64", True)  # without it JAX computes "float64" silently in float32
     jax.config.update("jax_default_matmul_precision", "highest")  # no TF32 / bf16 passes on a GPU
