@@ -305,7 +305,7 @@ def test_every_activation_and_loss_trains_the_same(framework, sizes, activation,
     X, Y = make_data(net, 60, seed=2)
     params = init_params(net, "glorot", 2)
     opt = Optimizer("momentum", 0.1, FRAMEWORK_CONVENTIONS[framework])
-    schedule = batch_schedule(60, 25, 4, seed=2)
+    schedule = batch_schedule(60, 20, 4, seed=2)
     assert_same_trajectory(module.train(net, params, X, Y, opt, schedule), train(net, params, X, Y, opt, schedule),
                            None, "float64", f"{framework} {net.describe()}")
 
