@@ -332,3 +332,27 @@ def test_a_framework_that_fails_part_way_is_a_failure_not_a_crash(capsys, monkey
     monkeypatch.setitem(cmd_train.TRAINERS, "jax", "tests_fake_trainer")
     code, out, _ = run_cli(capsys, "--frameworks", "numpy-reference,jax", "--epochs", "3")
     assert code == 1 and "training failed: RuntimeError: out of memory" in out
+
+
+def test_the_progress_bar_counts_every_step_of_every_run(capsys, monkeypatch):
+    seen = {}
+
+    class Counting:
+        def __init__(self, total, label="", enabled=None):
+            seen["total"], seen["advanced"] = total, 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def advance(self, what="", step=1):
+            seen["advanced"] += step
+
+    monkeypatch.setattr(cmd_train, "Progress", Counting)
+    code, out, _ = run_cli(capsys, "--frameworks", "numpy-reference,jax", "--dtype", "float32", "--epochs", "4")
+    if "unavailable" in out:
+        pytest.skip("jax is unavailable")
+    # two conventions (torch for the reference, optax for jax) × three float32 reference runs, + jax
+    assert code == 0 and seen == {"total": 4 * (2 * 3 + 1), "advanced": 4 * (2 * 3 + 1)}
