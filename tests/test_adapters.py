@@ -45,13 +45,14 @@ class Case(NamedTuple):
     l2: float = 0.0
     convention: str = "keras"
     logits: float = 0.0  # if not 0: output biases ±logits, so that Z[L] is about ±logits
+    slope: float = 0.01  # leaky_relu's slope for Z <= 0
 
 
 @functools.lru_cache(maxsize=None)
 def problem(case):
     """(net, params, X, Y) in the case's dtype; float32 inputs are the float64 ones rounded once."""
     sizes, m, _ = SHAPES[case.arch]
-    net = Network(sizes, case.activation, case.loss, l2=case.l2, l2_convention=case.convention)
+    net = Network(sizes, case.activation, case.loss, l2=case.l2, l2_convention=case.convention, leaky_slope=case.slope)
     X, Y = make_data(net, batch=m, seed=0)
     if case.arch == "lecture":  # zero biases: the spiral's three points at the origin sit exactly on the ReLU kink
         params = init_params(net, "lecture", seed=0)
@@ -176,6 +177,11 @@ def test_logits_of_1e4_give_finite_J_and_gradients(framework, dtype, loss, activ
 @pytest.mark.parametrize("framework", framework_params())
 def test_any_depth(framework, arch):
     assert_agrees(framework, Case(arch, "tanh", "softmax-ce"), computed_names(len(SHAPES[arch][0]) - 1))
+
+
+@pytest.mark.parametrize("framework", framework_params())
+def test_leaky_relu_slope_is_the_networks(framework):
+    assert_agrees(framework, Case("deep", "leaky_relu", "mse", slope=0.3), computed_names(3))
 
 
 def test_the_lecture_case_sits_on_the_kink():
