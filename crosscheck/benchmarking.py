@@ -520,6 +520,7 @@ def cpu_level(flags):
 
 def blas_info():
     """threadpoolctl's view of the BLAS and OpenMP libraries loaded in this process, or why there is none."""
+    import numpy  # noqa: F401  (threadpoolctl sees only the libraries loaded so far: NumPy's BLAS at least)
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -533,7 +534,8 @@ def describe_blas(info):
     if "unavailable" in info:
         return info["unavailable"]
     names = [f"{lib.get('internal_api')} {lib.get('version')} {lib.get('architecture', '')} "
-             f"({lib.get('threading_layer', '')}, {lib.get('num_threads')} threads)".replace("  ", " ")
+             f"({lib.get('threading_layer', '')}, {lib.get('num_threads')} thread{'' if lib.get('num_threads') == 1 else 's'})"
+             .replace("  ", " ")
              for lib in info["libraries"] if lib.get("user_api") == "blas"]
     return "; ".join(names) or "no BLAS library loaded"
 

@@ -154,6 +154,7 @@ def run(args):
         settings = dataclasses.replace(settings, rounds=args.rounds)
     threads = args.threads or engine.usable_cores()
     machine = engine.machine_info()
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
     with Progress(len(cases) * args.repeat, "bench") as bar:
         def advance(record):
@@ -163,7 +164,7 @@ def run(args):
                               on_record=advance, repeat=args.repeat)
     results = engine.add_peaks(out["results"], args.peak_gflops)
     document = {
-        "env": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "env": {"date": started,
                 "device": args.device, "quick": args.quick, "threads": threads, "tf32": args.tf32, "repeat": args.repeat,
                 "isolated": not args.in_process, "settings": settings.__dict__, "peak_gflops": args.peak_gflops,
                 **machine, "frameworks": out["frameworks"]},
@@ -271,10 +272,13 @@ def sections(document, colour=None):
 def header(document):
     env, cpu = document["env"], document["env"]["cpu"]
     repeats = f", each case the median of {env['repeat']} runs" if env.get("repeat", 1) > 1 else ""
-    lines = [f"{cpu['model']}, {env['threads']} threads per framework of {cpu['usable_cores']} usable cores"
+    threads = f"{env['threads']} thread{'s' if env['threads'] != 1 else ''}"
+    lines = [f"{cpu['model']}, {threads} per framework of {cpu['usable_cores']} usable cores"
              f"{', each framework in its own process' if env['isolated'] else ', all frameworks in one process'}"
              f"{', quick' if env['quick'] else ''}{repeats}; load average {env.get('load_average')} before the run; {env['date']}",
              f"BLAS (numpy): {env['blas_summary']}"]
+    if any(key.startswith("numpy:") for key in env["frameworks"]):
+        lines.pop()  # the numpy worker's own line below says it, with the worker's thread count
     for key, info in env["frameworks"].items():
         lines.append(f"{key}: {info.get('version')}, {info.get('blas')}, threads {info.get('threads') or '-'}, "
                      f"precision {info.get('precision')}" + (f", {info.get('device_name')}" if key.endswith("cuda") else ""))
