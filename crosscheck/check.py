@@ -55,7 +55,16 @@ def reference_traces(net, params, X, Y):
         return reference, tolerance.tolerances(reference)
     upcast = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
     reference64 = backprop(net, upcast, X.astype(np.float64), Y.astype(np.float64))
-    return reference, tolerance.tolerances(reference, reference64)
+    return reference, tolerance.tolerances(reference, reference64, twins=[reversed_twin(net, params, X, Y)])
+
+
+def reversed_twin(net, params, X, Y):
+    """The reference run on the examples in reverse order, its per-example rows put back in order."""
+    twin = backprop(net, params, X[::-1], Y[::-1])
+    for name, value in twin.items():
+        if name[:1] in "XYZA" or name[:2] in ("dZ", "dA"):  # one row per example
+            twin[name] = value[::-1]
+    return twin
 
 
 def run_check(net, params, X, Y, frameworks=(), impls=None, config=None, progress=None):

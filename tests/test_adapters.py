@@ -2,8 +2,7 @@
 
 Each framework's Trace is computed once per case (lru_cache) and then compared tensor by tensor, so one
 test id names one tensor, e.g.  torch-float32-relu-softmax-ce-lecture-dW1,  and -k can select any slice.
-Tolerances are crosscheck.tolerance's: float64 tolerances(ref64); float32 tolerances(ref32, ref64) with
-ref64 recomputed in float64 from the very same (rounded) float32 inputs.
+Tolerances are crosscheck.tolerance's, as crosscheck.check.reference_traces computes them for the command.
 """
 import functools
 import subprocess
@@ -15,8 +14,8 @@ import pytest
 
 import adapters
 from conftest import framework_params, load_adapter
-from crosscheck.tolerance import tolerances
-from reference import (ACTIVATIONS, L2_CONVENTIONS, LOSSES, InputError, Network, backprop, computed_names,
+from crosscheck.check import reference_traces
+from reference import (ACTIVATIONS, L2_CONVENTIONS, LOSSES, InputError, Network, computed_names,
                        init_params, make_data)
 
 DTYPES = ("float64", "float32")
@@ -68,14 +67,8 @@ def problem(case):
 
 @functools.lru_cache(maxsize=None)
 def expected(case):
-    """(the reference's Trace, {name: tolerance}) for a case."""
-    net, params, X, Y = problem(case)
-    reference = backprop(net, params, X, Y)
-    if case.dtype == "float64":
-        return reference, tolerances(reference)
-    up = lambda a: a.astype(np.float64)  # noqa: E731  the same float32 values, computed on in float64
-    reference64 = backprop(net, [(up(W), up(b)) for W, b in params], up(X), up(Y))
-    return reference, tolerances(reference, reference64)
+    """(the reference's Trace, {name: tolerance}) for a case, as `crosscheck compare` computes them."""
+    return reference_traces(*problem(case))
 
 
 @functools.lru_cache(maxsize=None)
@@ -190,10 +183,10 @@ def test_the_lecture_case_sits_on_the_kink():
     assert np.sum(np.all(reference["Z1"] == 0, axis=1)) == 3
 
 
-@pytest.mark.xfail(strict=False, reason="crosscheck.tolerance: the float32 tolerance is 10× the reference's own "
-                   "error, which can be luckily small when db = Σ_rows dZ / m cancels (here 1e-3 from terms of 1)")
 @pytest.mark.parametrize("framework", framework_params())
 def test_float32_tolerance_when_db_cancels(framework):
+    """db1 = Σ_rows dZ1 / m cancels to 1e-3 from terms of 1: one float32 run's error can be luckily small, so the
+    policy takes the larger error of two correct float32 runs (rows as given and reversed)."""
     assert_agrees(framework, Case("db-cancels", "identity", "sigmoid-bce", "float32"), ["db1"])
 
 
