@@ -26,6 +26,16 @@ FRAMEWORKS = tuple(MODULES)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+def before_tensorflow():
+    """Call before importing TensorFlow for a check or a training run (not for a benchmark).
+
+    TF_ENABLE_ONEDNN_OPTS=0 runs TF's own Eigen kernels rather than oneDNN's re-ordered float32 ones —
+    the kernels a check should look at — and stops TF printing a banner about them at import that
+    TF_CPP_MIN_LOG_LEVEL does not silence.  A value the user set is kept.
+    """
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
 class Unavailable(Exception):
     """A framework that is not installed or fails to import; the message says why."""
 

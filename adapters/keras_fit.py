@@ -20,7 +20,7 @@ import numpy as np
 from reference.regularization import l2_coefficient
 from reference.train import Run
 
-from . import bridge
+from . import before_tensorflow, bridge
 from .tf_train import floatx, keras_optimizer
 
 NAME = "keras"
@@ -28,6 +28,7 @@ CONVENTION = "keras"
 
 
 def setup():
+    before_tensorflow()
     import keras
     return {"version": f"keras {keras.__version__} ({keras.backend.backend()})"}
 

@@ -11,7 +11,7 @@ import os
 from reference import Trace, backward_names, check_inputs, forward_names, input_names, l2_coefficient
 from reference import to_lecture_convention
 
-from . import bridge
+from . import before_tensorflow, bridge
 
 NAME = "keras"
 keras = tf = None  # imported by setup(), so that importing this module does not import Keras
@@ -42,6 +42,7 @@ OUTPUT_LOSSES = {
 def setup():
     """Import Keras on TensorFlow, turn TF32 off; {"version", "device", "threads", "precision"}."""
     global keras, tf, _info
+    before_tensorflow()
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")  # read once, when Keras is first imported
     import keras
     import tensorflow as tf

@@ -12,6 +12,8 @@ import numpy as np
 from reference import Trace, backward_names, check_inputs, forward_names, input_names, l2_coefficient
 from reference import to_lecture_convention
 
+from . import before_tensorflow
+
 NAME = "tensorflow"
 tf = None  # imported by setup(), so that importing this module does not import TensorFlow
 _info = None
@@ -40,6 +42,7 @@ OUTPUT_LOSSES = {
 def setup():
     """Import TensorFlow, pick the device, turn TF32 off; {"version", "device", "threads", "precision"}."""
     global tf, _info
+    before_tensorflow()
     import tensorflow as tf
 
     wants_cuda = os.environ.get("CROSSCHECK_DEVICE", "cpu") == "cuda"
@@ -47,7 +50,9 @@ def setup():
     # TF32 would round float32 matmuls on a GPU to a 10-bit mantissa: keep float32 a real float32
     tf.config.experimental.enable_tensor_float_32_execution(False)
     threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count()  # 0: TF uses every core
-    _info = {"version": tf.__version__, "device": device, "threads": threads, "precision": "input dtype, TF32 off"}
+    onednn = "on" if os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0" else "off"
+    _info = {"version": tf.__version__, "device": device, "threads": threads,
+             "precision": f"input dtype, TF32 off, oneDNN {onednn}"}
     return dict(_info)
 
 

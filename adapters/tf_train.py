@@ -17,11 +17,14 @@ import numpy as np
 from reference.regularization import l2_coefficient
 from reference.train import Run
 
+from . import before_tensorflow
+
 NAME = "tensorflow"
 CONVENTION = "keras"
 
 
 def setup():
+    before_tensorflow()
     import tensorflow as tf
     import keras
     return {"version": f"tensorflow {tf.__version__}, keras {keras.__version__}"}
