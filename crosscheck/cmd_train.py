@@ -37,13 +37,13 @@ OK, MISMATCH, UNAVAILABLE = "ok", "mismatch", "unavailable"
 def add_arguments(parser):
     options.add_network_arguments(parser)
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd: W ← W − α dW)")
-    parser.add_argument("--lr", type=_positive_float, default=None, metavar="α",
+    parser.add_argument("--lr", type=options.positive_float, default=None, metavar="α",
                         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
-    parser.add_argument("--epochs", type=_positive_int, default=1000, metavar="N", help="passes over the data (default 1000)")
+    parser.add_argument("--epochs", type=options.positive_int, default=1000, metavar="N", help="passes over the data (default 1000)")
     parser.add_argument("--batch-size", type=_batch_size, default=None, metavar="B",
                         help="examples per step; 'full' (the default) for full-batch descent")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
-    parser.add_argument("--examples", dest="batch", type=_positive_int, default=300, metavar="M",
+    parser.add_argument("--examples", dest="batch", type=options.positive_int, default=300, metavar="M",
                         help="training examples (default 300, the lecture's spiral)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the data, the parameters and the batch order (default 0)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="lecture", help="parameter initialization (default lecture)")
@@ -256,31 +256,10 @@ def _reason(exc):
     return text
 
 
-# argparse shows an ArgumentTypeError's message; for any other error it says only "invalid value"
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _batch_size(text):
     if text == "full":
         return None
     try:
-        return _positive_int(text)
+        return options.positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
