@@ -8,6 +8,7 @@
 JAX differentiates functions, not tensors: to get ∂J/∂Z and ∂J/∂A, J is written as a function of zero
 arrays added to every Z and A (Z + 0 is Z, and ∂J/∂0 there is ∂J/∂Z).
 """
+import functools
 import os
 
 import numpy as np
@@ -63,10 +64,35 @@ def backprop(net, params, X, Y):
         setup()
     dtype = check_inputs(net, params, X, Y)
     m = X.shape[0]
+    sources = {}  # the arrays J is differentiated against; device_put, not jnp.asarray, which compiles a copy
+    for l, (W, b) in enumerate(params, start=1):
+        sources[f"W{l}"], sources[f"b{l}"] = W, b  # W (n_in, n_out), b (1, n_out)
+        sources[f"Z{l}"] = np.zeros((m, net.sizes[l]), dtype)
+        if l < net.L:  # A[L] is not on the path to J (J is computed from the logits): no dA[L]
+            sources[f"A{l}"] = np.zeros((m, net.sizes[l]), dtype)
+    X, Y, sources = jax.device_put((X, Y, sources), _device)
+    J, named, grads = forward_and_backward(net)(sources, X, Y)
+    named["J"] = J
+
+    trace = Trace(meta={"framework": NAME, "version": _info["version"], "dtype": dtype.name, "device": _info["device"]})
+    for name in input_names(net.L) + forward_names(net.L):
+        trace[name] = jax.device_get(named[name])
+    for name in backward_names(net.L):  # dZL, dWL, dbL, dA(L-1), …: the gradient w.r.t. ZL, WL, bL, …
+        trace[name] = to_lecture_convention(name, jax.device_get(grads[name[1:]]), m)
+    return trace
+
+
+@functools.lru_cache(maxsize=64)
+def forward_and_backward(net):
+    """The network's pass as one compiled function: (sources, X, Y) -> (J, named tensors, ∂J/∂sources).
+
+    Compiled once per network (and again per new shape or dtype): run op by op, JAX would compile each
+    of the pass's operations separately on first use, which costs seconds.
+    """
     g = ACTIVATIONS[net.activation]
     output, loss = OUTPUT_LOSSES[net.loss]
 
-    def cost(sources):
+    def cost(sources, X, Y):
         """J from sources {W1, b1, …, and a zero array for each Z and A}; also every named tensor."""
         named = {"X": X, "Y": Y}
         A = X
@@ -76,24 +102,14 @@ def backprop(net, params, X, Y):
             named.update({f"W{l}": sources[f"W{l}"], f"b{l}": sources[f"b{l}"], f"Z{l}": Z, f"A{l}": A})
         J = loss(Z, Y)  # from the logits Z[L], not from A[L]: finite for Z = ±1e4
         if net.l2:
-            c = l2_coefficient(net.l2, net.l2_convention, m)
+            c = l2_coefficient(net.l2, net.l2_convention, X.shape[0])
             J = J + c / 2 * sum(jnp.sum(sources[f"W{l}"] ** 2) for l in range(1, net.L + 1))
         return J, named
 
-    sources = {}  # the arrays J is differentiated against; device_put, not jnp.asarray, which compiles a copy
-    for l, (W, b) in enumerate(params, start=1):
-        sources[f"W{l}"], sources[f"b{l}"] = W, b  # W (n_in, n_out), b (1, n_out)
-        sources[f"Z{l}"] = np.zeros((m, net.sizes[l]), dtype)
-        if l < net.L:  # A[L] is not on the path to J (J is computed from the logits): no dA[L]
-            sources[f"A{l}"] = np.zeros((m, net.sizes[l]), dtype)
-    X, Y, sources = jax.device_put((X, Y, sources), _device)
-    J, pullback, named = jax.vjp(cost, sources, has_aux=True)
-    (grads,) = pullback(np.ones((), dtype))  # dJ/dJ = 1: the gradient of J w.r.t. every source
-    named["J"] = J
+    @jax.jit
+    def run(sources, X, Y):
+        J, pullback, named = jax.vjp(lambda s: cost(s, X, Y), sources, has_aux=True)
+        (grads,) = pullback(jnp.ones_like(J))  # dJ/dJ = 1: the gradient of J w.r.t. every source
+        return J, named, grads
 
-    trace = Trace(meta={"framework": NAME, "version": _info["version"], "dtype": dtype.name, "device": _info["device"]})
-    for name in input_names(net.L) + forward_names(net.L):
-        trace[name] = jax.device_get(named[name])
-    for name in backward_names(net.L):  # dZL, dWL, dbL, dA(L-1), …: the gradient w.r.t. ZL, WL, bL, …
-        trace[name] = to_lecture_convention(name, jax.device_get(grads[name[1:]]), m)
-    return trace
+    return run
