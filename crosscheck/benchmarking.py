@@ -20,6 +20,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 
+from reference import files
+
 # ---- what is measured --------------------------------------------------------------------------------
 
 FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "cupy")
@@ -616,37 +618,12 @@ def machine_info():
 
 # ---- saving --------------------------------------------------------------------------------------------
 
-class Exists(Exception):
-    """The file is there already and overwriting was not asked for."""
+Exists = files.Exists
 
 
 def write_new(path, write, overwrite=False):
-    """Write a file atomically: write(f) fills a temporary file beside `path`, which then appears at
-    `path` in one step — by a hard link, which fails if `path` exists, or by os.replace with overwrite."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=directory)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.fchmod(fd, 0o666 & ~umask)  # mkstemp's file is private (0600); a saved run is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise Exists(f"{path} exists; choose a new name or pass --overwrite") from None
-            except OSError:  # a file system without hard links: check, then rename (a narrow race)
-                if os.path.exists(path):
-                    raise Exists(f"{path} exists; choose a new name or pass --overwrite") from None
-                os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Save a run atomically, and never over an earlier one unless asked (reference.files)."""
+    files.write_atomically(path, write, overwrite)
 
 
 if __name__ == "__main__":

@@ -232,7 +232,8 @@ def render(report, net, X, optimizer, args, colour=None):
         lines.append(paint(f"✗ {', '.join(bad)} left the reference's trajectory: {report['frameworks'][bad[0]]['reason']}",
                            "red", "bold", enabled=colour))
     elif checked:
-        lines.append(paint(f"✓ {', '.join(checked)} follow the reference step for step", "green", "bold", enabled=colour))
+        verb = "follows" if len(checked) == 1 else "follow"
+        lines.append(paint(f"✓ {', '.join(checked)} {verb} the reference step for step", "green", "bold", enabled=colour))
     else:
         lines.append(paint("⚠ no framework was compared with the reference", "yellow", enabled=colour))
     return "\n".join(lines)

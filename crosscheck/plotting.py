@@ -4,10 +4,10 @@ from the reference's, and the decision boundary the trained reference network dr
 matplotlib is imported inside the functions only (with the Agg backend: no display needed).
 """
 import os
-import tempfile
 
 import numpy as np
 
+from reference.files import write_atomically
 from reference.optim import FRAMEWORK_CONVENTIONS
 from reference.train import predict
 
@@ -88,18 +88,5 @@ def decision_boundary(ax, net, params, X, Y, resolution=300):
 
 
 def save_atomically(fig, path):
-    """fig.savefig to a temporary file beside path, then rename it over path."""
-    directory = os.path.dirname(os.path.abspath(path))
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=suffix)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        fig.savefig(tmp, dpi=DPI)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private (0600); a plot is as readable as any new file
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """fig.savefig into a file that appears complete or not at all (reference.files)."""
+    write_atomically(path, lambda f: fig.savefig(f, dpi=DPI, format=os.path.splitext(path)[1][1:] or "png"))

@@ -11,11 +11,11 @@ and so is the convention: dZ and dA carry no 1/m, dW and db are gradients of the
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from .errors import InputError
+from .files import write_atomically
 
 
 def input_names(L):
@@ -123,20 +123,12 @@ class Trace:
 
 
 def write_npz_atomically(path, arrays):
-    """np.savez to a temporary file in the destination's directory, then rename over the destination."""
+    """np.savez into a file that appears complete or not at all (reference.files)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InputError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, lambda f: np.savez(f, **arrays))
 
 
 def load_npz(path):
