@@ -13,7 +13,7 @@ from .console import Progress, paint, table, use_colour
 from .impl import load_impl
 from .tolerance import EPS32, FLOAT32_FACTOR, FLOAT32_FLOOR_ULPS, FLOAT64_RTOL
 
-DEFAULT_FRAMEWORKS = ("torch", "tensorflow", "jax")
+DEFAULT_FRAMEWORKS = FRAMEWORKS  # torch, tensorflow, jax, keras
 
 
 def add_arguments(parser):
