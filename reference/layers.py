@@ -16,7 +16,8 @@ def affine_forward(A_prev, W, b):
 
     A_prev (m, n_in), W (n_in, n_out), b (1, n_out)  ->  Z (m, n_out), cache (A_prev, W)
     """
-    Z = A_prev @ W + b
+    Z = A_prev @ W
+    Z += b  # in place: one (m, n_out) array, not two
     return Z, (A_prev, W)
 
 
@@ -28,7 +29,8 @@ def affine_backward(dZ, cache, want_dA_prev=True):
     """
     A_prev, W = cache
     m = A_prev.shape[0]
-    dW = A_prev.T @ dZ / m
+    dW = A_prev.T @ dZ
+    dW /= m  # in place: no second (n_in, n_out) array
     db = np.sum(dZ, axis=0, keepdims=True) / m
     dA_prev = dZ @ W.T if want_dA_prev else None
     return dA_prev, dW, db
