@@ -37,6 +37,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for name, text in MARKS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    engine.keep_freed_memory()  # as crosscheck bench's workers do: NumPy's arrays are not paid in page faults
 
 
 def smoke(config):
