@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -244,3 +245,10 @@ def test_repeats_keep_each_cases_median_run():
     merged = engine.merge_repeats(runs)
     assert [r["median_s"] for r in merged["results"]] == [2.0]
     assert merged["results"][0]["median_s_repeats"] == [3.0, 1.0, 2.0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_benchmark_processes_keep_freed_memory():
+    """Rule 9 of docs/benchmarks.md: NumPy's arrays are not paid for in page faults, and the run says so."""
+    assert "keeps freed memory" in engine.keep_freed_memory()
+    assert "keeps freed memory" in engine.machine_info()["allocator"]

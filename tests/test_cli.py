@@ -205,3 +205,18 @@ def test_runs_from_a_bare_source_checkout():
     done = subprocess.run([sys.executable, "-m", "crosscheck", "--layers", "nope"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_gradcheck_fails_a_wrong_backward_pass(capsys, monkeypatch):
+    import reference.layers as layers
+    original = layers.affine_backward
+
+    def doubled_db(dZ, cache, want_dA_prev=True):
+        dA_prev, dW, db = original(dZ, cache, want_dA_prev)
+        return dA_prev, dW, 2 * db
+
+    monkeypatch.setattr(layers, "affine_backward", doubled_db)
+    code, out, _ = run(capsys, "gradcheck", "--activation", "relu", "--loss", "mse", "--json")
+    document = json.loads(out)
+    assert code == 1 and document["ok"] is False and document["max_rel_error"] > 0.1
+    assert {r["param"] for r in document["results"] if r["rel_error"] > 1e-7} == {"b1", "b2"}
