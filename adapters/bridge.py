@@ -87,3 +87,26 @@ def _numpy(value):
     elif hasattr(value, "numpy"):
         value = value.numpy()
     return np.asarray(value)
+
+
+# ---- Keras layers that compute exactly what the reference does, in float64 too -----------------------
+
+def keras_activation(net):
+    """g by Keras's name; leaky ReLU written out, since Keras's LeakyReLU keeps its slope in float32
+    (tf.nn.leaky_relu's attribute), 1e-10 off in a float64 run."""
+    from keras import ops
+    if net.activation == "leaky_relu":
+        return lambda Z: ops.where(Z > 0, Z, net.leaky_slope * Z)
+    return {"identity": "linear"}.get(net.activation, net.activation)
+
+
+def exact_l2(lam):
+    """keras.regularizers.L2(λ), λ Σ‖W‖², without its detour through float32: L2 casts λ from a float32
+    tensor to W's dtype, which moves a float64 run by λ's float32 rounding (1e-9 of λ = 0.01)."""
+    import keras
+
+    class ExactL2(keras.regularizers.L2):
+        def __call__(self, W):
+            return keras.ops.sum(keras.ops.square(W)) * np.asarray(self.l2, dtype=W.dtype)
+
+    return ExactL2(lam)

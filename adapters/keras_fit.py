@@ -21,6 +21,7 @@ from reference.regularization import l2_coefficient
 from reference.train import Run
 
 from . import before_tensorflow, bridge
+from .bridge import exact_l2, keras_activation
 from .tf_train import floatx, keras_optimizer
 
 NAME = "keras"
@@ -61,29 +62,8 @@ def sequential(net, l2=0.0, dtype="float64"):
     for l, n_out in enumerate(net.sizes[1:], start=1):
         model.add(keras.layers.Dense(n_out, kernel_regularizer=regularizer, dtype=dtype))
         if l < net.L:
-            model.add(keras.layers.Activation(activation(net), dtype=dtype))
+            model.add(keras.layers.Activation(keras_activation(net), dtype=dtype))
     return model
-
-
-def activation(net):
-    """g by Keras's name; leaky ReLU written out, since Keras's LeakyReLU keeps its slope in float32
-    (tf.nn.leaky_relu's attribute), 1e-10 off in a float64 run."""
-    from keras import ops
-    if net.activation == "leaky_relu":
-        return lambda Z: ops.where(Z > 0, Z, net.leaky_slope * Z)
-    return {"identity": "linear"}.get(net.activation, net.activation)
-
-
-def exact_l2(lam):
-    """keras.regularizers.L2(λ), λ Σ‖W‖², without its detour through float32: L2 casts λ from a float32
-    tensor to W's dtype, which moves a float64 run by λ's float32 rounding (1e-9 of λ = 0.01)."""
-    import keras
-
-    class ExactL2(keras.regularizers.L2):
-        def __call__(self, W):
-            return keras.ops.sum(keras.ops.square(W)) * np.asarray(self.l2, dtype=W.dtype)
-
-    return ExactL2(lam)
 
 
 def keras_loss(net):

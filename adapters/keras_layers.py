@@ -17,15 +17,6 @@ NAME = "keras"
 keras = tf = None  # imported by setup(), so that importing this module does not import Keras
 _info = None
 
-# hidden activation g, by the reference's name: what keras.layers.Activation takes
-ACTIVATIONS = {
-    "relu": lambda net: "relu",
-    # not keras.layers.LeakyReLU: it calls tf.nn.leaky_relu, whose slope is a float32 attribute (off by 2e-9 in float64)
-    "leaky_relu": lambda net: lambda Z: keras.ops.where(Z > 0, Z, net.leaky_slope * Z),
-    "sigmoid": lambda net: "sigmoid",
-    "tanh": lambda net: "tanh",
-    "identity": lambda net: "linear",
-}
 # loss name -> (output activation, keras loss on the logits, its factor to the reference's J).
 # Keras means over the output axis as well as over the m examples, where the reference sums over the
 # k outputs: binary cross-entropy is J/k, and mean squared error Σ(Z − Y)²/(mk) is 2J/k.
@@ -64,9 +55,8 @@ def build_model(net, dtype, c):
     """keras.Sequential: Dense (Z[l]) and Activation (A[l]) layers in turn, in dtype, with L2 on the kernels."""
     layers = [keras.Input((net.sizes[0],), dtype=dtype)]
     for l, n in enumerate(net.sizes[1:], start=1):
-        # (c/2)‖W‖², as keras.regularizers.L2(c/2) would add, but that one casts c/2 through float32 (off by 5e-8)
-        regularizer = (lambda W: c / 2 * keras.ops.sum(keras.ops.square(W))) if c else None
-        g = ACTIVATIONS[net.activation](net) if l < net.L else OUTPUT_LOSSES[net.loss][0]
+        regularizer = bridge.exact_l2(c / 2) if c else None  # (c/2)‖W‖², as keras.regularizers.L2(c/2) adds
+        g = bridge.keras_activation(net) if l < net.L else OUTPUT_LOSSES[net.loss][0]
         layers += [keras.layers.Dense(n, kernel_regularizer=regularizer, dtype=dtype, name=f"Z{l}"),
                    keras.layers.Activation(g, dtype=dtype, name=f"A{l}")]
     return keras.Sequential(layers)

@@ -16,7 +16,7 @@ BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.S)
 COLUMN_FILES = {
     1: sorted((ROOT / "reference").glob("*.py")),
     2: [ROOT / "adapters" / "torch_train.py", ROOT / "adapters" / "bridge.py"],
-    3: [ROOT / "adapters" / "keras_fit.py", ROOT / "adapters" / "tf_train.py"],
+    3: [ROOT / "adapters" / "keras_fit.py", ROOT / "adapters" / "tf_train.py", ROOT / "adapters" / "bridge.py"],
 }
 COLUMN_NAMES = {1: "reference", 2: "PyTorch", 3: "Keras"}
 
