@@ -14,8 +14,11 @@ check: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests bench --benchmark-disable -q
 
+# one pytest process per framework that has benchmark kernels (adapters.FRAMEWORKS)
 bench: $(STAMP)
-	for fw in numpy torch tensorflow jax cupy; do $(PY) -m pytest bench --benchmark-only -m $$fw --benchmark-columns=min,median,iqr,rounds,iterations || exit 1; done  # one process per framework
+	for fw in $$($(PY) -c "import adapters; print(*adapters.having('kernels'))"); do \
+		$(PY) -m pytest bench --benchmark-only -m $$fw --benchmark-columns=min,median,iqr,rounds,iterations || exit 1; \
+	done
 
 venv: $(STAMP)
 

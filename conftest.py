@@ -1,7 +1,9 @@
-"""Shared pytest set-up: quiet TensorFlow, framework parameters collected by try-import, seeds.
+"""Shared pytest set-up: quiet TensorFlow, one marker per framework, the framework parametrization, the
+`cli` and `adapter` fixtures.
 
-A test that takes the `framework` fixture runs once per adapter; one whose framework is missing is
-skipped with the reason the import gave.
+A test that takes `framework` runs once per framework of adapters.FRAMEWORKS with a check role (or, when its
+module sets FRAMEWORK_ROLE, with that role), under the framework's marker, so that -m torch and -k torch
+select it; one whose framework is missing is skipped with the reason the import gave.
 """
 import os
 
@@ -11,24 +13,53 @@ import pytest  # noqa: E402
 
 import adapters  # noqa: E402
 
-ADAPTER_FRAMEWORKS = ("torch", "tensorflow", "jax", "keras")
+
+def pytest_configure(config):
+    for name in adapters.FRAMEWORKS:
+        config.addinivalue_line("markers", f"{name}: needs {name} (skipped with the reason when it is missing)")
 
 
-def framework_params(names=ADAPTER_FRAMEWORKS):
-    """pytest.param(name, id=name, marks=[its marker]) for each framework, as -k and -m can select."""
-    return [pytest.param(name, id=name, marks=getattr(pytest.mark, name))
-            for name in names]
+def pytest_generate_tests(metafunc):
+    """Parametrize `framework` over the frameworks with the module's FRAMEWORK_ROLE (default: check)."""
+    if "framework" in metafunc.fixturenames and not _parametrized(metafunc, "framework"):
+        role = getattr(metafunc.module, "FRAMEWORK_ROLE", "check")
+        metafunc.parametrize("framework", [pytest.param(name, id=name, marks=getattr(pytest.mark, name))
+                                           for name in adapters.having(role)])
 
 
-def load_adapter(name):
-    """The adapter module, or skip the test with the reason the framework is unavailable."""
+def _parametrized(metafunc, name):
+    return any(name in mark.args[0] for mark in metafunc.definition.iter_markers("parametrize"))
+
+
+def loaded(framework, role="check"):
+    """The framework's role module, or skip the test with the reason the framework is unavailable."""
     try:
-        module, _info = adapters.load(name)
+        module, _info = adapters.load(framework, role)
     except adapters.Unavailable as exc:
         pytest.skip(str(exc))
     return module
 
 
-@pytest.fixture(params=framework_params())
-def adapter(request):
-    return load_adapter(request.param)
+@pytest.fixture
+def adapter(framework):
+    """The framework's check module (backprop → Trace), or a skip with the reason."""
+    return loaded(framework, "check")
+
+
+@pytest.fixture
+def trainer(framework):
+    """The framework's training module (train → Run), or a skip with the reason."""
+    return loaded(framework, "train")
+
+
+@pytest.fixture
+def cli(capsys):
+    """cli("compare", "--json", …) -> (exit code, stdout, stderr): the command as a user runs it, in this process."""
+    from crosscheck.cli import main
+
+    def run(*argv):
+        code = main([str(arg) for arg in argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -14,7 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import
 
 import pytest  # noqa: E402
 
-from crosscheck import benchmarking as engine  # noqa: E402
+import adapters  # noqa: E402
+from crosscheck.benchmarks import machine, plan, results, timing, workers  # noqa: E402
 
 try:
     import pytest_benchmark  # noqa: F401
@@ -22,7 +23,6 @@ try:
 except ImportError:
     HAVE_PYTEST_BENCHMARK = False
 
-MARKS = {"numpy": "NumPy: the reference (bench/)", "cupy": "needs CuPy and a CUDA device (bench/)"}
 
 
 def pytest_addoption(parser):
@@ -35,9 +35,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    for name, text in MARKS.items():
-        config.addinivalue_line("markers", f"{name}: {text}")
-    engine.keep_freed_memory()  # as crosscheck bench's workers do: NumPy's arrays are not paid in page faults
+    machine.keep_freed_memory()  # as crosscheck bench's workers do: NumPy's arrays are not paid in page faults
 
 
 def smoke(config):
@@ -49,14 +47,14 @@ def pytest_generate_tests(metafunc):
     """`case`: the benchmark cases of the module's OP; `step_case`: each framework's lecture train step."""
     config = metafunc.config
     device = config.getoption("bench_device")
-    devices = engine.DEVICES if device == "all" else (device,)
+    devices = plan.DEVICES if device == "all" else (device,)
     quick = smoke(config)
     if "case" in metafunc.fixturenames:
-        cases = engine.plan(devices=devices, ops=(metafunc.module.OP,), quick=quick,
-                            shapes=engine.MATMUL_SMOKE if quick else None, configs=("lecture",) if quick else None)
+        cases = plan.plan(devices=devices, ops=(metafunc.module.OP,), quick=quick,
+                          shapes=plan.MATMUL_SMOKE if quick else None, configs=("lecture",) if quick else None)
         metafunc.parametrize("case", [case_param(c, quick) for c in cases])
     if "step_case" in metafunc.fixturenames:
-        cases = [c for c in engine.plan(devices=devices, ops=("train_step",), dtypes=("float64",), configs=("lecture",))
+        cases = [c for c in plan.plan(devices=devices, ops=("train_step",), dtypes=("float64",), configs=("lecture",))
                  if c["framework"] != "numpy"]
         metafunc.parametrize("step_case", [case_param(c, quick, f"{c['framework']}-{c['device']}-{c['mode']}")
                                            for c in cases])
@@ -67,7 +65,7 @@ def case_param(case, quick, label=None):
     marks = [getattr(pytest.mark, case["framework"])] + ([pytest.mark.gpu] if case["device"] == "cuda" else [])
     if quick and case["framework"] == "torch" and case.get("mode") == "compiled":
         marks.append(pytest.mark.skip(reason="torch.compile takes ~30 s to compile here: measured by make bench"))
-    return pytest.param(case, id=label or engine.case_label(case), marks=marks)
+    return pytest.param(case, id=label or plan.case_label(case), marks=marks)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -77,55 +75,57 @@ def pytest_collection_modifyitems(config, items):
         return params.get("case") or params.get("step_case")
 
     slots = [i for i, item in enumerate(items) if case_of(item)]
-    ordered = sorted((items[i] for i in slots), key=lambda item: engine.FRAMEWORKS.index(case_of(item)["framework"]))
+    ordered = sorted((items[i] for i in slots), key=lambda item: plan.TIMED.index(case_of(item)["framework"]))
     for i, item in zip(slots, ordered):
         items[i] = item
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    machine_info["crosscheck"] = engine.machine_info()
+    machine_info["crosscheck"] = machine.machine_info()
 
 
 _setups = {}
 
 
-def framework_setup(case, config):
-    """The framework's info for the case's device, set up once per session; skip with the reason if it cannot be."""
-    from bench import kernels
+def _kernel(case, config):
+    """(Kernel, the framework's info) for a case, its framework set up once per session and device; skip with
+    the reason if it cannot be."""
     key = (case["framework"], case["device"])
     if key not in _setups:
         try:
-            _setups[key] = kernels.setup(*key, threads=config.getoption("bench_threads"), tf32=config.getoption("bench_tf32"))
-        except kernels.Unavailable as exc:
+            _setups[key] = workers.load_kernels(*key, threads=config.getoption("bench_threads"),
+                                                tf32=config.getoption("bench_tf32"))
+        except adapters.Unavailable as exc:
             _setups[key] = exc
     if isinstance(_setups[key], Exception):
         pytest.skip(str(_setups[key]))
-    return _setups[key]
-
-
-def make_kernel(case, config):
-    from bench import kernels
-    info = framework_setup(case, config)
+    kernels, info = _setups[key]
     try:
-        return kernels.make(case, tf32=config.getoption("bench_tf32")), info
-    except kernels.Unavailable as exc:
+        return workers.make_kernel(kernels, case), info
+    except adapters.Unavailable as exc:
         pytest.skip(str(exc))
+
+
+@pytest.fixture
+def kernel_for(request):
+    """kernel_for(case) -> (Kernel, info), or a skip with the reason the framework or device is unavailable."""
+    return lambda case: _kernel(case, request.config)
 
 
 if HAVE_PYTEST_BENCHMARK:
     @pytest.fixture
     def run_case(benchmark, request):
-        """run_case(case) -> the first call's output: measured with the engine's rules, or once when disabled."""
+        """run_case(case) -> the first call's output: measured with crosscheck.benchmarks' rules, or once when disabled."""
         def run(case):
-            kernel, info = make_kernel(case, request.config)
+            kernel, info = _kernel(case, request.config)
             if benchmark.disabled:  # pedantic then calls its target once, untimed
                 return benchmark.pedantic(lambda: (kernel.call(), kernel.sync())[0])
-            first, n = engine.calibrate(kernel, engine.FULL)
+            first, n = timing.calibrate(kernel, timing.FULL)
             what = "x".join(map(str, case["shape"])) if case["op"] == "batched_matmul" else case["config"]
             benchmark.group = f"{case['op']} {case['device']} {case['dtype']} {what}"
-            benchmark.pedantic(engine.RoundOfCalls(kernel, n), iterations=n, rounds=engine.FULL.rounds, warmup_rounds=1)
+            benchmark.pedantic(timing.RoundOfCalls(kernel, n), iterations=n, rounds=timing.FULL.rounds, warmup_rounds=1)
             stats = benchmark.stats.stats
-            benchmark.extra_info.update(engine.result_record(case, info, stats.median, first, n, stats.min, stats.rounds))
+            benchmark.extra_info.update(results.result_record(case, info, stats.median, first, n, stats.min, stats.rounds))
             return None
         return run
 else:

@@ -5,8 +5,8 @@ In the smoke run (--benchmark-disable) each case runs once and its product is ch
 """
 import numpy as np
 
-from bench import kernels
-from crosscheck.benchmarking import case_label
+from adapters.kernel import matmul_inputs
+from crosscheck.benchmarks.plan import case_label
 
 OP = "batched_matmul"
 
@@ -15,7 +15,7 @@ def test_batched_matmul(case, run_case):
     out = run_case(case)
     if out is None or case["device"] != "cpu":
         return
-    a, b = kernels.inputs_as(case["shape"], case["dtype"])
+    a, b = matmul_inputs(case["shape"], case["dtype"])
     expected = a.astype(np.float64) @ b.astype(np.float64)
     tol = 1e-12 if case["dtype"] == "float64" else 1e-4
     np.testing.assert_allclose(np.asarray(out), expected, rtol=tol, atol=tol * case["shape"][2],

@@ -7,10 +7,8 @@ parameters and data, one step leaves the same parameters.
 import numpy as np
 import pytest
 
-from bench import kernels
-from crosscheck import benchmarking as engine
-
-from .conftest import make_kernel
+from adapters.numpy.kernels import reference_step
+from crosscheck.benchmarks.plan import case_label, train_problem
 
 OP = "train_step"
 
@@ -20,14 +18,15 @@ def test_train_step(case, run_case):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_one_step_matches_reference(step_case, dtype, request):
+def test_one_step_matches_reference(step_case, dtype, kernel_for):
     case = dict(step_case, dtype=dtype)
-    kernel, _ = make_kernel(case, request.config)
+    kernel, _ = kernel_for(case)
     kernel.call()
     kernel.sync()
-    net, params, X, Y, _, lr = engine.train_problem(case["config"], dtype)
-    kernels.reference_step(net, params, X, Y, lr)
+    problem = train_problem(case["config"], dtype)
+    params = [(W.copy(), b.copy()) for W, b in problem.params]
+    reference_step(problem.net, params, problem.X, problem.Y, problem.lr)
     tol = 1e-12 if dtype == "float64" else 2e-6
     for l, ((W, b), (W_ref, b_ref)) in enumerate(zip(kernel.read(), params), start=1):
-        np.testing.assert_allclose(W, W_ref, rtol=tol, atol=tol, err_msg=f"{engine.case_label(case)} W{l} after one step")
-        np.testing.assert_allclose(b, b_ref, rtol=tol, atol=tol, err_msg=f"{engine.case_label(case)} b{l} after one step")
+        np.testing.assert_allclose(W, W_ref, rtol=tol, atol=tol, err_msg=f"{case_label(case)} W{l} after one step")
+        np.testing.assert_allclose(b, b_ref, rtol=tol, atol=tol, err_msg=f"{case_label(case)} b{l} after one step")

@@ -1,7 +1,7 @@
-"""One cross-check run: the reference's Trace, each framework's and each implementation's, compared.
+"""The check: the reference's Trace, each framework's and each implementation's, compared tensor by tensor.
 
-    report = run_check(net, params, X, Y, frameworks=("torch", "jax"), impls={"impl": backprop})
-    report.ok, report.first_divergence, report.as_json()
+    report = run_check(problem, frameworks=("torch", "jax"), impls={"impl": backprop})
+    report.ok, report.first_divergence, report.outcomes["torch"].comparisons, report.as_json()
 """
 import time
 from dataclasses import dataclass, field
@@ -10,12 +10,28 @@ import numpy as np
 
 import adapters
 from reference import Trace, backprop
+from reference.errors import one_line
 
 from . import tolerance
-from .compare import compare
-from .impl import run_impl
+from .status import ERROR, MISMATCH, OK, UNAVAILABLE, Outcome
+from .tensors import compare, first_divergence
+from .user_code import run_impl
 
-OK, MISMATCH, UNAVAILABLE, ERROR = "ok", "mismatch", "unavailable", "error"
+
+@dataclass
+class CheckOutcome(Outcome):
+    """One framework's (or one implementation's) check: its status and every tensor's comparison."""
+
+    comparisons: list = field(default_factory=list)  # crosscheck.tensors.Comparison, in computation order
+    implementation: bool = False                     # a user's implementation rather than a framework
+
+    @property
+    def first_divergence(self):
+        return first_divergence(self.comparisons)
+
+    @property
+    def provided(self):
+        return sum(c.ok is not None for c in self.comparisons)
 
 
 @dataclass
@@ -23,26 +39,31 @@ class Report:
     config: dict
     reference: Trace
     tolerances: dict
-    frameworks: dict = field(default_factory=dict)  # name -> {"status", "reason", "version", "info"}
-    results: dict = field(default_factory=dict)     # name -> compare.Result
+    outcomes: dict = field(default_factory=dict)  # name -> CheckOutcome, in the order checked
 
     @property
     def ok(self):
-        return all(entry["status"] in (OK, UNAVAILABLE) for entry in self.frameworks.values())
+        return all(o.status in (OK, UNAVAILABLE) for o in self.outcomes.values())
 
     @property
     def first_divergence(self):
         """The first diverging Comparison, in the order the frameworks were checked; None when all agree."""
-        return next((r.first_divergence for r in self.results.values() if not r.ok), None)
+        return next((o.first_divergence for o in self.outcomes.values() if o.first_divergence), None)
+
+    @property
+    def compared(self):
+        """The outcomes that have a tensor-by-tensor comparison (a table column each)."""
+        return {name: o for name, o in self.outcomes.items() if o.comparisons}
 
     def as_json(self):
         first = self.first_divergence
         return {
             "ok": self.ok,
             "config": self.config,
-            "frameworks": {name: {k: entry.get(k) for k in ("status", "reason", "version", "info", "seconds")}
-                           for name, entry in self.frameworks.items()},
-            "comparisons": [c.as_json() for result in self.results.values() for c in result.comparisons],
+            "frameworks": {name: {"status": o.status, "reason": o.reason, "version": (o.info or {}).get("version"),
+                                  "info": o.info, "seconds": o.seconds}
+                           for name, o in self.outcomes.items()},
+            "comparisons": [c.as_json() for o in self.outcomes.values() for c in o.comparisons],
             "first_divergence": None if first is None else
             {"framework": first.framework, "tensor": first.tensor, "hint": first.hint},
         }
@@ -67,49 +88,48 @@ def reversed_twin(net, params, X, Y):
     return twin
 
 
-def run_check(net, params, X, Y, frameworks=(), impls=None, config=None, progress=None):
+def run_check(problem, frameworks=(), impls=None, progress=None):
     """Compare each framework's and each implementation's Trace against the reference's.
 
-    frameworks  names from adapters.FRAMEWORKS; one that cannot load is "unavailable", with the reason
-    impls       {name: backprop function} in the --impl interface (crosscheck.impl); an exception in
+    frameworks  names from adapters.having("check"); one that cannot load is "unavailable", with the reason
+    impls       {name: backprop function} in the --impl interface (crosscheck.user_code); an exception in
                 one raises UsageError (exit 2) naming the user's file and line
     progress    called with each framework's name as it is checked, or None
     """
+    net, params, X, Y = problem
     reference, tolerances = reference_traces(net, params, X, Y)
-    report = Report(config=config or {}, reference=reference, tolerances=tolerances)
+    report = Report(config=problem.config, reference=reference, tolerances=tolerances)
     for name in frameworks:
         if progress:
             progress(name)
-        start = time.perf_counter()
-        try:
-            module, info = adapters.load(name)
-        except adapters.Unavailable as exc:
-            report.frameworks[name] = {"status": UNAVAILABLE, "reason": str(exc), "version": None, "info": None}
-            continue
-        loaded = time.perf_counter()
-        entry = {"status": OK, "reason": None, "version": info.get("version"), "info": info}
-        try:
-            trace = module.backprop(net, params, X, Y)
-        except Exception as exc:  # an adapter that crashes is our bug; say so and go on with the others
-            entry.update(status=ERROR, reason=f"{name} adapter raised {type(exc).__name__}: {exc}")
-            report.frameworks[name] = entry
-            continue
-        # the import is paid once per process (adapters.load caches it); the check is paid per call
-        entry["seconds"] = {"import": round(loaded - start, 4), "check": round(time.perf_counter() - loaded, 4)}
-        report.results[name] = compare(name, trace, reference, tolerances)
-        entry["status"] = OK if report.results[name].ok else MISMATCH
-        report.frameworks[name] = entry
+        report.outcomes[name] = check_framework(name, problem, reference, tolerances)
     for name, function in (impls or {}).items():
         if progress:
             progress(name)
         trace = run_impl(function, net, params, X, Y, name)
-        result = compare(name, trace, reference, tolerances, required=False)
-        report.results[name] = result
-        provided = sum(c.ok is not None for c in result.comparisons)
-        report.frameworks[name] = {
-            "status": OK if result.ok else MISMATCH, "version": None, "info": None,
-            "reason": None if provided else "returned none of the lecture's tensor names",
-        }
-        if not provided:
-            report.frameworks[name]["status"] = MISMATCH
+        outcome = CheckOutcome(name, implementation=True,
+                               comparisons=compare(name, trace, reference, tolerances, required=False))
+        outcome.status = OK if outcome.first_divergence is None and outcome.provided else MISMATCH
+        if not outcome.provided:
+            outcome.reason = "returned none of the lecture's tensor names"
+        report.outcomes[name] = outcome
     return report
+
+
+def check_framework(name, problem, reference, tolerances):
+    """One framework's CheckOutcome: unavailable, error (our adapter broke), ok or mismatch."""
+    start = time.perf_counter()
+    try:
+        module, info = adapters.load(name, "check")
+    except adapters.Unavailable as exc:
+        return CheckOutcome(name, UNAVAILABLE, reason=str(exc))
+    loaded = time.perf_counter()
+    try:
+        trace = module.backprop(*problem, device=info["device"])
+    except Exception as exc:  # an adapter that crashes is our bug; say so and go on with the others
+        return CheckOutcome(name, ERROR, reason=f"{name} adapter raised {one_line(exc)}", info=info)
+    # the import is paid once per process (adapters.load caches it); the check is paid per call
+    seconds = {"import": round(loaded - start, 4), "check": round(time.perf_counter() - loaded, 4)}
+    comparisons = compare(name, trace, reference, tolerances)
+    status = OK if first_divergence(comparisons) is None else MISMATCH
+    return CheckOutcome(name, status, info=info, seconds=seconds, comparisons=comparisons)

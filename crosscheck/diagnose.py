@@ -36,6 +36,8 @@ class _Context:
         match = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
         self.kind, self.layer = (match.group(1), int(match.group(2))) if match else (name, None)
         self.float32 = np.asarray(reference["X"]).dtype == np.float32
+        # how closely a pattern must hold to be recognised through the candidate's own rounding
+        self.pattern_rtol = 1e-4 if self.float32 else 1e-8
         self.activation = reference.meta.get("activation")
 
     def close(self, a, b):
@@ -44,7 +46,7 @@ class _Context:
         if a.shape != b.shape:
             return False
         scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
-        return float(np.max(np.abs(a - b))) <= (1e-4 if self.float32 else 1e-8) * scale
+        return float(np.max(np.abs(a - b))) <= self.pattern_rtol * scale
 
     def ref_of(self, name):
         value = self.reference.get(name)
@@ -117,7 +119,7 @@ def _activation_derivative(ctx):
         return f"dZ{l} equals dA{l}: the activation's derivative g'(Z{l}) was never applied (dZ = dA ⊙ g'(Z))"
     if ctx.activation in ("relu", "leaky_relu"):
         positive = Z > 0
-        agree = np.abs(ctx.got - ctx.ref) <= (1e-4 if ctx.float32 else 1e-8) * max(float(np.max(np.abs(ctx.ref))), 1e-300)
+        agree = np.abs(ctx.got - ctx.ref) <= ctx.pattern_rtol * max(float(np.max(np.abs(ctx.ref))), 1e-300)
         if np.all(agree[positive]) and not np.all(agree[~positive]):
             return f"dZ{l} is wrong only where Z{l} <= 0: the ReLU mask (dZ[Z{l} <= 0] = 0) is missing or taken from the wrong tensor"
         if np.all(agree[~positive]) and not np.all(agree[positive]):
@@ -140,7 +142,7 @@ def _is_masked(ctx, got, dA):
     if not np.any(nonzero):
         return False
     ratio = got[nonzero] / dA[nonzero]
-    tol = 1e-4 if ctx.float32 else 1e-8
+    tol = ctx.pattern_rtol
     return bool(np.all((np.abs(ratio) <= tol) | (np.abs(ratio - 1) <= tol))) and np.all(got[~nonzero] == 0)
 
 

@@ -1,6 +1,6 @@
-"""The tolerance policy, written down once: how close a tensor must be to the reference to agree.
+"""The tolerance policy, written down once: how close a tensor, or a training run, must be to the reference.
 
-A tensor T agrees when  max|T − T_ref| ≤ tol(T),  where scale = max|T_ref| and
+Tensors (crosscheck compare).  A tensor T agrees when  max|T − T_ref| ≤ tol(T),  where scale = max|T_ref| and
 
   float64   tol = 1e-10 · scale + 1e-14
             Independent float64 implementations of this network agree to about 1e-13 of scale (the
@@ -15,6 +15,15 @@ A tensor T agrees when  max|T − T_ref| ≤ tol(T),  where scale = max|T_ref| a
             implementation makes rounding errors of the same size, so it lands within a few e32 of
             us; 10× leaves room for a different summation order.  The floor 8·ε32·scale covers
             tensors that happen to round exactly (X, W, e32 = 0).
+
+Trajectories (crosscheck train).  A run follows the reference's when every step's J and every W and b
+after every step are within
+
+  float64   1e-10 · max|ref| + 1e-14 over the run, as for tensors
+  float32   max(10 × the spread of the reference's own correct float32 runs, √ε32 · max|W_ref|) for W;
+            J to the same relative precision.  float32 trajectories amplify rounding: at a ReLU kink one
+            rounding switches a unit for a step, and Adam and RMSprop turn the rounding noise of a
+            near-zero gradient into a full step of size α.
 """
 import numpy as np
 
@@ -23,6 +32,7 @@ FLOAT64_ATOL = 1e-14
 FLOAT32_FACTOR = 10
 FLOAT32_FLOOR_ULPS = 8
 EPS32 = float(np.finfo(np.float32).eps)
+FLOAT32_TRAJECTORY_RTOL = float(np.sqrt(EPS32))
 
 
 def scale_of(tensor):
@@ -53,3 +63,34 @@ def tolerances(reference, reference64=None, twins=()):
         return {name: float64_tolerance(value) for name, value in reference.items()}
     return {name: float32_tolerance(reference64[name], value, *(twin[name] for twin in twins))
             for name, value in reference.items() if name in reference64}
+
+
+def trajectory_tolerances(losses, param_scale, own_drift, dtype):
+    """(J tolerance, parameter tolerance) for a whole run of the reference.
+
+    losses       the reference run's J per step
+    param_scale  max|P| over every W and b the reference run visited
+    own_drift    for float32: (J spread, parameter spread) of the reference's own correct float32 runs
+    """
+    loss_scale = float(np.max(np.abs(losses)))
+    if np.dtype(dtype) == np.float64:
+        return FLOAT64_RTOL * loss_scale + FLOAT64_ATOL, FLOAT64_RTOL * param_scale + FLOAT64_ATOL
+    own_loss, own_param = own_drift
+    param_tol = max(FLOAT32_FACTOR * own_param, FLOAT32_TRAJECTORY_RTOL * param_scale)
+    # J is held to the relative precision its parameters are held to: a run whose weights may differ by
+    # 1% of their size may have a J 1% off too
+    loss_tol = max(FLOAT32_FACTOR * own_loss, FLOAT32_TRAJECTORY_RTOL * loss_scale, param_tol / param_scale * loss_scale)
+    return loss_tol, param_tol
+
+
+def describe(dtype, what="tensor"):
+    """The policy in one line, for the footnote of a report."""
+    if what == "trajectory":
+        if dtype == "float32":
+            return (f"float32: max|ΔW| ≤ max({FLOAT32_FACTOR}× the spread of the reference's own float32 runs, "
+                    f"√ε32·max|W_ref| = {FLOAT32_TRAJECTORY_RTOL:.1e}·max|W_ref|); J to the same relative precision")
+        return f"float64: max|Δ| ≤ {FLOAT64_RTOL:.0e}·max|ref| + {FLOAT64_ATOL:.0e}"
+    if dtype == "float32":
+        return (f"float32: max|Δ| ≤ max({FLOAT32_FACTOR}× the reference's own float32 error, "
+                f"{FLOAT32_FLOOR_ULPS}·ε32·max|ref|), ε32 = {EPS32:.2e}")
+    return f"float64: max|Δ| ≤ {FLOAT64_RTOL:.0e}·max|ref| + {FLOAT64_ATOL:.0e}"

@@ -77,20 +77,30 @@ def gaussian_data(net, m, seed=0, dtype="float64"):
     return X.astype(dtype), Y.astype(dtype)
 
 
+def spiral_classes(net):
+    """How many arms the spiral for this network has, or 0 when the spiral does not fit it.
+
+    It fits 2 inputs and a classification loss: K = n[L] classes for softmax-ce, 2 for sigmoid-bce with one output.
+    """
+    n_out = net.sizes[-1]
+    if net.sizes[0] != 2:
+        return 0
+    return n_out if net.loss == "softmax-ce" else 2 if (net.loss == "sigmoid-bce" and n_out == 1) else 0
+
+
 def make_data(net, batch=300, seed=0, dtype="float64"):
     """The data the command line uses by default: the spiral when it fits the network, else Gaussian.
 
-    The spiral fits when there are 2 inputs and a classification loss: K = n[L] classes for softmax-ce,
-    2 classes for sigmoid-bce with one output.  batch = 300 with 3 classes is the lecture's exact data;
-    any other batch size takes a seeded sample of a spiral large enough to hold it.
+    The spiral fits when there are 2 inputs and a classification loss (spiral_classes).  batch = 300 with
+    3 classes is the lecture's exact data; any other batch size takes a seeded sample of a spiral large
+    enough to hold it.
     """
     if str(dtype) not in DTYPES:
         raise InputError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch <= 0:
         raise InputError(f"batch size must be a positive integer, got {batch!r}")
-    n_out = net.sizes[-1]
-    classes = n_out if net.loss == "softmax-ce" else 2 if (net.loss == "sigmoid-bce" and n_out == 1) else 0
-    if net.sizes[0] != 2 or not classes:
+    classes = spiral_classes(net)
+    if not classes:
         return gaussian_data(net, batch, seed, dtype)
     n_per_class = -(-batch // classes)
     X, y = spiral(n_per_class, classes, seed, dtype)

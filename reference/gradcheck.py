@@ -11,9 +11,13 @@ ReLU and leaky ReLU have a kink at 0: if a step of ±h moves any hidden Z across
 quotient straddles the kink and is no test of the formula.  Such crossings are counted and reported
 as `kinks` beside the error (the spiral's point at the origin sits exactly on one, and stays there).
 """
+import itertools
+
 import numpy as np
 
-from .network import backprop, cost, forward
+from .data import make_data
+from .init import init_params
+from .network import ACTIVATIONS, LOSSES, Network, backprop, cost, forward
 
 THRESHOLD = 1e-7
 
@@ -60,4 +64,28 @@ def gradcheck(net, params, X, Y, h=1e-6):
             numeric, kinks = numerical_gradient(net, params, X, Y, l, which, h)
             analytic = trace[f"d{which}{l}"]
             results.append({"param": f"{which}{l}", "rel_error": rel_error(analytic, numeric), "kinks": kinks})
+    return results
+
+
+def gradcheck_params(net, seed):
+    """He-scaled weights and biases ~ 0.1·N(0, 1): no hidden unit starts exactly at a kink."""
+    params = init_params(net, "he", seed)
+    rng = np.random.default_rng(seed + 1)
+    return [(W, 0.1 * rng.standard_normal(b.shape)) for W, b in params]
+
+
+def gradcheck_pairs(layers, activations=ACTIVATIONS, losses=LOSSES, l2=0.0, l2_convention="keras", batch=300,
+                    seed=0, h=1e-6, on_pair=None):
+    """gradcheck for every activation × loss pair, on He-scaled parameters and the network's default data.
+
+    Returns [{"activation", "loss", "param", "rel_error", "kinks"}, …]; on_pair(activation, loss) after each pair.
+    """
+    results = []
+    for activation, loss in itertools.product(activations, losses):
+        net = Network(tuple(layers), activation=activation, loss=loss, l2=l2, l2_convention=l2_convention)
+        X, Y = make_data(net, batch, seed)
+        for row in gradcheck(net, gradcheck_params(net, seed), X, Y, h=h):
+            results.append({"activation": activation, "loss": loss, **row})
+        if on_pair:
+            on_pair(activation, loss)
     return results

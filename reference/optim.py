@@ -36,10 +36,6 @@ from .errors import InputError
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 
-# the convention each framework uses, by the framework's name on the command line
-FRAMEWORK_CONVENTIONS = {"numpy-reference": "torch", "torch": "torch", "tensorflow": "keras",
-                         "keras": "keras", "jax": "optax"}
-
 
 # ---- the update rules: (P, g, s, t, hyper) -> new P, filling in s ------------------------------
 

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, one_line
 from .files import write_atomically
 
 
@@ -104,15 +104,22 @@ class Trace:
 
     # ---- files ------------------------------------------------------------------------------------
 
-    def save(self, path, config=None):
-        """Write every tensor under its lecture name, plus the metadata and config as JSON, atomically.
-
-        The file appears complete or not at all: it is written beside its destination and renamed.
-        """
+    def archive(self, config=None):
+        """What save() writes: every tensor under its lecture name, and the metadata and config as JSON."""
         arrays = {name: np.asarray(value) for name, value in self.tensors.items()}
-        header = json.dumps({"meta": self.meta, "config": config or {}}, default=str)
-        arrays["__meta__"] = np.array(header)
-        write_npz_atomically(path, arrays)
+        arrays["__meta__"] = np.array(json.dumps({"meta": self.meta, "config": config or {}}, default=str))
+        return arrays
+
+    def save(self, path, config=None, overwrite=True):
+        """Write the archive to path atomically: the file appears complete or not at all.
+
+        overwrite=False refuses a file that is there (reference.files.Exists).
+        """
+        write_npz_atomically(path, self.archive(config), overwrite)
+
+    def save_to(self, f, config=None):
+        """Write the archive into an open binary file."""
+        np.savez(f, **self.archive(config))
 
     @classmethod
     def load(cls, path):
@@ -122,13 +129,13 @@ class Trace:
         return cls(arrays, meta={**header.get("meta", {}), "config": header.get("config", {})})
 
 
-def write_npz_atomically(path, arrays):
+def write_npz_atomically(path, arrays, overwrite=True):
     """np.savez into a file that appears complete or not at all (reference.files)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise InputError(f"cannot write {path}: directory {directory} does not exist")
-    write_atomically(path, lambda f: np.savez(f, **arrays))
+    write_atomically(path, lambda f: np.savez(f, **arrays), overwrite)
 
 
 def load_npz(path):
@@ -147,5 +154,4 @@ def load_npz(path):
     except InputError:
         raise
     except Exception as exc:  # np.load raises several kinds for a corrupt or foreign file
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: not a readable .npz file ({reason})") from None
+        raise InputError(f"{path}: not a readable .npz file ({one_line(exc)})") from None

@@ -22,20 +22,20 @@ from .optim import Updater
 
 @dataclass
 class Run:
-    """One training run: J on each step's batch (before its update) and the parameters after it.
+    """One training run: J on each step's batch (before its update) and the parameters after each step.
 
-    losses  (steps,) float64
-    params  [[(W1, b1), …, (WL, bL)] after step 1, after step 2, …]
+    losses   (steps,) float64
+    history  [[(W1, b1), …, (WL, bL)] after step 1, after step 2, …]
     """
 
     framework: str
     losses: np.ndarray
-    params: list
+    history: list
     meta: dict = field(default_factory=dict)
 
     @property
     def final_params(self):
-        return self.params[-1]
+        return self.history[-1]
 
 
 def batch_schedule(m, batch_size=None, epochs=1, seed=0):

@@ -3,6 +3,7 @@
 Each framework's Trace is computed once per case (lru_cache) and then compared tensor by tensor, so one
 test id names one tensor, e.g.  torch-float32-relu-softmax-ce-lecture-dW1,  and -k can select any slice.
 Tolerances are crosscheck.tolerance's, as crosscheck.check.reference_traces computes them for the command.
+`framework` is parametrized by conftest.py over every framework with a check role; `adapter` is its check module.
 """
 import functools
 import subprocess
@@ -13,7 +14,6 @@ import numpy as np
 import pytest
 
 import adapters
-from conftest import framework_params, load_adapter
 from crosscheck.check import reference_traces
 from reference import (ACTIVATIONS, L2_CONVENTIONS, LOSSES, InputError, Network, computed_names,
                        init_params, make_data)
@@ -72,16 +72,20 @@ def expected(case):
 
 
 @functools.lru_cache(maxsize=None)
-def computed(framework, case):
-    """The framework adapter's Trace for a case (skips the test if the framework is unavailable)."""
-    return load_adapter(framework).backprop(*problem(case))
+def computed(adapter, case):
+    """The framework adapter's Trace for a case."""
+    return adapter.backprop(*problem(case))
 
 
-def mismatch(framework, case, name):
+def framework_of(adapter):
+    return adapter.__name__.split(".")[1]
+
+
+def mismatch(adapter, case, name):
     """None if the adapter's tensor agrees with the reference's, else one line that says how it does not."""
     reference, tol = expected(case)
-    trace = computed(framework, case)
-    where = f"{framework} {case.dtype} {name}"
+    trace = computed(adapter, case)
+    where = f"{framework_of(adapter)} {case.dtype} {name}"
     if name not in trace:
         return f"{where}: missing from the trace"
     got, want = trace[name], reference[name]
@@ -94,10 +98,10 @@ def mismatch(framework, case, name):
     return None
 
 
-def assert_agrees(framework, case, names):
+def assert_agrees(adapter, case, names):
     """Every named tensor within tolerance of the reference; all failures in one message."""
     __tracebackhide__ = True
-    failures = [line for line in (mismatch(framework, case, name) for name in names) if line]
+    failures = [line for line in (mismatch(adapter, case, name) for name in names) if line]
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
 
@@ -120,18 +124,16 @@ def nets():
 
 @pytest.mark.parametrize("dtype, activation, loss, arch, name", [
     pytest.param(*net, name, id="-".join(net + (name,))) for net in nets() for name in computed_names(layers(net[3]))])
-@pytest.mark.parametrize("framework", framework_params())
-def test_tensor_agrees_with_reference(framework, dtype, activation, loss, arch, name):
-    assert_agrees(framework, Case(arch, activation, loss, dtype), [name])
+def test_tensor_agrees_with_reference(adapter, dtype, activation, loss, arch, name):
+    assert_agrees(adapter, Case(arch, activation, loss, dtype), [name])
 
 
 @pytest.mark.parametrize("dtype, loss, arch", [pytest.param(dtype, loss, arch, id=f"{dtype}-{loss}-{arch}")
                                                for dtype, activation, loss, arch in nets() if activation == "relu"])
-@pytest.mark.parametrize("framework", framework_params())
-def test_trace_has_the_references_names_shapes_and_dtypes(framework, dtype, loss, arch):
+def test_trace_has_the_references_names_shapes_and_dtypes(framework, adapter, dtype, loss, arch):
     case = Case(arch, "relu", loss, dtype)
     reference, _ = expected(case)
-    trace = computed(framework, case)
+    trace = computed(adapter, case)
     assert set(trace.keys()) == set(reference.keys())
     for name, want in reference.items():
         got = trace[name]
@@ -139,8 +141,7 @@ def test_trace_has_the_references_names_shapes_and_dtypes(framework, dtype, loss
         assert (got.shape, got.dtype) == (want.shape, want.dtype), f"{framework} {name}"
     assert trace["J"].shape == ()
     _, info = adapters.load(framework)
-    assert trace.meta == {"framework": framework, "version": info["version"], "dtype": dtype,
-                          "device": info["device"]}
+    assert trace.meta == {"framework": framework, "version": info["version"], "dtype": dtype, "device": "cpu"}
 
 
 # ---- L2 in J under each convention; logits of ±1e4 ----------------------------------------------
@@ -148,33 +149,29 @@ def test_trace_has_the_references_names_shapes_and_dtypes(framework, dtype, loss
 @pytest.mark.parametrize("name", computed_names(3))
 @pytest.mark.parametrize("convention", L2_CONVENTIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("framework", framework_params())
-def test_l2_regularization(framework, dtype, convention, name):
-    assert_agrees(framework, Case("deep", "tanh", "softmax-ce", dtype, l2=0.3, convention=convention), [name])
+def test_l2_regularization(adapter, dtype, convention, name):
+    assert_agrees(adapter, Case("deep", "tanh", "softmax-ce", dtype, l2=0.3, convention=convention), [name])
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("framework", framework_params())
-def test_logits_of_1e4_give_finite_J_and_gradients(framework, dtype, loss, activation):
+def test_logits_of_1e4_give_finite_J_and_gradients(framework, adapter, dtype, loss, activation):
     case = Case("lecture", activation, loss, dtype, logits=1e4)
-    trace = computed(framework, case)
+    trace = computed(adapter, case)
     assert np.max(np.abs(trace["Z2"])) > 0.99e4  # the case is what it says
     not_finite = [name for name in computed_names(2) if not np.all(np.isfinite(trace[name]))]
     assert not not_finite, f"{framework} {dtype}: not finite: {', '.join(not_finite)}"
-    assert_agrees(framework, case, computed_names(2))
+    assert_agrees(adapter, case, computed_names(2))
 
 
 @pytest.mark.parametrize("arch", ["one-layer", "five-layers"])
-@pytest.mark.parametrize("framework", framework_params())
-def test_any_depth(framework, arch):
-    assert_agrees(framework, Case(arch, "tanh", "softmax-ce"), computed_names(len(SHAPES[arch][0]) - 1))
+def test_any_depth(adapter, arch):
+    assert_agrees(adapter, Case(arch, "tanh", "softmax-ce"), computed_names(len(SHAPES[arch][0]) - 1))
 
 
-@pytest.mark.parametrize("framework", framework_params())
-def test_leaky_relu_slope_is_the_networks(framework):
-    assert_agrees(framework, Case("deep", "leaky_relu", "mse", slope=0.3), computed_names(3))
+def test_leaky_relu_slope_is_the_networks(adapter):
+    assert_agrees(adapter, Case("deep", "leaky_relu", "mse", slope=0.3), computed_names(3))
 
 
 def test_the_lecture_case_sits_on_the_kink():
@@ -183,46 +180,47 @@ def test_the_lecture_case_sits_on_the_kink():
     assert np.sum(np.all(reference["Z1"] == 0, axis=1)) == 3
 
 
-@pytest.mark.parametrize("framework", framework_params())
-def test_float32_tolerance_when_db_cancels(framework):
+def test_float32_tolerance_when_db_cancels(adapter):
     """db1 = Σ_rows dZ1 / m cancels to 1e-3 from terms of 1: one float32 run's error can be luckily small, so the
     policy takes the larger error of two correct float32 runs (rows as given and reversed)."""
-    assert_agrees(framework, Case("db-cancels", "identity", "sigmoid-bce", "float32"), ["db1"])
+    assert_agrees(adapter, Case("db-cancels", "identity", "sigmoid-bce", "float32"), ["db1"])
 
 
 # ---- set-up, input checks, lazy imports -----------------------------------------------------------
 
-@pytest.mark.parametrize("framework", framework_params())
-def test_setup_reports_version_device_threads_precision(framework):
-    load_adapter(framework)
-    module, info = adapters.load(framework)
-    assert module.NAME == framework
-    assert set(info) == {"version", "device", "threads", "precision"}
+def test_setup_reports_version_device_threads_precision(framework, adapter):
+    _, info = adapters.load(framework)
+    assert {"version", "device", "threads", "precision"} <= set(info)
     assert info["device"] in ("cpu", "cuda")
     assert isinstance(info["threads"], int) and info["threads"] > 0
 
 
-@pytest.mark.parametrize("framework", framework_params())
-def test_device_is_the_cpu_unless_cuda_is_asked_for_and_seen(framework, monkeypatch):
-    module = load_adapter(framework)
+def test_device_is_the_cpu_unless_cuda_is_asked_for_and_seen(framework, adapter, monkeypatch):
+    monkeypatch.setattr(adapters, "_loaded", {})
     monkeypatch.setenv("CROSSCHECK_DEVICE", "cpu")
-    assert module.setup()["device"] == "cpu"
+    assert adapters.load(framework)[1]["device"] == "cpu"
+    monkeypatch.setattr(adapters, "_loaded", {})
     monkeypatch.setenv("CROSSCHECK_DEVICE", "cuda")
-    assert module.setup()["device"] in ("cpu", "cuda")  # cuda only where the framework sees a GPU
+    assert adapters.load(framework)[1]["device"] in ("cpu", "cuda")  # cuda only where the framework sees a GPU
     monkeypatch.undo()
-    module.setup()  # back to this session's own choice
+    adapters.setup(framework)  # back to this session's own settings
 
 
-@pytest.mark.parametrize("framework", framework_params())
-def test_mixed_dtypes_are_refused_not_cast(framework):
-    module = load_adapter(framework)
+def test_mixed_dtypes_are_refused_not_cast(adapter):
     net, params, X, Y = problem(Case("lecture", dtype="float64"))
     with pytest.raises(InputError, match="dtype"):
-        module.backprop(net, params, X.astype(np.float32), Y)
+        adapter.backprop(net, params, X.astype(np.float32), Y)
 
 
-def test_importing_the_adapter_modules_imports_no_framework():
-    code = ("import sys, adapters.torch_autograd, adapters.tf_tape, adapters.jax_vjp, adapters.keras_layers; "
-            "print(' '.join(f for f in ('torch', 'tensorflow', 'jax', 'keras', 'optax') if f in sys.modules))")
+def test_importing_the_packages_imports_no_framework():
+    """Frameworks are imported by setup() and the role modules only: the registry, every framework's package,
+    the bridges, the engine and the command line import none."""
+    packages = ", ".join(f"adapters.{name}" for name in adapters.FRAMEWORKS)
+    code = (f"import sys, adapters, {packages}, adapters.torch.bridge, adapters.keras.bridge, crosscheck.cli, "
+            "crosscheck.check, crosscheck.training, crosscheck.plots, crosscheck.benchmarks.workers, "
+            "crosscheck.benchmarks.machine; "
+            "print(' '.join(f for f in ('torch', 'tensorflow', 'jax', 'keras', 'optax', 'cupy', 'matplotlib') "
+            "if f in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+

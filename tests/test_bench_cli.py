@@ -12,16 +12,12 @@ import sys
 import numpy as np
 import pytest
 
-from crosscheck import benchmarking as engine
+from adapters.numpy.kernels import reference_step
+from crosscheck.benchmarks import machine, plan, results
 from crosscheck.cli import main
+from reference.files import Exists, write_atomically
 
 SMALL = ["bench", "--quick", "--frameworks", "numpy", "--shapes", "1x300x4x3,2x8x16x4", "--configs", "lecture"]
-
-
-def run_cli(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +70,14 @@ def test_pct_peak_uses_the_given_peak_per_dtype(document):
         assert r["pct_peak"] == pytest.approx(100 * r["gflops"] / peak, rel=1e-12)
 
 
-def test_text_report_shows_the_table(capsys):
-    code, out, err = run_cli(capsys, *SMALL[:-2], "--ops", "matmul")
+def test_text_report_shows_the_table(cli):
+    code, out, err = cli(*SMALL[:-2], "--ops", "matmul")
     assert code == 0
     assert "GFLOP/s" in out and "1×300×4×3" in out and "numpy" in out
 
 
-def test_missing_framework_or_device_is_skipped_with_its_reason(capsys):
-    code, out, err = run_cli(capsys, "bench", "--quick", "--json", "--device", "cuda", "--frameworks", "cupy",
+def test_missing_framework_or_device_is_skipped_with_its_reason(cli):
+    code, out, err = cli("bench", "--quick", "--json", "--device", "cuda", "--frameworks", "cupy",
                              "--shapes", "1x8x8x8", "--dtypes", "float32")
     assert code == 0
     doc = json.loads(out)
@@ -98,8 +94,8 @@ def test_missing_framework_or_device_is_skipped_with_its_reason(capsys):
     ["--frameworks", "mxnet"], ["--ops", "conv"], ["--configs", "huge"], ["--save", "/no/such/dir/r.json"],
     ["--frameworks", "cupy"], ["--from", "/no/such/run.json"], ["--from", __file__], ["--json", "--markdown"],
 ], ids=lambda argv: " ".join(argv))
-def test_bad_option_is_one_line_and_exit_2(capsys, argv):
-    code, out, err = run_cli(capsys, "bench", "--quick", *argv)
+def test_bad_option_is_one_line_and_exit_2(cli, argv):
+    code, out, err = cli("bench", "--quick", *argv)
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1 and err.startswith("crosscheck: error:"), err
@@ -107,29 +103,29 @@ def test_bad_option_is_one_line_and_exit_2(capsys, argv):
 
 # ---- saving: atomic, never over an earlier run --------------------------------------------------------
 
-def test_save_writes_json_and_plot_and_never_overwrites(capsys, tmp_path):
+def test_save_writes_json_and_plot_and_never_overwrites(cli, tmp_path):
+    pytest.importorskip("matplotlib")
     saved, plot = tmp_path / "run.json", tmp_path / "run.png"
-    code, out, err = run_cli(capsys, *SMALL, "--save", str(saved), "--plot", str(plot))
+    code, out, err = cli(*SMALL, "--save", str(saved), "--plot", str(plot))
     assert code == 0
     first = saved.read_bytes()
     assert json.loads(first)["results"]
-    if "matplotlib is not installed" not in err:
-        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["run.json"] + (["run.png"] if plot.exists() else []))
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.png"]
 
-    code, out, err = run_cli(capsys, *SMALL, "--save", str(saved))
+    code, out, err = cli(*SMALL, "--save", str(saved))
     assert code == 2 and "exists" in err and len(err.strip().splitlines()) == 1
     assert saved.read_bytes() == first
 
-    code, out, err = run_cli(capsys, "bench", "--from", str(saved), "--markdown")
+    code, out, err = cli("bench", "--from", str(saved), "--markdown")
     assert code == 0 and "| framework | mode |" in out and "1×300×4×3" in out
 
-    code, out, err = run_cli(capsys, *SMALL, "--ops", "matmul", "--save", str(saved), "--overwrite")
+    code, out, err = cli(*SMALL, "--ops", "matmul", "--save", str(saved), "--force")
     assert code == 0 and saved.read_bytes() != first
     assert {r["op"] for r in json.loads(saved.read_bytes())["results"]} == {"batched_matmul"}
 
 
-def test_write_new_leaves_nothing_behind_when_writing_fails(tmp_path):
+def test_an_atomic_write_leaves_nothing_behind_when_writing_fails(tmp_path):
     target = tmp_path / "r.json"
 
     def fails(f):
@@ -137,18 +133,18 @@ def test_write_new_leaves_nothing_behind_when_writing_fails(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        engine.write_new(str(target), fails)
+        write_atomically(str(target), fails, overwrite=False)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_write_new_refuses_a_file_that_appeared_meanwhile(tmp_path):
+def test_an_atomic_write_refuses_a_file_that_appeared_meanwhile(tmp_path):
     target = tmp_path / "r.json"
     target.write_text("an earlier run")
-    with pytest.raises(engine.Exists):
-        engine.write_new(str(target), lambda f: f.write(b"new"))
+    with pytest.raises(Exists):
+        write_atomically(str(target), lambda f: f.write(b"new"), overwrite=False)
     assert target.read_text() == "an earlier run"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
-    engine.write_new(str(target), lambda f: f.write(b"new"), overwrite=True)
+    write_atomically(str(target), lambda f: f.write(b"new"), overwrite=True)
     assert target.read_text() == "new"
     umask = os.umask(0)
     os.umask(umask)
@@ -161,7 +157,7 @@ def test_write_new_refuses_a_file_that_appeared_meanwhile(tmp_path):
 def test_matmul_flops_match_a_naive_loop(shape):
     B, M, K, N = shape
     multiply_adds = sum(1 for _ in itertools.product(range(B), range(M), range(N), range(K)))
-    assert engine.matmul_flops(shape) == 2 * multiply_adds
+    assert plan.matmul_flops(shape) == 2 * multiply_adds
 
 
 class CountingArray(np.ndarray):
@@ -185,19 +181,18 @@ class CountingArray(np.ndarray):
 @pytest.mark.parametrize("sizes,m", [((2, 4, 3), 300), ((3, 5, 7, 2), 11), ((784, 64, 10), 16)])
 def test_train_step_flops_match_the_gemms_the_reference_runs(sizes, m):
     from reference import Network, gaussian_data, init_params
-    kernels = engine.kernels()
     net = Network(sizes)
     params = [(W.view(CountingArray), b.view(CountingArray)) for W, b in init_params(net, "he", seed=0)]
     X, Y = gaussian_data(net, m, seed=0)
     CountingArray.gemm_flops = 0
-    kernels.reference_step(net, params, X.view(CountingArray), Y.view(CountingArray), 0.1)
-    assert CountingArray.gemm_flops == engine.train_step_flops(sizes, m)
+    reference_step(net, params, X.view(CountingArray), Y.view(CountingArray), 0.1)
+    assert CountingArray.gemm_flops == plan.train_step_flops(sizes, m)
 
 
 def test_configs_count_what_the_docs_say():
-    assert engine.train_step_flops((2, 4, 3), 300) == 2 * 300 * (2 * 4 * 2 + 4 * 3 * 3)
-    wide = engine.TRAIN_CONFIGS["wide"]
-    assert engine.train_step_flops(wide.sizes, wide.batch) == 2 * 1024 * (784 * 1024 * 2 + 1024 * 1024 * 3 + 1024 * 10 * 3)
+    assert plan.train_step_flops((2, 4, 3), 300) == 2 * 300 * (2 * 4 * 2 + 4 * 3 * 3)
+    wide = plan.TRAIN_CONFIGS["wide"]
+    assert plan.train_step_flops(wide.sizes, wide.batch) == 2 * 1024 * (784 * 1024 * 2 + 1024 * 1024 * 3 + 1024 * 10 * 3)
 
 
 # ---- the reference's ratio and the BLAS warnings ------------------------------------------------------
@@ -208,10 +203,10 @@ def _step(framework, mode, config, dtype, median):
 
 
 def test_reference_ratio_is_against_the_fastest_framework_and_judged_at_wide():
-    results = [_step("numpy", "eager", "wide", "float32", 1.1), _step("torch", "eager", "wide", "float32", 1.0),
+    steps = [_step("numpy", "eager", "wide", "float32", 1.1), _step("torch", "eager", "wide", "float32", 1.0),
                _step("jax", "compiled", "wide", "float32", 0.5), _step("numpy", "eager", "lecture", "float32", 3.0),
                _step("jax", "compiled", "lecture", "float32", 1.0)]
-    ratios = {q["config"]: q for q in engine.reference_ratios(results)}
+    ratios = {q["config"]: q for q in results.reference_ratios(steps)}
     assert ratios["wide"]["ratio"] == pytest.approx(2.2) and ratios["wide"]["fastest"] == "jax compiled"
     assert ratios["wide"]["met"] is False
     assert ratios["lecture"]["ratio"] == pytest.approx(3.0) and ratios["lecture"]["met"] is None
@@ -221,17 +216,17 @@ def test_blas_warning_when_a_forced_kernel_is_below_the_cpu():
     avx512 = ["avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq"]
     forced = {"libraries": [{"internal_api": "openblas", "architecture": "Haswell"}]}
     native = {"libraries": [{"internal_api": "openblas", "architecture": "SkylakeX"}]}
-    warnings = engine.blas_warnings(forced, avx512, env={"OPENBLAS_CORETYPE": "Haswell"})
+    warnings = machine.blas_warnings(forced, avx512, env={"OPENBLAS_CORETYPE": "Haswell"})
     assert len(warnings) == 1 and "Haswell" in warnings[0] and "OPENBLAS_CORETYPE=Haswell" in warnings[0]
-    assert engine.blas_warnings(native, avx512, env={}) == []
-    assert engine.blas_warnings(forced, ["avx", "avx2", "fma"], env={}) == []
-    assert any("OPENBLAS_L2_SIZE" in w for w in engine.blas_warnings(native, avx512, env={"OPENBLAS_L2_SIZE": "262144"}))
+    assert machine.blas_warnings(native, avx512, env={}) == []
+    assert machine.blas_warnings(forced, ["avx", "avx2", "fma"], env={}) == []
+    assert any("OPENBLAS_L2_SIZE" in w for w in machine.blas_warnings(native, avx512, env={"OPENBLAS_L2_SIZE": "262144"}))
 
 
 def test_machine_info_names_the_blas_kernel_without_importing_frameworks():
     import sys
     before = set(sys.modules)
-    info = engine.machine_info()
+    info = machine.machine_info()
     assert not {"torch", "tensorflow", "jax", "cupy"} & (set(sys.modules) - before)
     if "unavailable" not in info["blas"]:
         assert any(lib.get("architecture") for lib in info["blas"]["libraries"] if lib.get("internal_api") == "openblas")
@@ -242,7 +237,7 @@ def test_repeats_keep_each_cases_median_run():
     case = {"op": "batched_matmul", "framework": "numpy", "device": "cpu", "dtype": "float32", "mode": "eager",
             "shape": [1, 2, 3, 4]}
     runs = [{"results": [dict(case, median_s=t)], "skipped": [], "frameworks": {"numpy:cpu": {}}} for t in (3.0, 1.0, 2.0)]
-    merged = engine.merge_repeats(runs)
+    merged = results.merge_repeats(runs)
     assert [r["median_s"] for r in merged["results"]] == [2.0]
     assert merged["results"][0]["median_s_repeats"] == [3.0, 1.0, 2.0]
 
@@ -250,5 +245,5 @@ def test_repeats_keep_each_cases_median_run():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
 def test_benchmark_processes_keep_freed_memory():
     """Rule 9 of docs/benchmarks.md: NumPy's arrays are not paid for in page faults, and the run says so."""
-    assert "keeps freed memory" in engine.keep_freed_memory()
-    assert "keeps freed memory" in engine.machine_info()["allocator"]
+    assert "keeps freed memory" in machine.keep_freed_memory()
+    assert "keeps freed memory" in machine.machine_info()["allocator"]

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck import bugs, cli, cmd_bugs
+from crosscheck import bugs
 from crosscheck.bugs import BUGS, STEPS, Bug, Scenario, check_impl, markdown, run_bug
-from crosscheck.impl import load_impl
+from crosscheck.bugs import catalogue, steps
+from crosscheck.user_code import load_impl
 from reference import computed_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def test_bug_is_a_small_mutation_of_the_correct_code(bug):
     for step, wrong in bug.mutation.items():
         assert step in STEPS, f"{bug.name} replaces {step!r}, which is not a step"
         assert wrong is not STEPS[step]
-    net = bug.scenario.build()[0]
+    net = bug.scenario.build().net
     assert bug.expected in computed_names(net.L), f"{bug.expected} is not a tensor of {bug.scenario.describe()}"
     assert bug.title and bug.breaks and bug.why
 
@@ -106,38 +107,39 @@ def test_correct_implementation_passes(activation, loss, layers, dtype):
     assert all(c.ok for c in result.comparisons), "the correct code returns every lecture tensor"
 
 
-def test_bugs_file_is_itself_an_impl_file():
-    function = load_impl(str(ROOT / "crosscheck" / "bugs.py"))
+def test_the_correct_steps_file_is_itself_an_impl_file():
+    function = load_impl(steps.__file__)
     assert check_impl(function, Scenario()).ok
 
 
-def test_a_bug_that_changes_nothing_is_reported_as_missed(monkeypatch, capsys):
+def test_a_bug_that_changes_nothing_is_reported_as_missed(monkeypatch, cli):
     def same_dW(A_prev, dZ, m):
         return (A_prev.T @ dZ) / m
 
     harmless = Bug("harmless", "a no-op", "dW[l] = A[l-1]ᵀ · dZ[l] / m", "dW2", {"dW": same_dW}, "nothing")
-    monkeypatch.setattr(cmd_bugs, "BUGS", (harmless,))
-    monkeypatch.setattr(cmd_bugs, "BY_NAME", {"harmless": harmless})
-    assert cli.main(["bugs", "--json"]) == 1
-    assert json.loads(capsys.readouterr().out) == [
+    monkeypatch.setattr(bugs, "BUGS", (harmless,))
+    monkeypatch.setattr(bugs, "BY_NAME", {"harmless": harmless})
+    code, out, _ = cli("bugs", "--json")
+    assert code == 1 and json.loads(out) == [
         {"bug": "harmless", "detected": False, "first_divergence": None, "expected_first": "dW2", "hint": None}]
-    assert cli.main(["bugs"]) == 1
-    assert "✗ harmless: not detected" in capsys.readouterr().out
+    code, out, _ = cli("bugs")
+    assert code == 1 and "✗ harmless: not detected" in out
 
 
-def test_a_bug_caught_at_another_tensor_fails_the_command(monkeypatch, capsys):
+def test_a_bug_caught_at_another_tensor_fails_the_command(monkeypatch, cli):
     wrong_prediction = Bug("mispredicted", "sign", "dZ[L] = A[L] − Y", "dW2", dict(BUGS[3].mutation), "x")
-    monkeypatch.setattr(cmd_bugs, "BUGS", (wrong_prediction,))
-    monkeypatch.setattr(cmd_bugs, "BY_NAME", {"mispredicted": wrong_prediction})
-    assert cli.main(["bugs"]) == 1
-    assert "first diverges at dZ2, the catalogue predicts dW2" in capsys.readouterr().out
+    monkeypatch.setattr(bugs, "BUGS", (wrong_prediction,))
+    monkeypatch.setattr(bugs, "BY_NAME", {"mispredicted": wrong_prediction})
+    code, out, _ = cli("bugs")
+    assert code == 1 and "first diverges at dZ2, the catalogue predicts dW2" in out
 
 
 # ---- the command ---------------------------------------------------------------------------------
 
-def test_bugs_json(capsys):
-    assert cli.main(["bugs", "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+def test_bugs_json(cli):
+    code, out, _ = cli("bugs", "--json")
+    assert code == 0
+    document = json.loads(out)
     assert isinstance(document, list) and [entry["bug"] for entry in document] == [bug.name for bug in BUGS]
     for entry, bug in zip(document, BUGS):
         assert set(entry) == JSON_KEYS
@@ -145,41 +147,40 @@ def test_bugs_json(capsys):
         assert isinstance(entry["hint"], str) and entry["hint"]
 
 
-def test_bugs_table(capsys):
-    assert cli.main(["bugs"]) == 0
-    out = capsys.readouterr().out
+def test_bugs_table(cli):
+    code, out, _ = cli("bugs")
+    assert code == 0
     for bug in BUGS:
         assert bug.name in out and bug.breaks in out
     assert "✓ all" in out and "\x1b[" not in out  # no colour when not on a terminal
 
 
-def test_bugs_selected_by_name_and_shown(capsys):
-    assert cli.main(["bugs", "dA-without-transpose", "--show"]) == 0
-    out = capsys.readouterr().out
+def test_bugs_selected_by_name_and_shown(cli):
+    code, out, _ = cli("bugs", "dA-without-transpose", "--show")
+    assert code == 0
     assert "first divergence: dA-without-transpose dA2" in out and "transpose is missing" in out
 
 
-def test_bugs_list(capsys):
-    assert cli.main(["bugs", "--list"]) == 0
-    out = capsys.readouterr().out
+def test_bugs_list(cli):
+    code, out, _ = cli("bugs", "--list")
+    assert code == 0
     assert all(bug.name in out for bug in BUGS)
 
 
 @pytest.mark.parametrize("argv", [["bugs", "no-such-bug"], ["bugs", "--json", "--markdown"]],
                          ids=["unknown-bug", "json-and-markdown"])
-def test_bugs_bad_input_is_one_line_and_exit_2(argv, capsys):
-    assert cli.main(argv) == 2
-    captured = capsys.readouterr()
-    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
+def test_bugs_bad_input_is_one_line_and_exit_2(argv, cli):
+    code, out, err = cli(*argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
 
 
 # ---- the docs page ------------------------------------------------------------------------------
 
-def test_docs_page_is_current(capsys):
+def test_docs_page_is_current(cli):
     page = ROOT / bugs.DOC_PATH
     assert page.exists(), f"{bugs.DOC_PATH} is missing: crosscheck bugs --markdown > {bugs.DOC_PATH}"
-    assert cli.main(["bugs", "--markdown"]) == 0
-    assert capsys.readouterr().out == page.read_text(encoding="utf-8"), (
+    code, out, _ = cli("bugs", "--markdown")
+    assert code == 0 and out == page.read_text(encoding="utf-8"), (
         f"{bugs.DOC_PATH} is out of date with the catalogue or the engine's hints: "
         f"regenerate it with `crosscheck bugs --markdown > {bugs.DOC_PATH}`")
 
@@ -194,8 +195,8 @@ def test_docs_page_shows_every_bug_and_its_code(outcomes):
 
 
 def test_step_source_is_the_code_that_runs():
-    assert bugs.step_source(bugs.dW) == "def dW(A_prev, dZ, m):\n    return A_prev.T @ dZ / m"
-    assert bugs.step_source(bugs.dW_without_1_over_m, "dW") == "def dW(A_prev, dZ, m):\n    return A_prev.T @ dZ"
+    assert bugs.step_source(steps.dW) == "def dW(A_prev, dZ, m):\n    return A_prev.T @ dZ / m"
+    assert bugs.step_source(catalogue.dW_without_1_over_m, "dW") == "def dW(A_prev, dZ, m):\n    return A_prev.T @ dZ"
 
 
 def test_overflow_bug_leaks_no_warning():

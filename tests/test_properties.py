@@ -1,13 +1,11 @@
 """Property test: for any architecture, batch, seed and parameter scale, every framework agrees with the
 reference on every tensor (float64), and the engine's verdict is symmetric in what it measures."""
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import framework_params, load_adapter
 from crosscheck import tolerance
-from crosscheck.compare import compare
+from crosscheck.tensors import compare, first_divergence
 from reference import ACTIVATIONS, LOSSES, Network, backprop, init_params, make_data
 
 problems = st.fixed_dictionaries({
@@ -33,14 +31,13 @@ def build(p):
     return net, params, X, Y
 
 
-@pytest.mark.parametrize("framework", framework_params())
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# the adapter fixture is the framework's check module: stateless, so sharing it across examples is safe
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(p=problems)
-def test_every_framework_agrees_everywhere(framework, p):
-    adapter = load_adapter(framework)
+def test_every_framework_agrees_everywhere(framework, adapter, p):
     net, params, X, Y = build(p)
     reference = backprop(net, params, X, Y)
-    result = compare(framework, adapter.backprop(net, params, X, Y), reference, tolerance.tolerances(reference))
-    first = result.first_divergence
+    first = first_divergence(compare(framework, adapter.backprop(net, params, X, Y), reference,
+                                     tolerance.tolerances(reference)))
     assert first is None, f"{framework} {net.describe()} m={p['batch']}: {first.tensor} max|Δ| {first.max_abs} " \
                           f"> {first.tolerance} ({first.hint})"

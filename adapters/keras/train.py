@@ -1,0 +1,87 @@
+"""Training with Keras's model.fit: a Sequential of Dense and Activation layers, weights set from the reference.
+
+    model = ops.sequential(net)       Input((n0,)), Dense(n1), Activation(g), …, Dense(nL): the last Dense linear
+    model.compile(optimizer, loss=ops.per_example_loss(net))    on the logits: softmax inside the loss
+    model.fit(X, Y, batch_size=B, shuffle=False, …)             the reference's batch order
+
+Why the logits: CategoricalCrossentropy on softmax probabilities clips them to [ε, 1 − ε] (ε = 1e-7)
+and takes their log, which is not the lecture's J near a confident prediction; from_logits=True is
+exactly −(1/m) Σ Y log softmax(Z).  Predictions take the softmax separately (reference.train.predict).
+
+The batch order: fit is never allowed to shuffle; it is given the rows in the order the reference's
+schedule visits them (every epoch's permutation, one after the other) with the schedule's batch size,
+so its k-th batch is the reference's k-th batch.  When B does not divide m, each epoch ends in a
+smaller batch that fit would not cut by itself; then fit is handed the batches through a PyDataset.
+"""
+import keras
+import numpy as np
+
+from reference.regularization import l2_coefficient
+from reference.train import Run
+
+from . import bridge, ops
+from .optimizers import floatx, keras_optimizer
+
+
+def train(net, params, X, Y, optimizer, schedule, on_step=None):
+    """The same run as reference.train.train, with model.fit: a Run with J per step and the parameters after it."""
+    with floatx(X.dtype.name):  # see optimizers.py: α, μ, β must not pass through float32
+        batch_size = max(len(rows) for rows in schedule)
+        model = ops.sequential(net, X.dtype.name, l2_per_batch(net, schedule))
+        model.set_weights(bridge.keras_weights(params))
+        model.compile(optimizer=keras_optimizer(optimizer), loss=ops.per_example_loss(net))
+        steps = recorder(model, on_step)
+        if all(len(rows) == batch_size for rows in schedule[:-1]):
+            rows = np.concatenate(schedule)   # every batch but the last is full: the rows in order, cut by fit
+            model.fit(X[rows], Y[rows], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[steps])
+        else:                                 # each epoch ends in a smaller batch: hand fit the batches themselves
+            model.fit(batches(X, Y, schedule), epochs=1, shuffle=False, verbose=0, callbacks=[steps])
+    return Run("keras", np.array(steps.losses), steps.history)
+
+
+def l2_per_batch(net, schedule):
+    """The c of (c/2) Σ‖W‖²: a Keras regularizer holds one number, so under the course's λ/m every batch needs the same m."""
+    if not net.l2:
+        return 0.0
+    sizes = {len(rows) for rows in schedule}
+    if net.l2_convention == "course" and len(sizes) > 1:
+        raise NotImplementedError("the course's L2 (λ/m) with batches of different sizes is no single Keras regularizer")
+    return l2_coefficient(net.l2, net.l2_convention, sizes.pop())
+
+
+def batches(X, Y, schedule):
+    """A keras.utils.PyDataset whose i-th item is the reference's i-th batch."""
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return len(schedule)
+
+        def __getitem__(self, i):
+            return X[schedule[i]], Y[schedule[i]]
+
+    return Batches()
+
+
+def recorder(model, on_step):
+    """A Keras callback that keeps J and the weights after every step.
+
+    fit reports J as a mean over the epoch so far; resetting the mean before each batch makes the
+    reported value that batch's J.
+    """
+
+    class Recorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.losses, self.history = [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            for metric in model.metrics:
+                metric.reset_state()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.losses.append(float(logs["loss"]))
+            self.history.append(bridge.params_from_keras_weights(model.get_weights()))
+            if on_step:
+                on_step(len(self.losses))
+
+    return Recorder()

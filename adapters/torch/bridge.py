@@ -1,0 +1,64 @@
+"""The weight bridge to PyTorch: the reference's parameters ⇄ an nn.Sequential's state_dict.
+
+    reference   [(W1, b1), …]   W[l] (n[l-1], n[l])   b[l] (1, n[l])     one example per row: Z = A W + b
+    torch       {"0.weight": (n1, n0), "0.bias": (n1,), "2.weight": …}   nn.Linear computes A Wᵀ + b
+
+torch stores each weight transposed.  The transpose lives in torch_layout() and nowhere else.  Nothing
+here imports torch except state_dict(), and only when asked for torch tensors.
+"""
+import numpy as np
+
+from reference.errors import InputError
+
+
+def torch_layout(W):
+    """The one transpose: the lecture's W (n_in, n_out) ⇄ torch's Linear.weight (n_out, n_in)."""
+    return np.asarray(W).T
+
+
+def linear_names(L, stride=2):
+    """The state_dict names of the L Linear layers of Sequential(Linear, g, Linear, g, …, Linear)."""
+    return [(f"{stride * l}.weight", f"{stride * l}.bias") for l in range(L)]
+
+
+def state_dict(params, tensors=True, stride=2):
+    """A state_dict for Sequential(Linear, g, …, Linear): torch tensors, or NumPy arrays if tensors=False."""
+    out = {}
+    for (W, b), (w_name, b_name) in zip(params, linear_names(len(params), stride)):
+        out[w_name] = np.ascontiguousarray(torch_layout(W))
+        out[b_name] = np.asarray(b).reshape(-1).copy()
+    if tensors:
+        import torch
+        out = {name: torch.from_numpy(value) for name, value in out.items()}
+    return out
+
+
+def params_from_state_dict(sd):
+    """[(W1, b1), …] from a state_dict of Linear layers (torch tensors or arrays), in module order."""
+    weights = sorted((name for name in sd if name.endswith(".weight")), key=_module_index)
+    if not weights:
+        raise InputError("state_dict has no '<i>.weight' entries: not a Sequential of Linear layers")
+    params = []
+    for w_name in weights:
+        b_name = w_name[:-len("weight")] + "bias"
+        if b_name not in sd:
+            raise InputError(f"state_dict has {w_name} but no {b_name}")
+        W, b = _numpy(sd[w_name]), _numpy(sd[b_name])
+        if W.ndim != 2 or b.shape != (W.shape[0],):
+            raise InputError(f"{w_name} {W.shape} and {b_name} {b.shape} are not a Linear layer's (n_out, n_in), (n_out,)")
+        params.append((torch_layout(W).copy(), b[np.newaxis, :].copy()))
+    return params
+
+
+def _module_index(name):
+    head = name.split(".")[0]
+    if not head.isdigit():
+        raise InputError(f"state_dict entry {name!r} is not '<index>.weight' of an nn.Sequential")
+    return int(head)
+
+
+def _numpy(value):
+    """An array from a NumPy array or a torch tensor (detached, on the CPU)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)

@@ -1,0 +1,59 @@
+"""The `crosscheck` command: compare (the default), gradcheck, train, bench, bugs.
+
+Each subcommand is a module here with two functions, add_arguments(parser) and run(args) -> int, which
+only declares its options, calls the engine (crosscheck.check, .training, .benchmarks, .bugs) and prints
+what crosscheck.render makes of the result.  Bad input of any kind ends here as one line on stderr and
+exit code 2, with nothing written.
+"""
+import argparse
+import importlib
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
+
+from reference.errors import InputError  # noqa: E402
+
+# name -> (module, one-line help)
+COMMANDS = {
+    "compare": ("crosscheck.cli.compare", "check every tensor of the network in each framework (default)"),
+    "gradcheck": ("crosscheck.cli.gradcheck", "check the reference's gradients against finite differences"),
+    "train": ("crosscheck.cli.train", "train the same network in every framework and compare the runs"),
+    "bench": ("crosscheck.cli.bench", "time batched matmul and training steps across frameworks"),
+    "bugs": ("crosscheck.cli.bugs", "run the catalogue of classic backprop mistakes through the checks"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise InputError(message)
+
+
+def build_parser():
+    parser = _Parser(prog="crosscheck", description="The lecture's network, checked tensor by tensor in every framework.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["compare", *argv]  # bare `crosscheck` is `crosscheck compare`
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except (InputError, argparse.ArgumentTypeError) as exc:
+        print(f"crosscheck: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("crosscheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `crosscheck … | head`: the reader has gone; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

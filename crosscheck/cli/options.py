@@ -1,0 +1,114 @@
+"""Command-line options shared by the subcommands, and the Problem they describe.
+
+The converters given to argparse as `type=` raise argparse.ArgumentTypeError, whose message argparse
+keeps (it replaces a ValueError's with a generic one); the CLI turns it into one line and exit code 2.
+"""
+import argparse
+
+import numpy as np
+
+from reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
+
+from ..problem import build_problem
+
+
+def parse_layers(text):
+    """'2,4,3' -> (2, 4, 3)."""
+    try:
+        sizes = tuple(int(part) for part in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers such as 2,4,3") from None
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: need at least two sizes (inputs and outputs)")
+    if any(n <= 0 for n in sizes):
+        raise argparse.ArgumentTypeError(f"{text!r}: every size must be a positive integer")
+    return sizes
+
+
+def parse_names(text, known, what="framework", flag="--frameworks"):
+    """'torch,jax' -> ('torch', 'jax'); 'all' -> every known name; 'none' -> ()."""
+    if text in (None, "all"):
+        return tuple(known)
+    if text == "none":
+        return ()
+    names = tuple(n for n in text.replace(" ", "").split(",") if n)
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{flag}: unknown {what} {', '.join(unknown) or text!r}; "
+                                         f"choose from {', '.join(known)}")
+    return names
+
+
+def _number(text, convert, accept, expected):
+    """convert(text) if it parses and accept(value), else the ArgumentTypeError 'expected …, got …'."""
+    try:
+        value = convert(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value) or not accept(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def positive_int(text):
+    return _number(text, int, lambda n: n > 0, "a positive integer")
+
+
+def positive_float(text):
+    return _number(text, float, lambda x: x > 0, "a number > 0")
+
+
+def non_negative_float(text):
+    return _number(text, float, lambda x: x >= 0, "a finite number >= 0")
+
+
+def add_network_arguments(parser, layers=True):
+    """--layers --activation --loss --l2 --l2-convention --leaky-slope."""
+    if layers:
+        parser.add_argument("--layers", type=parse_layers, default=None, metavar="N0,N1,…",
+                            help="layer sizes, inputs first (default: 2,4,3, the lecture's network)")
+    parser.add_argument("--activation", choices=list(ACTIVATIONS), default="relu", help="hidden activation (default relu)")
+    parser.add_argument("--loss", choices=list(LOSSES), default="softmax-ce", help="output/loss pair (default softmax-ce)")
+    add_l2_arguments(parser)
+    parser.add_argument("--leaky-slope", type=float, default=0.01, metavar="S", help="leaky_relu slope for Z <= 0 (default 0.01)")
+
+
+def add_l2_arguments(parser):
+    """--l2 --l2-convention."""
+    parser.add_argument("--l2", type=non_negative_float, default=0.0, metavar="λ", help="L2 strength (default 0)")
+    parser.add_argument("--l2-convention", choices=list(L2_CONVENTIONS), default="keras",
+                        help="how λ enters J (default keras: λ·Σ‖W‖²)")
+
+
+def add_data_arguments(parser, batch_flag="--batch", batch_help="examples in the batch (default 300)"):
+    """--dtype --batch (or --examples) --seed --init --params --data."""
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
+    parser.add_argument(batch_flag, dest="batch", type=positive_int, default=300, metavar="M",
+                        help=batch_help)
+    parser.add_argument("--seed", type=int, default=0, help="seed for data and parameters (default 0)")
+    parser.add_argument("--init", choices=list(INIT_SCHEMES), default="lecture", help="parameter initialization (default lecture)")
+    parser.add_argument("--params", metavar="FILE.npz", help="parameters W1, b1, W2, b2, … (layers inferred)")
+    parser.add_argument("--data", metavar="FILE.npz", help="X with Y (one-hot) or y (labels)")
+
+
+def add_frameworks_argument(parser, known, default=None, extra=""):
+    default = tuple(default or known)
+    parser.add_argument("--frameworks", type=lambda text: parse_names(text, known), default=default, metavar="A,B",
+                        help=f"a subset of {','.join(known)}, all, or none (default: {','.join(default)}){extra}")
+
+
+def add_json_argument(parser):
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+
+
+def add_force_argument(parser, *aliases):
+    parser.add_argument("--force", *aliases, action="store_true", dest="force",
+                        help="replace an output file that exists (never anything but a regular file)")
+
+
+def problem(args):
+    """The Problem the network and data options describe, every input checked."""
+    return build_problem(layers=args.layers, activation=args.activation, loss=args.loss, l2=args.l2,
+                         l2_convention=args.l2_convention, leaky_slope=args.leaky_slope, dtype=args.dtype,
+                         batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data)
+

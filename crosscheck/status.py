@@ -1,0 +1,31 @@
+"""The one status every outcome has, and the record of what happened to one framework.
+
+    ok            checked, and it agrees with the reference
+    mismatch      checked, and it does not (or it failed part-way through its work)
+    unavailable   not checked: the framework is not installed, cannot start, or cannot express the case
+    error         not checked: our own adapter broke (a bug to report, not a verdict on the framework)
+    not provided  a tensor a user's implementation did not return (per tensor, never per framework)
+"""
+from dataclasses import dataclass
+
+OK, MISMATCH, UNAVAILABLE, ERROR, NOT_PROVIDED = "ok", "mismatch", "unavailable", "error", "not provided"
+CHECKED = (OK, MISMATCH)
+
+
+@dataclass
+class Outcome:
+    """What happened to one framework (or one implementation) in a check or a training comparison."""
+
+    framework: str
+    status: str = OK
+    reason: str = None     # one line: why it is unavailable, why it failed
+    info: dict = None      # what it ran on: version, device, threads, precision, …
+    seconds: dict = None   # where its time went, e.g. {"import": 1.0, "check": 0.003}
+
+    @property
+    def ok(self):
+        return self.status == OK
+
+    @property
+    def checked(self):
+        return self.status in CHECKED
