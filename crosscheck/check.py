@@ -5,6 +5,7 @@
 """
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -69,14 +70,25 @@ class Report:
         }
 
 
+class Expected(NamedTuple):
+    """What every candidate is compared with: the reference's Trace, each tensor's tolerance, and the size of the
+    terms each tensor was summed from (crosscheck.tolerance)."""
+    reference: Trace
+    tolerances: dict
+    scales: dict
+
+
 def reference_traces(net, params, X, Y):
-    """The reference's Trace and the tolerance of each of its tensors (crosscheck.tolerance)."""
+    """The reference's Trace, the tolerance of each of its tensors and their summand scales (crosscheck.tolerance)."""
     reference = backprop(net, params, X, Y)
     if X.dtype == np.float64:
-        return reference, tolerance.tolerances(reference)
+        scales = tolerance.summand_scales(net, reference)
+        return Expected(reference, tolerance.tolerances(reference, scales=scales), scales)
     upcast = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
     reference64 = backprop(net, upcast, X.astype(np.float64), Y.astype(np.float64))
-    return reference, tolerance.tolerances(reference, reference64, twins=[reversed_twin(net, params, X, Y)])
+    scales = tolerance.summand_scales(net, reference64)
+    tolerances = tolerance.tolerances(reference, reference64, twins=[reversed_twin(net, params, X, Y)], scales=scales)
+    return Expected(reference, tolerances, scales)
 
 
 def reversed_twin(net, params, X, Y):
@@ -97,18 +109,17 @@ def run_check(problem, frameworks=(), impls=None, progress=None):
     progress    called with each framework's name as it is checked, or None
     """
     net, params, X, Y = problem
-    reference, tolerances = reference_traces(net, params, X, Y)
-    report = Report(config=problem.config, reference=reference, tolerances=tolerances)
+    expected = reference_traces(net, params, X, Y)
+    report = Report(config=problem.config, reference=expected.reference, tolerances=expected.tolerances)
     for name in frameworks:
         if progress:
             progress(name)
-        report.outcomes[name] = check_framework(name, problem, reference, tolerances)
+        report.outcomes[name] = check_framework(name, problem, expected)
     for name, function in (impls or {}).items():
         if progress:
             progress(name)
         trace = run_impl(function, net, params, X, Y, name)
-        outcome = CheckOutcome(name, implementation=True,
-                               comparisons=compare(name, trace, reference, tolerances, required=False))
+        outcome = CheckOutcome(name, implementation=True, comparisons=compare(name, trace, *expected, required=False))
         outcome.status = OK if outcome.first_divergence is None and outcome.provided else MISMATCH
         if not outcome.provided:
             outcome.reason = "returned none of the lecture's tensor names"
@@ -116,7 +127,7 @@ def run_check(problem, frameworks=(), impls=None, progress=None):
     return report
 
 
-def check_framework(name, problem, reference, tolerances):
+def check_framework(name, problem, expected):
     """One framework's CheckOutcome: unavailable, error (our adapter broke), ok or mismatch."""
     start = time.perf_counter()
     try:
@@ -130,6 +141,6 @@ def check_framework(name, problem, reference, tolerances):
         return CheckOutcome(name, ERROR, reason=f"{name} adapter raised {one_line(exc)}", info=info)
     # the import is paid once per process (adapters.load caches it); the check is paid per call
     seconds = {"import": round(loaded - start, 4), "check": round(time.perf_counter() - loaded, 4)}
-    comparisons = compare(name, trace, reference, tolerances)
+    comparisons = compare(name, trace, *expected)
     status = OK if first_divergence(comparisons) is None else MISMATCH
     return CheckOutcome(name, status, info=info, seconds=seconds, comparisons=comparisons)

@@ -58,10 +58,11 @@ def measure(candidate, reference):
     return max_abs, (max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf")))
 
 
-def compare(framework, candidate, reference, tolerances, required=True):
+def compare(framework, candidate, reference, tolerances, scales=None, required=True):
     """[Comparison, …]: candidate (a Trace or dict) against the reference Trace, tensor by tensor in order.
 
     tolerances  {name: tol} from crosscheck.tolerance
+    scales      {name: (S, n)}: the terms each tensor was summed from (crosscheck.tolerance.summand_scales)
     required    False for a user's implementation: a tensor it leaves out is "not provided", not failed
     """
     comparisons, first = [], None
@@ -81,7 +82,7 @@ def compare(framework, candidate, reference, tolerances, required=True):
         if comparison.ok is False:
             if first is None:
                 first = comparison
-                comparison.hint = diagnose(name, candidate, reference, comparison)
+                comparison.hint = diagnose(name, candidate, reference, comparison, scales)
             else:
                 comparison.downstream = True
         comparisons.append(comparison)

@@ -204,3 +204,11 @@ def test_overflow_bug_leaks_no_warning():
         warnings.simplefilter("error")
         outcome = run_bug(bugs.BY_NAME["softmax-without-max-shift"])
     assert outcome.first_divergence == "A2" and "NaN or inf" in outcome.hint
+
+
+@per_bug
+def test_bug_is_still_caught_with_many_rows(bug):
+    """The tolerance grows with the terms a sum adds up (30 000 rows); every catalogued mistake is still far outside it."""
+    scenario = dataclasses.replace(bug.scenario, batch=30000)
+    result = check_impl(bug.backprop(), scenario)
+    assert result.first_divergence and result.first_divergence.tensor == bug.expected

@@ -86,7 +86,7 @@ def test_tolerance_is_tight_in_float64():
 
 def test_float32_tolerance_follows_the_references_own_error():
     net, params, X, Y = problem(dtype="float32", sizes=(2, 16, 3), batch=200)
-    ref32, tols = reference_traces(net, params, X, Y)
+    ref32, tols, scales = reference_traces(net, params, X, Y)
     up = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
     ref64 = backprop(net, up, X.astype(np.float64), Y.astype(np.float64))
     twin = backprop(net, params, X[::-1], Y[::-1])  # the same examples in reverse order
@@ -94,7 +94,7 @@ def test_float32_tolerance_follows_the_references_own_error():
         flip = name[:1] in "ZA" or name[:2] in ("dZ", "dA")
         twin_error = np.max(np.abs((twin[name][::-1] if flip else twin[name]).astype(np.float64) - ref64[name]))
         own = max(np.max(np.abs(ref32[name].astype(np.float64) - ref64[name])), twin_error)
-        floor = 8 * np.finfo(np.float32).eps * np.max(np.abs(ref64[name]))
+        floor = 8 * np.finfo(np.float32).eps * max(np.max(np.abs(ref64[name])), np.max(scales[name][0]))
         assert tols[name] == pytest.approx(max(10 * own, floor), rel=1e-6, abs=1e-30)
     # the float64 reference itself passes as a float32 candidate; a 1e-3 relative error does not
     assert first_divergence(compare("f64", ref64, ref32, tols)) is None
@@ -107,7 +107,8 @@ def test_float32_tolerance_follows_the_references_own_error():
 def _hint(changes, sizes=(2, 4, 3), activation="relu", dtype="float64"):
     net, params, X, Y = problem(sizes, activation, dtype)
     ref = backprop(net, params, X, Y)
-    divergence, _ = first(ref, mutated(ref, **changes), reference_traces(net, params, X, Y)[1])
+    expected = reference_traces(net, params, X, Y)
+    divergence = first_divergence(compare("cand", mutated(ref, **changes), ref, expected.tolerances, expected.scales))
     return divergence.tensor, divergence.hint
 
 
@@ -157,3 +158,68 @@ def test_run_check_with_a_correct_implementation(dtype):
     document = report.as_json()
     assert document["ok"] is True and document["first_divergence"] is None
     assert len(document["comparisons"]) == len(computed_names(2))
+
+
+# ---- sums that cancel: the tolerance knows what was summed ----------------------------------------------
+
+def test_summand_scales_are_the_terms_that_were_summed():
+    """S(T) for every summed tensor, against explicit loops over the terms (one example, one unit at a time)."""
+    net = Network((3, 4, 2), activation="tanh", l2=0.1, l2_convention="course")
+    params = init_params(net, "he", seed=5)
+    params = [(W, b + 0.3) for W, b in params]
+    X, Y = make_data(net, batch=6, seed=5)
+    ref = backprop(net, params, X, Y)
+    scales = tolerance.summand_scales(net, ref)
+    m, c = 6, 0.1 / 6
+    A = {0: X, 1: ref["A1"]}
+    for l in (1, 2):
+        W, b, dZ = params[l - 1][0], params[l - 1][1], ref[f"dZ{l}"]
+        for j in range(W.shape[1]):
+            for i in range(m):
+                terms = [A[l - 1][i, k] * W[k, j] for k in range(W.shape[0])] + [b[0, j]]
+                assert scales[f"Z{l}"][0][i, j] == pytest.approx(sum(abs(t) for t in terms), rel=1e-13)
+            assert scales[f"db{l}"][0][0, j] == pytest.approx(sum(abs(dZ[i, j]) for i in range(m)) / m, rel=1e-13)
+            for k in range(W.shape[0]):
+                terms = [A[l - 1][i, k] * dZ[i, j] / m for i in range(m)] + [c * W[k, j]]
+                assert scales[f"dW{l}"][0][k, j] == pytest.approx(sum(abs(t) for t in terms), rel=1e-13)
+        assert scales[f"Z{l}"][1] == W.shape[0] + 1 and scales[f"db{l}"][1] == m
+    W2, dZ2 = params[1][0], ref["dZ2"]
+    for i in range(m):
+        for k in range(4):
+            assert scales["dA1"][0][i, k] == pytest.approx(sum(abs(dZ2[i, j] * W2[k, j]) for j in range(2)), rel=1e-13)
+    log_terms = sum(abs(Y[i, j]) * (abs(ref["Z2"][i, j] - ref["Z2"][i].max())
+                                    + np.log(np.exp(ref["Z2"][i] - ref["Z2"][i].max()).sum()))
+                    for i in range(m) for j in range(2)) / m
+    assert scales["J"][0] == pytest.approx(log_terms + c / 2 * sum(np.sum(W * W) for W, _ in params), rel=1e-13)
+    assert np.array_equal(scales["A1"][0], np.abs(ref["A1"])) and scales["A1"][1] == 1  # element-wise
+
+
+def test_a_db_that_cancels_is_judged_by_its_terms_not_by_its_result():
+    """30 000 rows of the spiral (seed 2): db2 is 9e-7 from terms of ~0.4.  Judged against the result, correct
+    float64 arithmetic in another order would fail it; judged against the terms, it passes, while a mistake of
+    1e-4 of the result still fails."""
+    net, params = Network((2, 4, 3)), init_params(Network((2, 4, 3)), "lecture", seed=2)
+    X, Y = make_data(net, batch=30000, seed=2)
+    ref, tols, scales = reference_traces(net, params, X, Y)
+    db2, terms = np.max(np.abs(ref["db2"])), np.max(scales["db2"][0])
+    assert terms > 1e5 * db2  # the sum cancels
+    assert tols["db2"] >= 1e-10 * terms and tols["db2"] > 1e3 * (1e-10 * db2 + 1e-14)  # the old, result-relative
+    reordered = np.sum(ref["dZ2"][::-1], axis=0, keepdims=True) / 30000  # the same sum, the other way round
+    comparisons = compare("reordered", mutated(ref, db2=lambda t: reordered), ref, tols, scales)
+    assert first_divergence(comparisons) is None
+    off = first_divergence(compare("off", mutated(ref, db2=lambda t: t["db2"] * (1 + 1e-4)), ref, tols, scales))
+    assert off.tensor == "db2"
+
+
+def test_the_float32_hint_needs_evidence_of_float32():
+    """A float64 sum that cancels errs by 1e-14 of its terms — not float32; numbers that are float32 numbers are."""
+    from crosscheck.diagnose import diagnose
+    from crosscheck.tensors import Comparison
+    net, params = Network((2, 4, 3)), init_params(Network((2, 4, 3)), "lecture", seed=2)
+    X, Y = make_data(net, batch=30000, seed=2)
+    ref, _, scales = reference_traces(net, params, X, Y)
+    same_order = mutated(ref, db2=lambda t: t["db2"] * (1 + 1e-9))  # 1e-9 of the result, 1e-15 of the terms
+    hint = diagnose("db2", same_order, ref, Comparison("x", "db2", (1, 3)), scales)
+    assert "float32" not in hint
+    in_float32 = mutated(ref, dW1=lambda t: t["dW1"].astype(np.float32).astype(np.float64))
+    assert "float32" in diagnose("dW1", in_float32, ref, Comparison("x", "dW1", (2, 4)), scales)
