@@ -116,3 +116,49 @@ def bench_figure(document, path, force=False):
     figure.tight_layout()
     save(figure, path, force)
     return f"plot written to {path}"
+
+
+def tuning_figure(search, config, path, force=False):
+    """Dev accuracy over the search space: α against λ coloured by dev accuracy, and dev accuracy against α."""
+    plt = _pyplot()
+    trials = [t for t in search.trials if not t.diverged]
+    diverged = [t for t in search.trials if t.diverged]
+    best = search.best
+    widths = sorted(set(search.space.widths))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+
+    ax = axes[0]
+    if trials:
+        size = {w: 30 + 90 * i / max(1, len(widths) - 1) for i, w in enumerate(widths)}
+        points = ax.scatter([t.lr for t in trials], [t.l2 for t in trials], c=[100 * t.dev_accuracy for t in trials],
+                            s=[size[t.width] for t in trials], cmap="viridis", edgecolors="k", linewidths=0.4)
+        fig.colorbar(points, ax=ax, label="dev accuracy (%)")
+    if diverged:
+        ax.scatter([t.lr for t in diverged], [t.l2 for t in diverged], marker="x", c="0.5", label="diverged")
+        ax.legend(frameon=False, fontsize=8, loc="lower left")
+    if best:
+        ax.scatter([best.lr], [best.l2], marker="*", s=320, facecolors="none", edgecolors="tab:red", linewidths=1.5)
+        ax.annotate(f"best: {100 * best.dev_accuracy:.1f}%, width {best.width}", (best.lr, best.l2),
+                    textcoords="offset points", xytext=(-12, -16), ha="right", fontsize=8, color="tab:red")
+    ax.set(xscale="log", yscale="log", xlim=search.space.lr if search.space.lr[0] < search.space.lr[1] else None,
+           xlabel="learning rate α", ylabel=f"L2 strength λ ({config['l2_convention']})",
+           title="the points tried (marker size: hidden width)")
+
+    ax = axes[1]
+    colours = plt.get_cmap("tab10")
+    for i, width in enumerate(widths):
+        mine = sorted((t.lr, 100 * t.dev_accuracy) for t in trials if t.width == width)
+        if mine:
+            ax.plot(*zip(*mine), "o", color=colours(i % 10), label=f"width {width}")
+    if best:
+        ax.plot([best.lr], [100 * best.dev_accuracy], "*", ms=16, mfc="none", mec="tab:red", mew=1.5)
+    ax.set(xscale="log", xlabel="learning rate α", ylabel="dev accuracy (%)", title="dev accuracy against α")
+    ax.grid(True, which="major", alpha=0.3)
+    if trials:
+        ax.legend(frameon=False, fontsize=8)
+    split = config["split"]
+    fig.suptitle(f"crosscheck tune · {config['data']} (train {split['train']}, dev {split['dev']}) · "
+                 f"{config['optimizer']}, {config['epochs']} epochs, batch {config['batch_size'] or 'full'} · "
+                 f"{len(search.trials)} trials", fontsize=10)
+    fig.tight_layout()
+    save(fig, path, force)

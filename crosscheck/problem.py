@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from reference import Network, init_params, load_data, make_data, params_from_arrays
-from reference.data import DATASETS, dataset_layers, load_dataset, spiral_classes, split_file
+from reference.data import DATASETS, dataset_layers, file_layers, load_dataset, spiral_classes, split_file
 from reference.trace import load_npz
 
 from .errors import UsageError
@@ -42,6 +42,8 @@ def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_
     named = data_name(data)
     if named and not layers and not params:
         layers = dataset_layers(named, loss)
+    elif data and split_files and not layers and not params:
+        layers = file_layers(data, loss)
     if params:
         arrays = params_from_arrays(load_npz(params), dtype=dtype)
         net = Network.from_params(arrays, **options)

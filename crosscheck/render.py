@@ -214,3 +214,73 @@ def bug_report(bug, report, colour=None):
     colour = use_colour() if colour is None else colour
     header = paint(f"── {bug.name}: {bug.title}  (breaks {bug.breaks})", "bold", "cyan", enabled=colour)
     return header + "\n" + check_report(report, colour)
+
+
+# ---- crosscheck tune ------------------------------------------------------------------------------
+
+def _percent(fraction):
+    return "–" if fraction is None else f"{100 * fraction:.1f}%"
+
+
+def _split_line(c):
+    s = c["split"]
+    return f"{c['data']} (train {s['train']} / dev {s['dev']} / test {s['test']}, stratified, seed {s['seed']})"
+
+
+def tuning_report(search, confirmation, config, plot=None, colour=None):
+    """The search's table (best dev accuracy first), the best point, and the best point again in Keras."""
+    colour = use_colour() if colour is None else colour
+    c, space = config, search.space
+    batch = c["batch_size"] or "full"
+    lines = [paint(f"crosscheck tune · {_split_line(c)} · {c['activation']} {c['loss']} · {c['optimizer']}, "
+                   f"{c['epochs']} epochs, batch {batch}, init {c['init']} · {c['dtype']}", "bold", enabled=colour),
+             f"{len(search.trials)} random points: α log-uniform on [{space.lr[0]:g}, {space.lr[1]:g}], "
+             f"λ ({c['l2_convention']}) log-uniform on [{space.l2[0]:g}, {space.l2[1]:g}], "
+             f"width from {', '.join(map(str, space.widths))}; each trained by the reference, judged on dev", ""]
+    best = search.best
+    ranked = sorted(search.trials, key=lambda t: t.key(), reverse=True)
+    rows = []
+    for t in ranked:
+        mark = paint("★ best", "green", "bold", enabled=colour) if t is best else ""
+        if t.diverged:
+            rows.append([str(t.index), f"{t.lr:.3g}", f"{t.l2:.2e}", str(t.width),
+                         paint("diverged", "red", enabled=colour), "–", "–", "–", ""])
+        else:
+            rows.append([str(t.index), f"{t.lr:.3g}", f"{t.l2:.2e}", str(t.width), f"{t.final_loss:.4f}",
+                         _percent(t.train_accuracy), _percent(t.dev_accuracy), f"{t.dev_loss:.4f}", mark])
+    lines.append(table(["trial", "α", "λ", "width", "final J", "train acc", "dev acc", "dev J", ""], rows,
+                       align=["r", "r", "r", "r", "r", "r", "r", "r", "l"]))
+    lines.append(paint("best dev accuracy first (the lower dev J breaks a tie); final J: the last step's batch, "
+                       "L2 term included; dev J: the loss alone", "dim", enabled=colour))
+    if plot:
+        lines.append(f"plot: {plot}")
+    lines.append("")
+    if best is None:
+        return "\n".join(lines + [paint("✗ every trial diverged: try a smaller --lr-range", "red", "bold", enabled=colour)])
+    lines.append(paint(f"best: trial {best.index} · α = {best.lr:.3g}, λ = {best.l2:.2e}, width {best.width} · "
+                       f"dev accuracy {_percent(best.dev_accuracy)}", "bold", enabled=colour))
+    if confirmation is None:
+        return "\n".join(lines + ["(not trained in Keras: --no-keras)"])
+    lines += ["", f"the best point again, from the same start on the same {confirmation.steps} batches:"]
+    rows = [[name, f"{r['final_loss']:.6f}", _percent(r["train_accuracy"]), _percent(r["dev_accuracy"]),
+             _percent(r["test_accuracy"])] for name, r in confirmation.results.items()]
+    labels = {"reference": "reference (NumPy)", "keras": "keras (model.fit)"}
+    rows = [[labels.get(row[0], row[0]), *row[1:]] for row in rows]
+    lines.append(table(["", "final J", "train acc", "dev acc", "test acc"], rows, align=["l", "r", "r", "r", "r"]))
+    lines.append(paint("test: looked at once, for this point only, after the search", "dim", enabled=colour))
+    if confirmation.max_param_divergence is not None:
+        lines.append(f"max|ΔJ| over the steps {confirmation.max_loss_divergence:.1e} (tol {confirmation.loss_tolerance:.1e}) · "
+                     f"final max|ΔW| {confirmation.max_param_divergence:.1e} (tol {confirmation.param_tolerance:.1e})")
+        lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
+    lines += ["", tuning_verdict(confirmation, colour)]
+    return "\n".join(lines)
+
+
+def tuning_verdict(confirmation, colour=False):
+    if confirmation.status == OK:
+        return paint("✓ keras lands on the reference's result: the same J, the same parameters, the same dev accuracy",
+                     "green", "bold", enabled=colour)
+    if confirmation.status == UNAVAILABLE:
+        return paint(f"⚠ keras unavailable — {confirmation.reason}; the search stands on the reference alone",
+                     "yellow", enabled=colour)
+    return paint(f"✗ keras lands elsewhere: {confirmation.reason}", "red", "bold", enabled=colour)

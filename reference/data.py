@@ -177,6 +177,21 @@ def dataset_layers(name, loss="softmax-ce", hidden=HIDDEN):
     return (info.features, hidden, 1 if loss == "sigmoid-bce" else info.classes)
 
 
+def file_layers(path, loss="softmax-ce", hidden=HIDDEN):
+    """The default network for an .npz of X with Y or y: n0 inputs, one hidden layer, as many outputs as Y has
+    columns (from labels y: K classes, or 1 for sigmoid-bce on two)."""
+    arrays = load_npz(path)
+    if "X" not in arrays or np.ndim(arrays["X"]) != 2:
+        return None  # load_data says what is wrong with the file
+    n_in = arrays["X"].shape[1]
+    if "Y" in arrays and np.ndim(arrays["Y"]) == 2:
+        return (n_in, hidden, arrays["Y"].shape[1])
+    if "y" in arrays and np.ndim(arrays["y"]) == 1 and arrays["y"].size and np.all(np.isfinite(arrays["y"])):
+        K = max(2, int(np.max(arrays["y"])) + 1)
+        return (n_in, hidden, 1 if loss == "sigmoid-bce" and K == 2 else K)
+    return None
+
+
 def check_fits(name, net):
     """InputError unless the network takes the data set's inputs and its loss fits the K classes.
 
