@@ -7,6 +7,7 @@ import numpy as np
 from reference.gradcheck import THRESHOLD
 
 from . import tolerance
+from .analysis import ADVICE
 from .console import paint, table, use_colour
 from .status import ERROR, MISMATCH, OK, UNAVAILABLE
 
@@ -284,3 +285,61 @@ def tuning_verdict(confirmation, colour=False):
         return paint(f"⚠ keras unavailable — {confirmation.reason}; the search stands on the reference alone",
                      "yellow", enabled=colour)
     return paint(f"✗ keras lands elsewhere: {confirmation.reason}", "red", "bold", enabled=colour)
+
+
+# ---- crosscheck analyze ---------------------------------------------------------------------------
+
+def _signed_percent(fraction):
+    return f"{100 * fraction:+.1f}%"
+
+
+def analysis_report(analysis, config, plot=None, saved=None, colour=None):
+    """Errors side by side, the bias and variance reading, the confusion matrix, the surest mistakes."""
+    colour = use_colour() if colour is None else colour
+    a, c, t = analysis, config, config["trained"]
+    how = (f"parameters from {t['params']}" if "params" in t else
+           f"trained here: {t['optimizer']} α={t['lr']:g}, {t['epochs']} epochs, batch {t['batch_size'] or 'full'}, "
+           f"init {t['init']}")
+    lines = [paint(f"crosscheck analyze · {_split_line(c)} · {c['network']} · {how} · {c['dtype']}", "bold",
+                   enabled=colour), ""]
+    rows = [[s, str(a.sizes[s]), str(a.wrong[s]), _percent(a.errors[s])] for s in ("train", "dev", "test")]
+    lines.append(table(["split", "examples", "wrong", "error"], rows, align=["l", "r", "r", "r"]))
+    lines.append("")
+    focus = a.focus
+    arrow = {name: paint("  ← the larger: work on this first", "yellow", "bold", enabled=colour) if name == focus else ""
+             for name in ("bias", "variance")}
+    rows = [["target error", "human-level, the stand-in for Bayes error", _percent(a.target_error), ""],
+            ["avoidable bias", "train error − target", _signed_percent(a.avoidable_bias), arrow["bias"]],
+            ["variance", "dev error − train error", _signed_percent(a.variance), arrow["variance"]],
+            ["dev → test", "test error − dev error", _signed_percent(a.dev_test_gap), ""]]
+    lines.append(table(["the course's reading", "from", "", ""], rows, align=["l", "l", "r", "l"]))
+    lines += ["", f"{'high avoidable bias' if focus == 'bias' else 'high variance'}: try {ADVICE[focus]}"]
+    if a.dev_test_gap > max(a.variance, a.avoidable_bias, 0):
+        lines.append(paint("the test error is well above dev: the choices made on dev fit it too closely "
+                           "(a bigger dev set helps)", "yellow", enabled=colour))
+    lines += ["", paint(f"confusion matrix on {a.split} (rows: the true class, columns: the predicted one)", "bold",
+                        enabled=colour)]
+    names = [str(name)[:10] for name in a.classes]
+    rows = []
+    for i, name in enumerate(names):
+        cells = [paint(str(n), "green" if i == j else "red", enabled=colour) if n else paint("·", "dim", enabled=colour)
+                 for j, n in enumerate(a.confusion[i])]
+        rows.append([name, *cells, str(int(a.confusion[i].sum()))])
+    lines.append(table(["true \\ predicted", *names, "total"], rows, align=["l"] + ["r"] * (len(names) + 1)))
+    pairs = a.pairs()
+    if pairs:
+        lines.append("most confused: " + ", ".join(f"{a.classes[i]} → {a.classes[j]} ({n})" for i, j, n in pairs))
+    if a.confused:
+        lines += ["", paint(f"the {len(a.confused)} {a.split} examples it got wrong most confidently", "bold",
+                            enabled=colour)]
+        rows = [[str(x.row), str(x.index), a.classes[x.true], a.classes[x.predicted], f"{x.p_predicted:.3f}",
+                 f"{x.p_true:.3f}"] for x in a.confused]
+        lines.append(table([f"{a.split} row", "data set row", "true", "predicted", "p(predicted)", "p(true)"], rows,
+                           align=["r", "r", "l", "l", "r", "r"]))
+    else:
+        lines += ["", f"no {a.split} example is misclassified"]
+    if saved:
+        lines.append(f"parameters: {saved}")
+    if plot:
+        lines.append(f"plot: {plot}")
+    return "\n".join(lines)

@@ -22,6 +22,7 @@ COMMANDS = {
     "bench": ("crosscheck.cli.bench", "time batched matmul and training steps across frameworks"),
     "bugs": ("crosscheck.cli.bugs", "run the catalogue of classic backprop mistakes through the checks"),
     "tune": ("crosscheck.cli.tune", "random search of α, λ and the width on a dev split; the best again in Keras"),
+    "analyze": ("crosscheck.cli.analyze", "error analysis: bias and variance, the confusion matrix, the surest mistakes"),
 }
 
 
