@@ -247,8 +247,8 @@ def tuning_report(search, confirmation, config, plot=None, colour=None):
             rows.append([str(t.index), f"{t.lr:.3g}", f"{t.l2:.2e}", str(t.width),
                          paint("diverged", "red", enabled=colour), "–", "–", "–", ""])
         else:
-            rows.append([str(t.index), f"{t.lr:.3g}", f"{t.l2:.2e}", str(t.width), f"{t.final_loss:.4f}",
-                         _percent(t.train_accuracy), _percent(t.dev_accuracy), f"{t.dev_loss:.4f}", mark])
+            rows.append([str(t.index), f"{t.lr:.3g}", f"{t.l2:.2e}", str(t.width), f"{t.final_loss:.4g}",
+                         _percent(t.train_accuracy), _percent(t.dev_accuracy), f"{t.dev_loss:.4g}", mark])
     lines.append(table(["trial", "α", "λ", "width", "final J", "train acc", "dev acc", "dev J", ""], rows,
                        align=["r", "r", "r", "r", "r", "r", "r", "r", "l"]))
     lines.append(paint("best dev accuracy first (the lower dev J breaks a tie); final J: the last step's batch, "

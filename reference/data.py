@@ -297,8 +297,10 @@ def make_dataset(net, X, y, name, seed=0, dtype="float64", fractions=FRACTIONS, 
     """A Dataset from the whole X (m, n0) and labels y (m,): split stratified by y, standardized on train."""
     if str(dtype) not in DTYPES:
         raise InputError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
-    rows = stratified_split(y, fractions, seed)
     X = np.asarray(X, dtype=np.float64)  # μ and σ in float64 whatever the dtype asked for
+    if X.ndim != 2 or X.shape[1] != net.sizes[0]:
+        raise InputError(f"{name}: X has shape {X.shape}, {X.shape[-1]} inputs per example; the network takes {net.sizes[0]}")
+    rows = stratified_split(y, fractions, seed)
     mean, std, parts = standardize(*(X[rows[split]] for split in SPLITS))
     Xs = {split: part.astype(dtype) for split, part in zip(SPLITS, parts)}
     ys = {split: np.asarray(y)[rows[split]] for split in SPLITS}
