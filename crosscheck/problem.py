@@ -36,7 +36,8 @@ def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_
     params  an .npz of W1, b1, W2, b2, … (the layers follow from it; `layers`, if given, must agree)
     data    a data set's name (digits, breast-cancer): its training split, standardized on itself, split
             with `seed` (the layers default to n0-32-K); or an .npz of X with Y (one-hot) or y (labels),
-            all of it (split like a named set when split_files); else the spiral when it fits, else Gaussian
+            all of it (split like a named set when split_files, the layers then n0-32-K from the file);
+            else the spiral when it fits, else Gaussian
     """
     options = dict(activation=activation, loss=loss, l2=l2, l2_convention=l2_convention, leaky_slope=leaky_slope)
     named = data_name(data)
