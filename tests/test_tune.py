@@ -14,9 +14,10 @@ from crosscheck import tuning
 from crosscheck.cli import tune as tune_command
 from crosscheck.problem import build_problem
 from crosscheck.tuning import Search, SearchSpace, Settings, Trial, confirm_in_keras, random_search
-from reference import InputError
+from reference import InputError, init_params
 from reference.data import spiral
-from reference.train import Run, train
+from reference.optim import Optimizer
+from reference.train import Run, batch_schedule, train
 
 QUICK = ["--trials", "3", "--epochs", "3"]
 
@@ -62,9 +63,6 @@ def test_each_trial_is_the_run_it_says_and_the_best_is_the_best_dev_accuracy(spi
     data = problem.dataset
     for trial in search.trials:  # retrain each point here and count the dev rows right by hand
         net = tuning.trial_network(problem.net, trial.width, trial.l2)
-        from reference import init_params
-        from reference.optim import Optimizer
-        from reference.train import batch_schedule
         run = train(net, init_params(net, "he", 0), *data.split("train"), Optimizer("sgd", trial.lr),
                     batch_schedule(data.X["train"].shape[0], None, 20))
         (W1, b1), (W2, b2) = run.final_params
