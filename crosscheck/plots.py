@@ -116,3 +116,127 @@ def bench_figure(document, path, force=False):
     figure.tight_layout()
     save(figure, path, force)
     return f"plot written to {path}"
+
+
+def tuning_figure(search, config, path, force=False):
+    """Dev accuracy over the search space: α against λ coloured by dev accuracy, and dev accuracy against α."""
+    plt = _pyplot()
+    trials = [t for t in search.trials if not t.diverged]
+    diverged = [t for t in search.trials if t.diverged]
+    best = search.best
+    widths = sorted(set(search.space.widths))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+
+    ax = axes[0]
+    if trials:
+        size = {w: 30 + 90 * i / max(1, len(widths) - 1) for i, w in enumerate(widths)}
+        points = ax.scatter([t.lr for t in trials], [t.l2 for t in trials], c=[100 * t.dev_accuracy for t in trials],
+                            s=[size[t.width] for t in trials], cmap="viridis", edgecolors="k", linewidths=0.4)
+        fig.colorbar(points, ax=ax, label="dev accuracy (%)")
+    if diverged:
+        ax.scatter([t.lr for t in diverged], [t.l2 for t in diverged], marker="x", c="0.5", label="diverged")
+        ax.legend(frameon=False, fontsize=8, loc="lower left")
+    if best:
+        ax.scatter([best.lr], [best.l2], marker="*", s=320, facecolors="none", edgecolors="tab:red", linewidths=1.5)
+        ax.annotate(f"best: {100 * best.dev_accuracy:.1f}%, width {best.width}", (best.lr, best.l2),
+                    textcoords="offset points", xytext=(-12, -16), ha="right", fontsize=8, color="tab:red")
+    ax.set(xscale="log", yscale="log", xlim=search.space.lr if search.space.lr[0] < search.space.lr[1] else None,
+           xlabel="learning rate α", ylabel=f"L2 strength λ ({config['l2_convention']})",
+           title="the points tried (marker size: hidden width)")
+
+    ax = axes[1]
+    colours = plt.get_cmap("tab10")
+    for i, width in enumerate(widths):
+        mine = sorted((t.lr, 100 * t.dev_accuracy) for t in trials if t.width == width)
+        if mine:
+            ax.plot(*zip(*mine), "o", color=colours(i % 10), label=f"width {width}")
+    if best:
+        ax.plot([best.lr], [100 * best.dev_accuracy], "*", ms=16, mfc="none", mec="tab:red", mew=1.5)
+    ax.set(xscale="log", xlabel="learning rate α", ylabel="dev accuracy (%)", title="dev accuracy against α")
+    ax.grid(True, which="major", alpha=0.3)
+    if trials:
+        ax.legend(frameon=False, fontsize=8)
+    split = config["split"]
+    fig.suptitle(f"crosscheck tune · {config['data']} (train {split['train']}, dev {split['dev']}) · "
+                 f"{config['optimizer']}, {config['epochs']} epochs, batch {config['batch_size'] or 'full'} · "
+                 f"{len(search.trials)} trials", fontsize=10)
+    fig.tight_layout()
+    save(fig, path, force)
+
+
+def analysis_figure(analysis, dataset, config, path, force=False):
+    """The error analysis in pictures: the three errors with the bias and variance gaps, the confusion
+    matrix, and the examples the network got wrong most confidently (images when the data set is one)."""
+    plt = _pyplot()
+    a = analysis
+    shown = a.confused
+    columns = min(4, max(1, len(shown)))
+    rows = max(1, -(-len(shown) // columns))
+    fig = plt.figure(figsize=(16, 6))
+    outer = fig.add_gridspec(1, 3, width_ratios=[1.0, 1.25, 1.25], wspace=0.35)
+
+    ax = fig.add_subplot(outer[0])
+    target = 100 * a.target_error
+    errors = [target] + [100 * a.errors[s] for s in ("train", "dev", "test")]
+    ax.bar(range(4), errors, width=0.55, color=["0.75", "tab:blue", "tab:orange", "tab:purple"],
+           hatch=["//", "", "", ""], edgecolor="white")
+    for x, e in enumerate(errors):
+        ax.text(x, e, f"{e:.1f}%", ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(range(4))
+    ax.set_xticklabels(["target", "train", "dev", "test"])
+    for x, (low, high), name in ((0.5, errors[:2], "bias"), (1.5, errors[1:3], "variance")):
+        colour = "tab:red" if a.focus == name else "0.4"
+        ax.annotate("", (x, high), (x, low), arrowprops=dict(arrowstyle="<->", color=colour, lw=1.4, shrinkA=0, shrinkB=0))
+    top = max(errors) * 1.6 + 0.5
+    reading = [f"avoidable bias = train − target = {100 * a.avoidable_bias:+.1f}%",
+               f"variance = dev − train = {100 * a.variance:+.1f}%"]
+    for k, (line, name) in enumerate(zip(reading, ("bias", "variance"))):
+        focus = a.focus == name
+        ax.text(0.03, 0.95 - 0.07 * k, line + ("  ← work on this" if focus else ""), transform=ax.transAxes,
+                fontsize=8.5, va="top", color="tab:red" if focus else "0.3", fontweight="bold" if focus else "normal")
+    ax.set(ylabel="error (%)", title="the errors, side by side", ylim=(0, top))
+
+    ax = fig.add_subplot(outer[1])
+    C = a.confusion
+    ax.imshow(np.log1p(C), cmap="Blues")
+    K = len(C)
+    for i in range(K):
+        for j in range(K):
+            if C[i, j]:
+                ax.text(j, i, str(C[i, j]), ha="center", va="center", fontsize=8 if K > 5 else 10,
+                        color="white" if C[i, j] > C.max() / 2 else ("tab:red" if i != j else "k"))
+    names = [str(name)[:10] for name in a.classes]
+    ax.set_xticks(range(K))
+    ax.set_xticklabels(names, rotation=0 if K > 5 else 20, fontsize=8)
+    ax.set_yticks(range(K))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title=f"confusion matrix on {a.split} ({a.sizes[a.split]} examples)")
+
+    if shown and not dataset.image:  # no picture: each example's standardized inputs, one row per example
+        ax = fig.add_subplot(outer[2])
+        strip = ax.imshow(np.asarray(dataset.X[a.split][[x.row for x in shown]], np.float64), cmap="coolwarm",
+                          vmin=-3, vmax=3, aspect="auto", interpolation="nearest")
+        ax.set_yticks(range(len(shown)))
+        ax.set_yticklabels([f"{names[x.true]} →\n{names[x.predicted]}\np = {x.p_predicted:.2f}" for x in shown], fontsize=7)
+        ax.set_xlabel("input feature (standardized on the training rows)")
+        fig.colorbar(strip, ax=ax, label="(x − μ) / σ")
+    else:
+        inner = outer[2].subgridspec(rows, columns, hspace=0.55, wspace=0.15)
+        if not shown:
+            ax = fig.add_subplot(inner[0, 0])
+            ax.text(0.5, 0.5, f"no {a.split} example is misclassified", ha="center", va="center", transform=ax.transAxes)
+            ax.axis("off")
+        raw = dataset.raw(a.split)
+        for k, x in enumerate(shown):
+            ax = fig.add_subplot(inner[k // columns, k % columns])
+            ax.imshow(raw[x.row].reshape(dataset.image), cmap="gray_r", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{names[x.true]} → {names[x.predicted]}\np = {x.p_predicted:.2f}", fontsize=8,
+                         color="tab:red")
+    fig.text(0.78, 0.88, f"the {len(shown)} surest mistakes on {a.split}: true → predicted", ha="center", fontsize=10)
+    split = config["split"]
+    fig.suptitle(f"crosscheck analyze · {config['data']} (train {split['train']}, dev {split['dev']}, test "
+                 f"{split['test']}) · {config['network']}", fontsize=10)
+    fig.subplots_adjust(left=0.05, right=0.98, top=0.8, bottom=0.1)
+    save(fig, path, force)

@@ -1,12 +1,14 @@
 """A Problem: the network, its parameters and its data — what every check and training run starts from.
 
     build_problem(layers=(2, 4, 3), activation="relu", …)   the lecture's, or any network; seeded
-    parameters (or a file of them) and the spiral, Gaussian stand-ins or a file of data; every input checked
+    parameters (or a file of them) and the spiral, Gaussian stand-ins, a file of data or a named real data
+    set (digits, breast-cancer: its training split; the dev and test splits ride along); every input checked
 """
+import os
 from dataclasses import dataclass, field
 
 from reference import Network, init_params, load_data, make_data, params_from_arrays
-from reference.data import spiral_classes
+from reference.data import DATASETS, dataset_layers, file_layers, load_dataset, spiral_classes, split_file
 from reference.trace import load_npz
 
 from .errors import UsageError
@@ -21,19 +23,28 @@ class Problem:
     X: object             # (m, n0)
     Y: object             # (m, nL), one-hot for softmax-ce
     config: dict = field(default_factory=dict)  # how it was made, for reports and saved files
+    dataset: object = None  # a reference.data.Dataset when the data was split: X, Y are its training split
 
     def __iter__(self):  # net, params, X, Y = problem
         return iter((self.net, self.params, self.X, self.Y))
 
 
 def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_convention="keras", leaky_slope=0.01,
-                  dtype="float64", batch=300, seed=0, init="lecture", params=None, data=None):
+                  dtype="float64", batch=300, seed=0, init="lecture", params=None, data=None, split_files=False):
     """The Problem the options describe.
 
     params  an .npz of W1, b1, W2, b2, … (the layers follow from it; `layers`, if given, must agree)
-    data    an .npz of X with Y (one-hot) or y (labels); else the spiral when it fits, else Gaussian
+    data    a data set's name (digits, breast-cancer): its training split, standardized on itself, split
+            with `seed` (the layers default to n0-32-K); or an .npz of X with Y (one-hot) or y (labels),
+            all of it (split like a named set when split_files, the layers then n0-32-K from the file);
+            else the spiral when it fits, else Gaussian
     """
     options = dict(activation=activation, loss=loss, l2=l2, l2_convention=l2_convention, leaky_slope=leaky_slope)
+    named = data_name(data)
+    if named and not layers and not params:
+        layers = dataset_layers(named, loss)
+    elif data and split_files and not layers and not params:
+        layers = file_layers(data, loss)
     if params:
         arrays = params_from_arrays(load_npz(params), dtype=dtype)
         net = Network.from_params(arrays, **options)
@@ -43,9 +54,39 @@ def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_
     else:
         net = Network(tuple(layers or LECTURE_LAYERS), **options)
         arrays = init_params(net, init, seed, dtype)
-    X, Y = load_data(data, net, dtype=dtype) if data else make_data(net, batch, seed, dtype)
+    dataset = None
+    if named:
+        dataset = load_dataset(named, net, seed, dtype)
+    elif data and split_files:
+        dataset = split_file(data, net, seed, dtype)
+    if dataset is not None:
+        X, Y = dataset.split("train")
+    else:
+        X, Y = load_data(data, net, dtype=dtype) if data else make_data(net, batch, seed, dtype)
     config = {"network": net.describe(), "layers": list(net.sizes), "activation": net.activation, "loss": net.loss, "dtype": X.dtype.name,
               "batch": int(X.shape[0]), "seed": seed, "init": None if params else init, "l2": net.l2,
               "l2_convention": net.l2_convention, "params": params,
               "data": data or ("spiral" if spiral_classes(net) else "gaussian")}
-    return Problem(net, arrays, X, Y, config)
+    if dataset is not None:
+        config["data"] = f"{data}, training split"
+        config["split"] = split_config(dataset)
+    return Problem(net, arrays, X, Y, config, dataset)
+
+
+def data_name(data):
+    """The data set `data` names, None for a file (or no data); UsageError for a name that is neither.
+
+    A name wins over a file of the same name in the current directory: write ./digits for the file.
+    """
+    if not data or data not in DATASETS and (os.path.exists(data) or data.endswith(".npz") or os.sep in data):
+        return None
+    if data not in DATASETS:
+        raise UsageError(f"--data {data}: no such file, and no data set of that name; "
+                         f"choose one of {', '.join(DATASETS)} or give an .npz file")
+    return data
+
+
+def split_config(dataset):
+    """What the split was, for reports and saved files: sizes, fractions, seed, how the inputs were scaled."""
+    return {**dataset.sizes(), "fractions": list(dataset.fractions), "seed": dataset.seed, "stratified": True,
+            "standardized": "with the mean and std of the training rows"}

@@ -7,6 +7,7 @@ import numpy as np
 from reference.gradcheck import THRESHOLD
 
 from . import tolerance
+from .analysis import ADVICE
 from .console import paint, table, use_colour
 from .status import ERROR, MISMATCH, OK, UNAVAILABLE
 
@@ -214,3 +215,131 @@ def bug_report(bug, report, colour=None):
     colour = use_colour() if colour is None else colour
     header = paint(f"── {bug.name}: {bug.title}  (breaks {bug.breaks})", "bold", "cyan", enabled=colour)
     return header + "\n" + check_report(report, colour)
+
+
+# ---- crosscheck tune ------------------------------------------------------------------------------
+
+def _percent(fraction):
+    return "–" if fraction is None else f"{100 * fraction:.1f}%"
+
+
+def _split_line(c):
+    s = c["split"]
+    return f"{c['data']} (train {s['train']} / dev {s['dev']} / test {s['test']}, stratified, seed {s['seed']})"
+
+
+def tuning_report(search, confirmation, config, plot=None, colour=None):
+    """The search's table (best dev accuracy first), the best point, and the best point again in Keras."""
+    colour = use_colour() if colour is None else colour
+    c, space = config, search.space
+    batch = c["batch_size"] or "full"
+    lines = [paint(f"crosscheck tune · {_split_line(c)} · {c['activation']} {c['loss']} · {c['optimizer']}, "
+                   f"{c['epochs']} epochs, batch {batch}, init {c['init']} · {c['dtype']}", "bold", enabled=colour),
+             f"{len(search.trials)} random points: α log-uniform on [{space.lr[0]:g}, {space.lr[1]:g}], "
+             f"λ ({c['l2_convention']}) log-uniform on [{space.l2[0]:g}, {space.l2[1]:g}], "
+             f"width from {', '.join(map(str, space.widths))}; each trained by the reference, judged on dev", ""]
+    best = search.best
+    ranked = sorted(search.trials, key=lambda t: t.key(), reverse=True)
+    rows = []
+    for t in ranked:
+        mark = paint("★ best", "green", "bold", enabled=colour) if t is best else ""
+        if t.diverged:
+            rows.append([str(t.index), f"{t.lr:.3g}", f"{t.l2:.2e}", str(t.width),
+                         paint("diverged", "red", enabled=colour), "–", "–", "–", ""])
+        else:
+            rows.append([str(t.index), f"{t.lr:.3g}", f"{t.l2:.2e}", str(t.width), f"{t.final_loss:.4g}",
+                         _percent(t.train_accuracy), _percent(t.dev_accuracy), f"{t.dev_loss:.4g}", mark])
+    lines.append(table(["trial", "α", "λ", "width", "final J", "train acc", "dev acc", "dev J", ""], rows,
+                       align=["r", "r", "r", "r", "r", "r", "r", "r", "l"]))
+    lines.append(paint("best dev accuracy first (the lower dev J breaks a tie); final J: the last step's batch, "
+                       "L2 term included; dev J: the loss alone", "dim", enabled=colour))
+    if plot:
+        lines.append(f"plot: {plot}")
+    lines.append("")
+    if best is None:
+        return "\n".join(lines + [paint("✗ every trial diverged: try a smaller --lr-range", "red", "bold", enabled=colour)])
+    lines.append(paint(f"best: trial {best.index} · α = {best.lr:.3g}, λ = {best.l2:.2e}, width {best.width} · "
+                       f"dev accuracy {_percent(best.dev_accuracy)}", "bold", enabled=colour))
+    if confirmation is None:
+        return "\n".join(lines + ["(not trained in Keras: --no-keras)"])
+    lines += ["", f"the best point again, from the same start on the same {confirmation.steps} batches:"]
+    rows = [[name, f"{r['final_loss']:.6f}", _percent(r["train_accuracy"]), _percent(r["dev_accuracy"]),
+             _percent(r["test_accuracy"])] for name, r in confirmation.results.items()]
+    labels = {"reference": "reference (NumPy)", "keras": "keras (model.fit)"}
+    rows = [[labels.get(row[0], row[0]), *row[1:]] for row in rows]
+    lines.append(table(["", "final J", "train acc", "dev acc", "test acc"], rows, align=["l", "r", "r", "r", "r"]))
+    lines.append(paint("test: looked at once, for this point only, after the search", "dim", enabled=colour))
+    if confirmation.max_param_divergence is not None:
+        lines.append(f"max|ΔJ| over the steps {confirmation.max_loss_divergence:.1e} (tol {confirmation.loss_tolerance:.1e}) · "
+                     f"final max|ΔW| {confirmation.max_param_divergence:.1e} (tol {confirmation.param_tolerance:.1e})")
+        lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
+    lines += ["", tuning_verdict(confirmation, colour)]
+    return "\n".join(lines)
+
+
+def tuning_verdict(confirmation, colour=False):
+    if confirmation.status == OK:
+        return paint("✓ keras lands on the reference's result: the same J, the same parameters, the same dev accuracy",
+                     "green", "bold", enabled=colour)
+    if confirmation.status == UNAVAILABLE:
+        return paint(f"⚠ keras unavailable — {confirmation.reason}; the search stands on the reference alone",
+                     "yellow", enabled=colour)
+    return paint(f"✗ keras lands elsewhere: {confirmation.reason}", "red", "bold", enabled=colour)
+
+
+# ---- crosscheck analyze ---------------------------------------------------------------------------
+
+def _signed_percent(fraction):
+    return f"{100 * fraction:+.1f}%"
+
+
+def analysis_report(analysis, config, plot=None, saved=None, colour=None):
+    """Errors side by side, the bias and variance reading, the confusion matrix, the surest mistakes."""
+    colour = use_colour() if colour is None else colour
+    a, c, t = analysis, config, config["trained"]
+    how = (f"parameters from {t['params']}" if "params" in t else
+           f"trained here: {t['optimizer']} α={t['lr']:g}, {t['epochs']} epochs, batch {t['batch_size'] or 'full'}, "
+           f"init {t['init']}")
+    lines = [paint(f"crosscheck analyze · {_split_line(c)} · {c['network']} · {how} · {c['dtype']}", "bold",
+                   enabled=colour), ""]
+    rows = [[s, str(a.sizes[s]), str(a.wrong[s]), _percent(a.errors[s])] for s in ("train", "dev", "test")]
+    lines.append(table(["split", "examples", "wrong", "error"], rows, align=["l", "r", "r", "r"]))
+    lines.append("")
+    focus = a.focus
+    arrow = {name: paint("  ← the larger: work on this first", "yellow", "bold", enabled=colour) if name == focus else ""
+             for name in ("bias", "variance")}
+    rows = [["target error", "human-level, the stand-in for Bayes error", _percent(a.target_error), ""],
+            ["avoidable bias", "train error − target", _signed_percent(a.avoidable_bias), arrow["bias"]],
+            ["variance", "dev error − train error", _signed_percent(a.variance), arrow["variance"]],
+            ["dev → test", "test error − dev error", _signed_percent(a.dev_test_gap), ""]]
+    lines.append(table(["the course's reading", "from", "", ""], rows, align=["l", "l", "r", "l"]))
+    lines += ["", f"{'high avoidable bias' if focus == 'bias' else 'high variance'}: try {ADVICE[focus]}"]
+    if a.dev_test_gap > max(a.variance, a.avoidable_bias, 0):
+        lines.append(paint("the test error is well above dev: the choices made on dev fit it too closely "
+                           "(a bigger dev set helps)", "yellow", enabled=colour))
+    lines += ["", paint(f"confusion matrix on {a.split} (rows: the true class, columns: the predicted one)", "bold",
+                        enabled=colour)]
+    names = [str(name)[:10] for name in a.classes]
+    rows = []
+    for i, name in enumerate(names):
+        cells = [paint(str(n), "green" if i == j else "red", enabled=colour) if n else paint("·", "dim", enabled=colour)
+                 for j, n in enumerate(a.confusion[i])]
+        rows.append([name, *cells, str(int(a.confusion[i].sum()))])
+    lines.append(table(["true \\ predicted", *names, "total"], rows, align=["l"] + ["r"] * (len(names) + 1)))
+    pairs = a.pairs()
+    if pairs:
+        lines.append("most confused: " + ", ".join(f"{a.classes[i]} → {a.classes[j]} ({n})" for i, j, n in pairs))
+    if a.confused:
+        lines += ["", paint(f"the {len(a.confused)} {a.split} examples it got wrong most confidently", "bold",
+                            enabled=colour)]
+        rows = [[str(x.row), str(x.index), a.classes[x.true], a.classes[x.predicted], f"{x.p_predicted:.3f}",
+                 f"{x.p_true:.3f}"] for x in a.confused]
+        lines.append(table([f"{a.split} row", "data set row", "true", "predicted", "p(predicted)", "p(true)"], rows,
+                           align=["r", "r", "l", "l", "r", "r"]))
+    else:
+        lines += ["", f"no {a.split} example is misclassified"]
+    if saved:
+        lines.append(f"parameters: {saved}")
+    if plot:
+        lines.append(f"plot: {plot}")
+    return "\n".join(lines)

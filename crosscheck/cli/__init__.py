@@ -1,4 +1,4 @@
-"""The `crosscheck` command: compare (the default), gradcheck, train, bench, bugs.
+"""The `crosscheck` command: compare (the default), gradcheck, train, bench, bugs, tune, analyze.
 
 Each subcommand is a module here with two functions, add_arguments(parser) and run(args) -> int, which
 only declares its options, calls the engine (crosscheck.check, .training, .benchmarks, .bugs) and prints
@@ -21,6 +21,8 @@ COMMANDS = {
     "train": ("crosscheck.cli.train", "train the same network in every framework and compare the runs"),
     "bench": ("crosscheck.cli.bench", "time batched matmul and training steps across frameworks"),
     "bugs": ("crosscheck.cli.bugs", "run the catalogue of classic backprop mistakes through the checks"),
+    "tune": ("crosscheck.cli.tune", "random search of α, λ and the width on a dev split; the best again in Keras"),
+    "analyze": ("crosscheck.cli.analyze", "error analysis: bias and variance, the confusion matrix, the surest mistakes"),
 }
 
 

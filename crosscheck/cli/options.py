@@ -8,6 +8,7 @@ import argparse
 import numpy as np
 
 from reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
+from reference.data import DATASETS
 
 from ..problem import build_problem
 
@@ -88,7 +89,13 @@ def add_data_arguments(parser, batch_flag="--batch", batch_help="examples in the
     parser.add_argument("--seed", type=int, default=0, help="seed for data and parameters (default 0)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="lecture", help="parameter initialization (default lecture)")
     parser.add_argument("--params", metavar="FILE.npz", help="parameters W1, b1, W2, b2, … (layers inferred)")
-    parser.add_argument("--data", metavar="FILE.npz", help="X with Y (one-hot) or y (labels)")
+    add_data_argument(parser, help="X with Y (one-hot) or y (labels) from FILE.npz, or a data set: "
+                                   f"{', '.join(DATASETS)} (its training split; layers default to n0-32-K)")
+
+
+def add_data_argument(parser, default=None, help=None):
+    """--data NAME|FILE.npz: a named data set (scikit-learn's bundled files) or a file of X with Y or y."""
+    parser.add_argument("--data", metavar="NAME|FILE.npz", default=default, help=help)
 
 
 def add_frameworks_argument(parser, known, default=None, extra=""):
