@@ -36,8 +36,27 @@ def check_report(report, colour=None):
     lines.append("")
     for name, outcome in report.outcomes.items():
         lines.append(_framework_line(name, outcome, colour))
+        lines += _captured(name, outcome.output, colour)
     lines += ["", check_verdict(report, colour)]
     return "\n".join(lines)
+
+
+def _captured(name, output, colour):
+    """What an implementation printed, its last lines, each behind a bar: never mistaken for the verdict."""
+    lines = []
+    for stream, captured in (output or {}).items():
+        if not captured.get("text"):
+            continue
+        shown = captured["text"].splitlines()
+        cut = f"last {len(shown)} lines of {captured['bytes']} bytes" if captured.get("truncated") else "all of it"
+        lines.append(paint(f"  {name} printed on {stream} ({cut}):", "dim", enabled=colour))
+        lines += [f"    │ {_printable(line)}" for line in shown]
+    return lines
+
+
+def _printable(line):
+    """A captured line with its control characters (terminal escapes, carriage returns) made visible."""
+    return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in line)
 
 
 def _framework_line(name, outcome, colour):
@@ -47,6 +66,9 @@ def _framework_line(name, outcome, colour):
         return paint(f"  {name:<11} error — {outcome.reason}", "red", enabled=colour)
     if outcome.implementation:
         note = outcome.reason or f"provided {outcome.provided} of {len(outcome.comparisons)} tensors"
+        ignored = (outcome.info or {}).get("ignored")
+        if ignored and outcome.provided:
+            note += f" · ignored {', '.join(ignored[:6])}{', …' if len(ignored) > 6 else ''} (not lecture names)"
         return f"  {name:<11} your implementation · {note}"
     info, seconds = outcome.info or {}, outcome.seconds or {}
     timing = f" · import {seconds['import']:.1f} s, check {seconds['check'] * 1e3:.0f} ms" if seconds else ""
@@ -56,10 +78,13 @@ def _framework_line(name, outcome, colour):
 
 def check_verdict(report, colour=False):
     first = report.first_divergence
-    checked = [name for name, o in report.outcomes.items() if o.checked]
+    checked = report.checked
+    if not report.outcomes:
+        return paint("– nothing was compared: no framework and no implementation was asked for; only the "
+                     "reference ran", "yellow", enabled=colour)
     if first is None and report.ok:
         if not checked:
-            return paint("⚠ nothing was checked: no framework is available", "yellow", enabled=colour)
+            return paint(f"⚠ {report.nothing_checked}", "yellow", enabled=colour)
         tensors = len(next(iter(report.compared.values())).comparisons)
         return paint(f"✓ all {tensors} tensors agree with the reference in {', '.join(checked)}", "green", "bold",
                      enabled=colour)
