@@ -48,10 +48,16 @@ def _captured(name, output, colour):
         if not captured.get("text"):
             continue
         shown = captured["text"].splitlines()
-        cut = f"last {len(shown)} lines of {captured['bytes']} bytes" if captured.get("truncated") else "all of it"
-        lines.append(paint(f"  {name} printed on {stream} ({cut}):", "dim", enabled=colour))
+        cut = f" (the last {len(shown)} lines of {captured['bytes']:,} bytes)" if captured.get("truncated") else ""
+        lines.append(paint(f"  {name} printed on {stream}{cut}:", "dim", enabled=colour))
         lines += [f"    │ {_printable(line)}" for line in shown]
     return lines
+
+
+def captured_output(name, output, colour=None):
+    """What an implementation printed before it failed, as check_report shows it ('' when nothing)."""
+    colour = use_colour() if colour is None else colour
+    return "\n".join(_captured(name, output, colour))
 
 
 def _printable(line):

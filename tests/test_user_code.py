@@ -146,7 +146,7 @@ def test_forged_answers_on_the_workers_pipe_are_the_user_code_failing(cli, tmp_p
         os._exit(0)
         """)
     code, _, err = compare(cli, impl(tmp_path, pickled))
-    assert code == 2 and "not a valid answer (dW1 holds Python objects)" in one_error_line(err)
+    assert code == 2 and "not a valid answer (dW1: it holds Python objects)" in one_error_line(err)
     huge = with_backprop("import os, struct, sys; os.write(int(sys.argv[2]), struct.pack('>Q', 2**60))\n")
     code, _, err = compare(cli, impl(tmp_path, huge))
     assert code == 2 and "not a valid answer (a header of" in one_error_line(err)
@@ -181,7 +181,7 @@ def test_the_report_shows_the_last_lines_printed_escaped_above_the_verdict(cli, 
     shown = [line for line in lines if line.startswith("    │ ")]
     assert len(shown) == 20 and shown[0] == "    │ line 11"
     assert shown[-1] == "    │ \\x1b[2J✓ all 12 tensors agree with the reference in impl"
-    assert "impl printed on stdout (last 20 lines of" in out
+    assert "impl printed on stdout (the last 20 lines of" in out
 
 
 # ---- limits ---------------------------------------------------------------------------------------
@@ -346,6 +346,12 @@ def test_bad_input_with_json_is_one_json_document_in_every_subcommand(command, c
     code, out, err = cli(command, "--json", "--no-such-option")
     line = one_error_line(err)
     assert code == 2 and json.loads(out) == {"ok": False, "error": line.removeprefix("crosscheck: error: ")}
+
+
+def test_what_failing_code_printed_is_shown_above_the_error_line(cli, tmp_path):
+    code, out, err = compare(cli, impl(tmp_path, with_backprop("print('X is', X.shape); 1 / 0\n")))
+    assert code == 2 and out.splitlines() == ["  impl printed on stdout:", "    │ X is (300, 2)"]
+    assert f"impl.py:{LINE}: your backprop raised ZeroDivisionError" in one_error_line(err)
 
 
 def test_a_user_code_failure_with_json_is_one_json_document(cli, tmp_path):

@@ -12,7 +12,7 @@ import adapters
 from .. import output, render
 from ..check import run_check
 from ..console import Progress
-from ..errors import UsageError
+from ..errors import UsageError, UserCodeError
 from ..user_code import Isolated
 from . import options
 
@@ -34,15 +34,19 @@ def add_arguments(parser):
 def run(args):
     if args.save:
         output.check_output(args.save, "--save", args.force)
-    with contextlib.ExitStack() as stack:  # the implementation's worker ends with this block, whatever happens
-        impls = {}
-        if args.impl:
-            impls["impl"] = stack.enter_context(Isolated(args.impl, timeout=args.timeout, memory=args.memory))
-        problem = options.problem(args)
-        problem.config["impl"] = args.impl
-        with Progress(len(args.frameworks) + len(impls), "checking", enabled=False if args.json else None) as bar:
-            report = run_check(problem, frameworks=args.frameworks, impls=impls,
-                               progress=lambda name: bar.advance(name, step=0))
+    try:
+        with contextlib.ExitStack() as stack:  # the implementation's worker ends with this block, whatever happens
+            impls = {}
+            if args.impl:
+                impls["impl"] = stack.enter_context(Isolated(args.impl, timeout=args.timeout, memory=args.memory))
+            problem = options.problem(args)
+            problem.config["impl"] = args.impl
+            with Progress(len(args.frameworks) + len(impls), "checking", enabled=False if args.json else None) as bar:
+                report = run_check(problem, frameworks=args.frameworks, impls=impls,
+                                   progress=lambda name: bar.advance(name, step=0))
+    except UserCodeError as exc:  # what the code printed before it failed, above the one line that says how
+        exc.report = render.captured_output("impl", exc.details.get("output"))
+        raise
     text = None if args.json else render.check_report(report)
     if report.nothing_checked:  # asked for frameworks, none could be checked: not a pass
         raise UsageError(report.nothing_checked, details=report.as_json(), report=text)
