@@ -33,11 +33,13 @@ def check_report(report, colour=None):
         lines.append(table(["tensor", "shape", *columns], rows, align=["l", "l"] + ["r"] * len(columns)))
         lines.append(paint(LEGEND, "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c.get('dtype'))}", "dim", enabled=colour))
-    lines.append("")
+        lines.append("")
     for name, outcome in report.outcomes.items():
         lines.append(_framework_line(name, outcome, colour))
         lines += _captured(name, outcome.output, colour)
-    lines += ["", check_verdict(report, colour)]
+    if report.outcomes:
+        lines.append("")
+    lines.append(check_verdict(report, colour))
     return "\n".join(lines)
 
 

@@ -11,7 +11,8 @@ as a script from any directory, and the checker can import its conversion helper
 Messages, both ways, are frames on two dedicated pipes (never pickle: a pickle from here is code to run there):
 
     8-byte length, then a JSON object: names and metadata; "arrays" lists the names of the arrays that follow
-    per array: 8-byte length, then the array as np.save writes it (allow_pickle=False)
+    per array: 8-byte length, then the array in NumPy's .npy format, as np.save writes it (never an array
+               of Python objects: those need pickle, and the reader refuses them)
 
 Requests and their replies:
 
@@ -217,7 +218,8 @@ TO_NUMPY = {"torch": "{name}.detach().cpu().numpy()", "tensorflow": "{name}.nump
 
 def as_array(name, value, x_dtype):
     """value as a NumPy array of real numbers; ResultError with how to make one when it is not."""
-    library = type(value).__module__.split(".")[0]
+    module = str(getattr(type(value), "__module__", "") or "")
+    library = module.split(".")[0]
     if library == "torch" and getattr(value, "requires_grad", False) is True:
         raise ResultError(f"returned {name} as a torch tensor that requires grad: return {name}.detach().numpy()")
     if "bfloat16" in str(getattr(value, "dtype", "")):
@@ -225,8 +227,11 @@ def as_array(name, value, x_dtype):
     try:
         array = np.asarray(value)
     except Exception:
-        how = TO_NUMPY.get(library, "np.asarray({name})").format(name=name)
-        raise ResultError(f"returned {name} as {library}.{type(value).__name__}, not an array: return {how}") from None
+        array = None
+    if array is None or array.dtype.hasobject:  # not convertible, or ragged / not numbers: an array of objects
+        kind = type(value).__name__ if library in ("", "builtins") else f"{module}.{type(value).__name__}"
+        how = TO_NUMPY.get(library, "a NumPy array of numbers, e.g. np.asarray({name}, dtype=float)").format(name=name)
+        raise ResultError(f"returned {name} as {kind}, not an array of numbers: return {how}")
     problem = dtype_problem(name, array.dtype, x_dtype)
     if problem:
         raise ResultError(problem)
