@@ -87,7 +87,7 @@ class Isolated(Implementation):
 
     path     the file, as the user named it (messages show it so)
     timeout  seconds per call into the user's code; the import is a call
-    memory   MB of address space for the worker (RLIMIT_AS), NumPy and the user's imports included
+    memory   MB of address space for the worker (RLIMIT_AS), NumPy and the user's imports included; 0: no limit
     loader, caller, function   how the worker reads the file and calls into it (crosscheck.worker)
     """
 
@@ -95,7 +95,8 @@ class Isolated(Implementation):
                  function="backprop"):
         self.path, self.name, self.timeout, self.memory = path, name, timeout, memory
         self.loader, self.caller, self.function = loader, caller, function
-        self.max_bytes = max(memory, 64) * 2**20  # no reply can be larger than what the worker could hold
+        # no reply can be larger than what the worker could hold
+        self.max_bytes = max(memory, 64) * 2**20 if memory else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         self._process = self._tmp = self._requests = self._replies = None
         self._final_output = None
 
@@ -318,7 +319,7 @@ class Isolated(Implementation):
         if doing == "while starting":
             return UsageError(f"--impl {self.path}: the worker process could not start ({how}; --memory "
                               f"{self.memory} MB must leave room for Python and NumPy){last}", details=details)
-        if any(sign in line.lower() for line in stderr[-3:] for sign in OUT_OF_MEMORY):
+        if self.memory and any(sign in line.lower() for line in stderr[-3:] for sign in OUT_OF_MEMORY):
             # native code (a BLAS, a framework's allocator) that ran out of address space and gave up
             return UserCodeError(f"{self.path}: your code needed more than --memory {self.memory} MB {doing} "
                                  f"({how}){last}", details=details)
@@ -341,7 +342,8 @@ class Isolated(Implementation):
             name = self.path if located[0] == own else os.path.join(os.path.dirname(self.path), _clean(located[0], 80))
             place = f"{name}:{located[1]}"
         if kind == "memory":
-            message = f"your code needed more than --memory {self.memory} MB ({message})"
+            message = (f"your code needed more than --memory {self.memory} MB ({message})" if self.memory else
+                       f"your code ran out of memory ({message})")
         return self._fail(UserCodeError, f"{place}: {message}")
 
 

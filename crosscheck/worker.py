@@ -49,7 +49,7 @@ def _limit_resources(memory_mb):
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # the hard limit too: the user's code cannot lift it
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # the hard limit too: only root could lift it
     except (ValueError, OSError):  # where the system has no such limit (not Linux), the worker runs without it
         pass
     if not any(name in os.environ for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
@@ -57,7 +57,7 @@ def _limit_resources(memory_mb):
         os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, min(cores, (memory_mb - 256) // 64)))
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and int(sys.argv[3]) > 0:  # 0: no limit (e.g. for CUDA, which reserves tens of GB)
     _limit_resources(int(sys.argv[3]))
 
 import numpy as np  # noqa: E402  (after the limit: NumPy starts under it)

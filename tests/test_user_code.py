@@ -204,6 +204,16 @@ def test_a_memory_hog_is_stopped_at_the_memory_limit(cli, tmp_path):
     assert code == 2 and f"impl.py:{LINE}: your code needed more than --memory 300 MB (MemoryError" in line
 
 
+@pytest.mark.parametrize("memory", ["300", "0"], ids=["300 MB", "0: no limit"])
+def test_the_memory_limit_is_the_address_space_of_the_users_process(memory, cli, tmp_path):
+    import resource
+    seen = tmp_path / "limit"
+    source = with_backprop(f"import resource; open({str(seen)!r}, 'w').write(repr(resource.getrlimit(resource.RLIMIT_AS)))\n")
+    code, _, _ = compare(cli, impl(tmp_path, source), "--memory", memory)
+    expected = (300 * 2**20, 300 * 2**20) if memory == "300" else resource.getrlimit(resource.RLIMIT_AS)  # inherited
+    assert code == 0 and seen.read_text() == repr(expected)
+
+
 def test_numpy_starts_and_a_correct_file_passes_under_a_small_memory_limit(cli):
     code, out, _ = compare(cli, str(EXAMPLES / "my_backprop.py"), "--memory", "300")
     assert code == 0 and "✓ all 12 tensors agree" in out

@@ -24,8 +24,9 @@ def add_arguments(parser):
     parser.add_argument("--impl", metavar="FILE.py", help="your own backprop(X, Y, params, activation) to check too")
     parser.add_argument("--timeout", type=options.positive_float, default=60.0, metavar="SECONDS",
                         help="longest time your code may take per call, its import included (default 60)")
-    parser.add_argument("--memory", type=options.positive_int, default=4096, metavar="MB",
-                        help="most memory (address space) your code's process may use (default 4096)")
+    parser.add_argument("--memory", type=_megabytes, default=4096, metavar="MB",
+                        help="most memory (address space) your code's process may use (default 4096; 0: no limit, "
+                             "e.g. for code that uses CUDA, which reserves tens of GB of address space)")
     parser.add_argument("--save", metavar="FILE.npz", help="write the reference's every tensor and the config")
     options.add_force_argument(parser)
     options.add_json_argument(parser)
@@ -57,3 +58,7 @@ def run(args):
     else:
         print(text)
     return 0 if report.ok else 1
+
+
+def _megabytes(text):
+    return 0 if text.strip() == "0" else options.positive_int(text)
