@@ -59,7 +59,7 @@ class Implementation:
         raise NotImplementedError
 
 
-def _options(net, X):
+def _options(net):
     return {"layers": net.L, "activation": net.activation, "loss": net.loss, "names": computed_names(net.L)}
 
 
@@ -74,7 +74,7 @@ class InProcess(Implementation):
         for l, (W, b) in enumerate(params, start=1):
             arrays[f"W{l}"], arrays[f"b{l}"] = W.copy(), b.copy()
         try:
-            result, ignored = worker.call_backprop(self.function, _options(net, X), arrays)
+            result, ignored = worker.call_backprop(self.function, _options(net), arrays)
         except worker.ResultError as exc:
             raise UserCodeError(f"{self.name}: {exc}") from None
         except Exception as exc:
@@ -163,7 +163,7 @@ class Isolated(Implementation):
         arrays = {"X": X, "Y": Y}
         for l, (W, b) in enumerate(params, start=1):
             arrays[f"W{l}"], arrays[f"b{l}"] = W, b
-        request = {"op": "call", "caller": self.caller, "function": self.function, "options": _options(net, X)}
+        request = {"op": "call", "caller": self.caller, "function": self.function, "options": _options(net)}
         reply, result = self._request(request, arrays, f"in {self.function}")
         ignored = reply.get("ignored", [])
         if not (isinstance(ignored, list) and len(ignored) <= MAX_NAMES and all(isinstance(k, str) for k in ignored)):
@@ -266,9 +266,9 @@ class Isolated(Implementation):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise self._timed_out(doing)
-            fds = [self._requests] if write else [self._replies]
-            readable, writable, _ = select.select([] if write else fds, fds if write else [], [], min(remaining, 0.05))
-            if readable or writable:
+            poller = select.poll()  # not select.select: a process with many files may hand us an fd above 1024
+            poller.register(self._requests if write else self._replies, select.POLLOUT if write else select.POLLIN)
+            if poller.poll(1000 * min(remaining, 0.05)):  # ready, or the other end closed (the read or write says)
                 return
             if self._exited():  # a child it left behind may hold the pipe open: do not wait for its end
                 raise self._ended(doing)
@@ -277,6 +277,8 @@ class Isolated(Implementation):
 
     def _exited(self):
         """Whether the worker has ended, without reaping it (its pid stays ours until we kill its group)."""
+        if not hasattr(os, "waitid"):  # macOS: reaped, then; its group is killed by pid all the same
+            return self._process.poll() is not None
         return os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
     def _kill(self):
