@@ -1,7 +1,10 @@
 """The check: the reference's Trace, each framework's and each implementation's, compared tensor by tensor.
 
-    report = run_check(problem, frameworks=("torch", "jax"), impls={"impl": backprop})
+    report = run_check(problem, frameworks=("torch", "jax"), impls={"impl": Isolated("my_backprop.py")})
     report.ok, report.first_divergence, report.outcomes["torch"].comparisons, report.as_json()
+
+A user's file runs in a worker process of its own (crosscheck.user_code.Isolated): the reference, the
+frameworks and the comparison stay here, where nothing the user's code does can reach them.
 """
 import time
 from dataclasses import dataclass, field
@@ -14,9 +17,9 @@ from reference import Trace, backprop
 from reference.errors import one_line
 
 from . import tolerance
-from .status import ERROR, MISMATCH, OK, UNAVAILABLE, Outcome
+from .status import ERROR, MISMATCH, OK, UNAVAILABLE, Outcome, nothing_checked
 from .tensors import compare, first_divergence
-from .user_code import run_impl
+from .user_code import Implementation, InProcess
 
 
 @dataclass
@@ -25,6 +28,7 @@ class CheckOutcome(Outcome):
 
     comparisons: list = field(default_factory=list)  # crosscheck.tensors.Comparison, in computation order
     implementation: bool = False                     # a user's implementation rather than a framework
+    output: dict = None                              # what the implementation printed (captured in its worker)
 
     @property
     def first_divergence(self):
@@ -56,13 +60,25 @@ class Report:
         """The outcomes that have a tensor-by-tensor comparison (a table column each)."""
         return {name: o for name, o in self.outcomes.items() if o.comparisons}
 
+    @property
+    def checked(self):
+        """The names of the frameworks and implementations that were checked (ok or mismatch)."""
+        return [name for name, o in self.outcomes.items() if o.checked]
+
+    @property
+    def nothing_checked(self):
+        """Why nothing was checked although something was asked for, or None (crosscheck.status)."""
+        return nothing_checked(self.outcomes)
+
     def as_json(self):
         first = self.first_divergence
         return {
             "ok": self.ok,
+            "checked": self.checked,
             "config": self.config,
             "frameworks": {name: {"status": o.status, "reason": o.reason, "version": (o.info or {}).get("version"),
-                                  "info": o.info, "seconds": o.seconds}
+                                  "info": o.info, "seconds": o.seconds,
+                                  **({"output": o.output} if o.implementation else {})}
                            for name, o in self.outcomes.items()},
             "comparisons": [c.as_json() for o in self.outcomes.values() for c in o.comparisons],
             "first_divergence": None if first is None else
@@ -104,8 +120,9 @@ def run_check(problem, frameworks=(), impls=None, progress=None):
     """Compare each framework's and each implementation's Trace against the reference's.
 
     frameworks  names from adapters.having("check"); one that cannot load is "unavailable", with the reason
-    impls       {name: backprop function} in the --impl interface (crosscheck.user_code); an exception in
-                one raises UsageError (exit 2) naming the user's file and line
+    impls       {name: Implementation} (crosscheck.user_code: Isolated for a user's file, InProcess for our
+                own code) or {name: function}, a trusted function called here; an implementation that fails
+                raises UserCodeError (exit 2) naming the user's file and line
     progress    called with each framework's name as it is checked, or None
     """
     net, params, X, Y = problem
@@ -115,16 +132,32 @@ def run_check(problem, frameworks=(), impls=None, progress=None):
         if progress:
             progress(name)
         report.outcomes[name] = check_framework(name, problem, expected)
-    for name, function in (impls or {}).items():
+    for name, impl in (impls or {}).items():
         if progress:
             progress(name)
-        trace = run_impl(function, net, params, X, Y, name)
-        outcome = CheckOutcome(name, implementation=True, comparisons=compare(name, trace, *expected, required=False))
-        outcome.status = OK if outcome.first_divergence is None and outcome.provided else MISMATCH
-        if not outcome.provided:
-            outcome.reason = "returned none of the lecture's tensor names"
-        report.outcomes[name] = outcome
+        report.outcomes[name] = check_implementation(name, impl, problem, expected)
     return report
+
+
+def check_implementation(name, impl, problem, expected):
+    """One implementation's CheckOutcome: ok, or mismatch (a tensor differs, or it returned none of the names)."""
+    impl = impl if isinstance(impl, Implementation) else InProcess(impl, name)
+    start = time.perf_counter()
+    trace = impl.run(*problem)
+    seconds = {"check": round(time.perf_counter() - start, 4)}
+    comparisons = compare(name, trace, *expected, required=False)
+    J = next((c for c in comparisons if c.tensor == "J"), None)
+    if J is not None and J.got_shape is not None and J.hint:
+        J.hint = (f"J has shape {J.got_shape}: J is one number, the mean loss over the batch — return a float, "
+                  f"or an array of shape (), (1,) or (1, 1)")
+    outcome = CheckOutcome(name, implementation=True, comparisons=comparisons, seconds=seconds, output=impl.output,
+                           info={"path": impl.path, "ignored": trace.meta.get("ignored", [])})
+    outcome.status = OK if outcome.first_divergence is None and outcome.provided else MISMATCH
+    if not outcome.provided:
+        ignored = outcome.info["ignored"]
+        outcome.reason = "returned none of the lecture's tensor names" + (
+            f" (it returned {', '.join(ignored[:6])}{', …' if len(ignored) > 6 else ''})" if ignored else "")
+    return outcome
 
 
 def check_framework(name, problem, expected):

@@ -34,11 +34,38 @@ def check_report(report, colour=None):
         lines.append(table(["tensor", "shape", *columns], rows, align=["l", "l"] + ["r"] * len(columns)))
         lines.append(paint(LEGEND, "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c.get('dtype'))}", "dim", enabled=colour))
-    lines.append("")
+        lines.append("")
     for name, outcome in report.outcomes.items():
         lines.append(_framework_line(name, outcome, colour))
-    lines += ["", check_verdict(report, colour)]
+        lines += _captured(name, outcome.output, colour)
+    if report.outcomes:
+        lines.append("")
+    lines.append(check_verdict(report, colour))
     return "\n".join(lines)
+
+
+def _captured(name, output, colour):
+    """What an implementation printed, its last lines, each behind a bar: never mistaken for the verdict."""
+    lines = []
+    for stream, captured in (output or {}).items():
+        if not captured.get("text"):
+            continue
+        shown = captured["text"].splitlines()
+        cut = f" (the last {len(shown)} lines of {captured['bytes']:,} bytes)" if captured.get("truncated") else ""
+        lines.append(paint(f"  {name} printed on {stream}{cut}:", "dim", enabled=colour))
+        lines += [f"    │ {_printable(line)}" for line in shown]
+    return lines
+
+
+def captured_output(name, output, colour=None):
+    """What an implementation printed before it failed, as check_report shows it ('' when nothing)."""
+    colour = use_colour() if colour is None else colour
+    return "\n".join(_captured(name, output, colour))
+
+
+def _printable(line):
+    """A captured line with its control characters (terminal escapes, carriage returns) made visible."""
+    return "".join(c if c.isprintable() or c == "\t" else f"\\x{ord(c):02x}" for c in line)
 
 
 def _framework_line(name, outcome, colour):
@@ -48,6 +75,9 @@ def _framework_line(name, outcome, colour):
         return paint(f"  {name:<11} error — {outcome.reason}", "red", enabled=colour)
     if outcome.implementation:
         note = outcome.reason or f"provided {outcome.provided} of {len(outcome.comparisons)} tensors"
+        ignored = (outcome.info or {}).get("ignored")
+        if ignored and outcome.provided:
+            note += f" · ignored {', '.join(ignored[:6])}{', …' if len(ignored) > 6 else ''} (not lecture names)"
         return f"  {name:<11} your implementation · {note}"
     info, seconds = outcome.info or {}, outcome.seconds or {}
     timing = f" · import {seconds['import']:.1f} s, check {seconds['check'] * 1e3:.0f} ms" if seconds else ""
@@ -57,10 +87,13 @@ def _framework_line(name, outcome, colour):
 
 def check_verdict(report, colour=False):
     first = report.first_divergence
-    checked = [name for name, o in report.outcomes.items() if o.checked]
+    checked = report.checked
+    if not report.outcomes:
+        return paint("– nothing was compared: no framework and no implementation was asked for; only the "
+                     "reference ran", "yellow", enabled=colour)
     if first is None and report.ok:
         if not checked:
-            return paint("⚠ nothing was checked: no framework is available", "yellow", enabled=colour)
+            return paint(f"⚠ {report.nothing_checked}", "yellow", enabled=colour)
         tensors = len(next(iter(report.compared.values())).comparisons)
         return paint(f"✓ all {tensors} tensors agree with the reference in {', '.join(checked)}", "green", "bold",
                      enabled=colour)

@@ -29,3 +29,15 @@ class Outcome:
     @property
     def checked(self):
         return self.status in CHECKED
+
+
+def nothing_checked(outcomes):
+    """Why nothing was checked although something was asked for ({name: Outcome}, non-empty), or None.
+
+    An empty mapping is a run that asked for nothing to be compared: that is what was asked, not a failure.
+    """
+    if not outcomes or any(o.checked for o in outcomes.values()):
+        return None
+    reasons = [o.reason if (o.reason or "").startswith(name) else f"{name} {o.status}: {o.reason}"
+               for name, o in outcomes.items()]
+    return "nothing was checked — " + "; ".join(reasons)

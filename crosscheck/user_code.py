@@ -1,4 +1,4 @@
-"""Your own implementation, plugged in: load a file that defines backprop(), run it, report its crashes.
+"""Your own implementation, plugged in: a file run in a worker process of its own, or a trusted function.
 
 The file defines
 
@@ -7,90 +7,384 @@ The file defines
         return {"Z1": …, "A1": …, "dZ2": …, "dW2": …, …}     # any subset of the lecture's names
 
 and may also take loss= (softmax-ce, sigmoid-bce, mse); it is passed when the signature accepts it.
+
+    with Isolated("my_backprop.py", timeout=60, memory=4096) as impl:   # a user's file: its own process
+        trace = impl.run(net, params, X, Y)                             # as often as needed, one worker
+    InProcess(function).run(net, params, X, Y)                          # our own code (the bug catalogue, tests)
+
+Isolated starts crosscheck/worker.py in a session of its own and talks to it over two pipes, in frames of
+JSON and np.save'd arrays (never pickle).  Everything the worker sends is validated here: names are
+strings, values arrays of real numbers of a size it could have made; anything else is the user's code
+failing.  A call that raises, returns something that cannot be compared, ends the process, runs past the
+timeout or needs more memory than the limit is a UserCodeError: one line naming the file and line, exit 2.
 """
-import inspect
+import contextlib
+import fcntl
+import json
 import os
+import select
+import shutil
+import signal
+import subprocess
 import sys
-import traceback
-import types
+import tempfile
+import time
 
 import numpy as np
 
 from reference import Trace
 from reference.errors import one_line
+from reference.trace import computed_names
 
-from .errors import UsageError
+from . import worker
+from .errors import UsageError, UserCodeError
 
-
-def load_impl(path):
-    """The backprop function of a user's file; UsageError with file:line for any problem."""
-    if not os.path.exists(path):
-        raise UsageError(f"--impl {path}: no such file")
-    if os.path.isdir(path):
-        raise UsageError(f"--impl {path}: is a directory, not a Python file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            source = f.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--impl {path}: cannot read it ({exc})") from None
-    try:
-        code = compile(source, path, "exec")
-    except SyntaxError as exc:
-        raise UsageError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    module = types.ModuleType("user_impl")
-    module.__file__ = os.path.abspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    sys.path.insert(0, directory)  # so the file can import its own helpers beside it
-    try:
-        exec(code, module.__dict__)
-    except Exception as exc:
-        raise UsageError(f"{_where(exc, path)}: importing it raised {one_line(exc)}") from None
-    finally:
-        sys.path.remove(directory)
-    function = getattr(module, "backprop", None)
-    if function is None:
-        raise UsageError(f"--impl {path}: defines no function backprop(X, Y, params, activation='relu')")
-    if not callable(function):
-        raise UsageError(f"--impl {path}: backprop is not a function")
-    function.__crosscheck_path__ = os.path.abspath(path)
-    return function
+WORKER = worker.__file__
+STARTUP_SECONDS = 60      # Python and NumPy starting in the worker: not the user's time
+TAIL_BYTES, TAIL_LINES = 4096, 20
+MAX_NAMES = 1000
+# what native code says on stderr before it dies of a failed allocation
+OUT_OF_MEMORY = ("memoryerror", "memory allocation", "cannot allocate memory", "bad_alloc", "out of memory",
+                 "failed to map segment")
 
 
-def run_impl(function, net, params, X, Y, name="impl"):
-    """Call the user's backprop on copies of the inputs and return its tensors as a Trace."""
-    path = getattr(function, "__crosscheck_path__", None)
-    kwargs = {"activation": net.activation}
-    try:
-        signature = inspect.signature(function)
-        accepts_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-        if "loss" in signature.parameters or accepts_any:
-            kwargs["loss"] = net.loss
-    except (TypeError, ValueError):
-        pass
-    own_params = [(W.copy(), b.copy()) for W, b in params]
-    try:
-        returned = function(X.copy(), Y.copy(), own_params, **kwargs)
-    except Exception as exc:
-        raise UsageError(f"{_where(exc, path)}: your backprop raised {one_line(exc)}") from None
-    if not isinstance(returned, dict):
-        raise UsageError(f"{path or name}: backprop must return a dict of lecture-named arrays, "
-                         f"it returned {type(returned).__name__}")
-    trace = Trace(meta={"framework": name, "dtype": X.dtype.name, "path": path})
-    for key, value in returned.items():
+class Implementation:
+    """Something that computes the lecture's tensors: run(net, params, X, Y) -> Trace."""
+
+    name = "impl"
+    path = None       # the file, as the user named it; None for a function
+    output = None     # what it printed: {"stdout": {"text", "bytes", "truncated"}, "stderr": {…}}; None if not captured
+
+    def run(self, net, params, X, Y):
+        raise NotImplementedError
+
+
+def _options(net):
+    return {"layers": net.L, "activation": net.activation, "loss": net.loss, "names": computed_names(net.L)}
+
+
+class InProcess(Implementation):
+    """A trusted function, called in this process: the bug catalogue's and the tests' own code, never a user's file."""
+
+    def __init__(self, function, name="impl"):
+        self.function, self.name = function, name
+
+    def run(self, net, params, X, Y):
+        arrays = {"X": X.copy(), "Y": Y.copy()}
+        for l, (W, b) in enumerate(params, start=1):
+            arrays[f"W{l}"], arrays[f"b{l}"] = W.copy(), b.copy()
         try:
-            trace[str(key)] = np.asarray(value, dtype=np.float64 if np.asarray(value).dtype.kind in "biu" else None)
-        except Exception:
-            raise UsageError(f"{path or name}: backprop returned {key!r} = {type(value).__name__}, not an array") from None
-        if trace[str(key)].dtype.kind not in "fiub":
-            raise UsageError(f"{path or name}: backprop returned {key!r} with dtype {trace[str(key)].dtype}, not numbers")
+            result, ignored = worker.call_backprop(self.function, _options(net), arrays)
+        except worker.ResultError as exc:
+            raise UserCodeError(f"{self.name}: {exc}") from None
+        except Exception as exc:
+            raise UserCodeError(f"{self.name}: backprop raised {one_line(exc)}") from None
+        return to_trace(result, ignored, X, self.name, self.name)
+
+
+class Isolated(Implementation):
+    """A user's file, imported and called in a worker process of its own; a context manager that owns the worker.
+
+    path     the file, as the user named it (messages show it so)
+    timeout  seconds per call into the user's code; the import is a call
+    memory   MB of address space for the worker (RLIMIT_AS), NumPy and the user's imports included; 0: no limit
+    loader, caller, function   how the worker reads the file and calls into it (crosscheck.worker)
+    """
+
+    def __init__(self, path, timeout=60.0, memory=4096, name="impl", loader="module", caller="backprop",
+                 function="backprop"):
+        self.path, self.name, self.timeout, self.memory = path, name, timeout, memory
+        self.loader, self.caller, self.function = loader, caller, function
+        # no reply can be larger than what the worker could hold
+        self.max_bytes = max(memory, 64) * 2**20 if memory else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        self._process = self._tmp = self._requests = self._replies = None
+        self._final_output = None
+
+    # ---- the session ----
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def start(self):
+        """Start the worker, import the file in it; UsageError for a file that cannot be checked."""
+        if not os.path.exists(self.path):
+            raise UsageError(f"--impl {self.path}: no such file")
+        if os.path.isdir(self.path):
+            raise UsageError(f"--impl {self.path}: is a directory, not a Python file")
+        if not os.access(self.path, os.R_OK):
+            raise UsageError(f"--impl {self.path}: cannot read it (permission denied)")
+        try:
+            self._start(os.path.abspath(self.path))
+        except BaseException:  # a failed start (or ^C) leaves no process behind
+            self.close()
+            raise
+
+    def _start(self, absolute):
+        self._tmp = tempfile.mkdtemp(prefix="crosscheck-impl-")
+        self._captured = {stream: os.path.join(self._tmp, stream) for stream in ("stdout", "stderr")}
+        requests_r, requests_w = os.pipe()
+        replies_r, replies_w = os.pipe()
+        self._requests, self._replies = requests_w, replies_r
+        env = dict(os.environ)
+        # every thread's malloc arena reserves 64 MB of address space, which RLIMIT_AS counts as if used
+        env.setdefault("MALLOC_ARENA_MAX", "2")
+        try:
+            with open(self._captured["stdout"], "wb") as out, open(self._captured["stderr"], "wb") as err:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-u", WORKER, str(requests_r), str(replies_w), str(int(self.memory))],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(requests_r, replies_w),
+                    cwd=os.path.dirname(absolute), env=env, start_new_session=True)
+        finally:
+            os.close(requests_r)
+            os.close(replies_w)
+        for fd in (self._requests, self._replies):
+            os.set_blocking(fd, False)
+            with contextlib.suppress(AttributeError, OSError):  # larger pipes: fewer wake-ups for large arrays (Linux)
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 2**20)
+        meta, _ = self._receive(time.monotonic() + STARTUP_SECONDS, "while starting")
+        if meta.get("ready") is None:
+            raise self._malformed("its first message was not the worker's")
+        reply = self._request({"op": "load", "loader": self.loader, "path": absolute}, {}, "while importing it")[0]
+        kinds = reply.get("defines")
+        if not isinstance(kinds, dict):
+            raise self._malformed("the list of what the file defines is missing")
+        if self.function not in kinds:
+            raise self._fail(UsageError, f"--impl {self.path}: defines no function backprop(X, Y, params, activation='relu')")
+        if kinds[self.function] == "other":
+            raise self._fail(UsageError, f"--impl {self.path}: {self.function} is not a function")
+
+    def run(self, net, params, X, Y):
+        """The user's backprop on the problem, in the worker: its tensors as a Trace, validated."""
+        arrays = {"X": X, "Y": Y}
+        for l, (W, b) in enumerate(params, start=1):
+            arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+        request = {"op": "call", "caller": self.caller, "function": self.function, "options": _options(net)}
+        reply, result = self._request(request, arrays, f"in {self.function}")
+        ignored = reply.get("ignored", [])
+        if not (isinstance(ignored, list) and len(ignored) <= MAX_NAMES and all(isinstance(k, str) for k in ignored)):
+            raise self._malformed("the list of ignored keys is not a list of strings")
+        try:
+            return to_trace(result, [_clean(k, 40) for k in ignored], X, self.name, self.path)
+        except UserCodeError as exc:
+            raise self._fail(UserCodeError, str(exc)) from None
+
+    def close(self):
+        """Stop the worker and everything it started; keep what it printed."""
+        if self._process is not None:
+            self._final_output = self.output
+            self._kill()
+        for fd in ("_requests", "_replies"):
+            if getattr(self, fd) is not None:
+                os.close(getattr(self, fd))
+                setattr(self, fd, None)
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    @property
+    def output(self):
+        if self._process is None or self._tmp is None:
+            return self._final_output
+        return {stream: tail(path) for stream, path in self._captured.items()}
+
+    # ---- the protocol, from this side ----
+
+    def _request(self, meta, arrays, doing):
+        """Send a request, wait up to the timeout for its reply; (reply, arrays), or UserCodeError."""
+        if self._process is None:
+            raise UsageError(f"--impl {self.path}: its worker has already ended")
+        deadline = time.monotonic() + self.timeout
+        self._send(meta, arrays, deadline, doing)
+        reply, result = self._receive(deadline, doing)
+        if reply.get("ok") is True:
+            return reply, result
+        raise self._error(reply.get("error"))
+
+    def _send(self, meta, arrays, deadline, doing):
+        header = json.dumps({**meta, "arrays": list(arrays)}).encode()
+        parts = [worker.LENGTH.pack(len(header)) + header]
+        for array in arrays.values():
+            npy_header, data = worker.npy_parts(array)
+            parts += [worker.LENGTH.pack(len(npy_header) + data.nbytes) + npy_header, data.cast("B") if data.nbytes else b""]
+        for part in parts:
+            view = memoryview(part)
+            while view:
+                try:
+                    view = view[os.write(self._requests, view):]
+                except BlockingIOError:
+                    self._wait(deadline, doing, write=True)
+                except BrokenPipeError:
+                    raise self._ended(doing) from None
+
+    def _receive(self, deadline, doing):
+        size = worker.LENGTH.unpack(self._read(worker.LENGTH.size, deadline, doing))[0]
+        if size > worker.MAX_HEADER:
+            raise self._malformed(f"a header of {size} bytes")
+        try:
+            meta = json.loads(self._read(size, deadline, doing).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise self._malformed("a header that is not JSON") from None
+        names = meta.get("arrays", []) if isinstance(meta, dict) else None
+        if not (isinstance(names, list) and len(names) <= MAX_NAMES and all(isinstance(n, str) for n in names)
+                and len(set(names)) == len(names)):
+            raise self._malformed("the names of its arrays are not distinct strings")
+        arrays, total = {}, 0
+        for name in names:
+            size = worker.LENGTH.unpack(self._read(worker.LENGTH.size, deadline, doing))[0]
+            total += size
+            if total > self.max_bytes:
+                raise self._malformed(f"more than {self.max_bytes} bytes of arrays")
+            try:
+                arrays[name] = worker.npy_array(self._read(size, deadline, doing))
+            except ValueError as exc:
+                raise self._malformed(f"{_clean(name, 40)}: {exc}") from None
+        return meta, arrays
+
+    def _read(self, n, deadline, doing):
+        """n bytes from the worker, straight into one buffer."""
+        buffer = bytearray(n)
+        view, got = memoryview(buffer), 0
+        while got < n:
+            try:
+                count = os.readv(self._replies, [view[got:]])
+            except BlockingIOError:
+                self._wait(deadline, doing)
+                continue
+            if not count:
+                raise self._ended(doing)
+            got += count
+        return buffer
+
+    def _wait(self, deadline, doing, write=False):
+        """Until the pipe is ready; the worker's end or the deadline raise."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._timed_out(doing)
+            poller = select.poll()  # not select.select: a process with many files may hand us an fd above 1024
+            poller.register(self._requests if write else self._replies, select.POLLOUT if write else select.POLLIN)
+            if poller.poll(1000 * min(remaining, 0.05)):  # ready, or the other end closed (the read or write says)
+                return
+            if self._exited():  # a child it left behind may hold the pipe open: do not wait for its end
+                raise self._ended(doing)
+
+    # ---- how it ended ----
+
+    def _exited(self):
+        """Whether the worker has ended, without reaping it (its pid stays ours until we kill its group)."""
+        if not hasattr(os, "waitid"):  # macOS: reaped, then; its group is killed by pid all the same
+            return self._process.poll() is not None
+        return os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+    def _kill(self):
+        """SIGKILL to the worker's process group (it and what it started), then reap it; its exit status."""
+        try:
+            os.killpg(self._process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        status = self._process.wait()
+        self._process = None
+        return status
+
+    def _fail(self, kind, message):
+        """The worker stopped, and the error to raise, with what the user's code printed."""
+        output = self.output
+        self.close()
+        return kind(message, details={"output": output})
+
+    def _timed_out(self, doing):
+        if doing == "while starting":
+            return self._fail(UsageError, f"--impl {self.path}: the worker process did not start within "
+                                          f"{STARTUP_SECONDS} s")
+        return self._fail(UserCodeError, f"{self.path}: your code ran longer than --timeout {self.timeout:g} s {doing}")
+
+    def _ended(self, doing):
+        end = time.monotonic() + 2  # the pipe closed: the process is ending
+        while not self._exited() and time.monotonic() < end:
+            time.sleep(0.01)
+        output = self._final_output = self.output
+        status = self._kill()
+        self.close()
+        if status < 0:
+            name = signal.Signals(-status).name if -status in signal.valid_signals() else f"signal {-status}"
+            how = f"killed by {name}" + {signal.SIGKILL: ": out of memory?", signal.SIGSEGV: ": a crash in native code?"}.get(-status, "")
+        else:
+            how = f"exit status {status}"
+        stderr = [line for line in (output or {}).get("stderr", {}).get("text", "").splitlines() if line.strip()]
+        last = f"; its stderr ends: {_clean(' | '.join(stderr[-3:]), 240)}" if stderr else ""
+        details = {"output": output}
+        if doing == "while starting":
+            return UsageError(f"--impl {self.path}: the worker process could not start ({how}; --memory "
+                              f"{self.memory} MB must leave room for Python and NumPy){last}", details=details)
+        if self.memory and any(sign in line.lower() for line in stderr[-3:] for sign in OUT_OF_MEMORY):
+            # native code (a BLAS, a framework's allocator) that ran out of address space and gave up
+            return UserCodeError(f"{self.path}: your code needed more than --memory {self.memory} MB {doing} "
+                                 f"({how}){last}", details=details)
+        return UserCodeError(f"{self.path}: the process running your code ended {doing} without answering "
+                             f"({how}){last}", details=details)
+
+    def _malformed(self, why):
+        return self._fail(UserCodeError, f"{self.path}: the process running your code sent something that is not "
+                                         f"a valid answer ({why}); did your code write to the worker's pipes?")
+
+    def _error(self, error):
+        """The UserCodeError for a worker's {"ok": false, "error": …} reply."""
+        if not (isinstance(error, dict) and isinstance(error.get("message"), str)):
+            return self._malformed("an error without a message")
+        kind, message, located = error.get("kind"), _clean(error["message"]), error.get("where")
+        place = self.path
+        if (isinstance(located, list) and len(located) == 2 and isinstance(located[0], str)
+                and isinstance(located[1], int)):
+            own = os.path.basename(self.path)
+            name = self.path if located[0] == own else os.path.join(os.path.dirname(self.path), _clean(located[0], 80))
+            place = f"{name}:{located[1]}"
+        if kind == "memory":
+            message = (f"your code needed more than --memory {self.memory} MB ({message})" if self.memory else
+                       f"your code ran out of memory ({message})")
+        return self._fail(UserCodeError, f"{place}: {message}")
+
+
+def to_trace(arrays, ignored, X, name, path):
+    """The implementation's arrays as a Trace in the checker's terms; UserCodeError for what cannot be compared.
+
+    Integers and booleans become float64; J of shape (1,) or (1, 1) is the scalar it holds.
+    """
+    trace = Trace(meta={"framework": name, "dtype": X.dtype.name, "path": path, "ignored": list(ignored)})
+    for key, array in arrays.items():
+        problem = worker.dtype_problem(key, array.dtype, X.dtype)
+        if problem:
+            raise UserCodeError(f"{path}: backprop {problem}")
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float64)
+        if key == "J" and array.shape in ((1,), (1, 1)):
+            array = array.reshape(())
+        trace[key] = array
     return trace
 
 
-def _where(exc, path):
-    """'file.py:LINE' of the deepest frame inside the user's file, else the file alone."""
-    line = None
-    target = os.path.abspath(path) if path else None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if target and os.path.abspath(frame.filename) == target:
-            line = frame.lineno
-    return f"{path}:{line}" if line else f"{path}"
+def tail(path, max_bytes=TAIL_BYTES, max_lines=TAIL_LINES):
+    """{"text": the last lines of a capture file, "bytes": its size, "truncated": whether text is less than it}."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            f.seek(max(0, size - max_bytes))
+            data = f.read(max_bytes)
+    except OSError:
+        return {"text": "", "bytes": 0, "truncated": False}
+    lines = data.decode("utf-8", "replace").splitlines()
+    if size > max_bytes and lines:
+        lines = lines[1:]  # it starts mid-line
+    kept = lines[-max_lines:]
+    text = "\n".join(kept)
+    return {"text": text, "bytes": size, "truncated": len(kept) < len(lines) or size > max_bytes}
+
+
+def _clean(text, limit=400):
+    """One line of printable text from the worker: no control characters (no terminal escapes), bounded."""
+    text = "".join(c if c.isprintable() else " " for c in str(text)).strip()
+    return text if len(text) <= limit else text[:limit - 1] + "…"

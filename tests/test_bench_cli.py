@@ -79,11 +79,12 @@ def test_text_report_shows_the_table(cli):
 def test_missing_framework_or_device_is_skipped_with_its_reason(cli):
     code, out, err = cli("bench", "--quick", "--json", "--device", "cuda", "--frameworks", "cupy",
                              "--shapes", "1x8x8x8", "--dtypes", "float32")
-    assert code == 0
+    assert code == 2  # nothing measured is not a pass
     doc = json.loads(out)
+    assert doc["ok"] is False and doc["error"].startswith("nothing was measured: cupy")
     assert doc["results"] == []
     assert doc["skipped"] and all(s["reason"] for s in doc["skipped"])
-    assert "nothing was measured" in err
+    assert err.count("\n") == 1 and "nothing was measured" in err
 
 
 # ---- bad input: one line, exit code 2, nothing run --------------------------------------------------
@@ -97,7 +98,7 @@ def test_missing_framework_or_device_is_skipped_with_its_reason(cli):
 def test_bad_option_is_one_line_and_exit_2(cli, argv):
     code, out, err = cli("bench", "--quick", *argv)
     assert code == 2
-    assert out == ""
+    assert out == "" if "--json" not in argv else json.loads(out) == {"ok": False, "error": err.strip()[19:]}
     assert len(err.strip().splitlines()) == 1 and err.startswith("crosscheck: error:"), err
 
 

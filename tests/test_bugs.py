@@ -13,7 +13,7 @@ import pytest
 from crosscheck import bugs
 from crosscheck.bugs import BUGS, STEPS, Bug, Scenario, check_impl, markdown, run_bug
 from crosscheck.bugs import catalogue, steps
-from crosscheck.user_code import load_impl
+from crosscheck.user_code import Isolated
 from reference import computed_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,8 +108,8 @@ def test_correct_implementation_passes(activation, loss, layers, dtype):
 
 
 def test_the_correct_steps_file_is_itself_an_impl_file():
-    function = load_impl(steps.__file__)
-    assert check_impl(function, Scenario()).ok
+    with Isolated(steps.__file__) as impl:  # as `crosscheck compare --impl` runs it: in a worker process
+        assert check_impl(impl, Scenario()).ok
 
 
 def test_a_bug_that_changes_nothing_is_reported_as_missed(monkeypatch, cli):
@@ -171,7 +171,8 @@ def test_bugs_list(cli):
                          ids=["unknown-bug", "json-and-markdown"])
 def test_bugs_bad_input_is_one_line_and_exit_2(argv, cli):
     code, out, err = cli(*argv)
-    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert out == "" if "--json" not in argv else json.loads(out)["ok"] is False  # --json: one JSON document
 
 
 # ---- the docs page ------------------------------------------------------------------------------

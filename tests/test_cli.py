@@ -131,6 +131,9 @@ BAD = {
     "impl import error": (["--impl", "@importerror.py"], "importerror.py:1: importing it raised ModuleNotFoundError"),
     "impl raises": (["--impl", "@raises.py"], "raises.py:4: your backprop raised ZeroDivisionError"),
     "impl returns a list": (["--impl", "@list.py"], "must return a dict"),
+    "impl timeout zero": (["--impl", "@list.py", "--timeout", "0"], "expected a number > 0"),
+    "impl memory not a number": (["--impl", "@list.py", "--memory", "lots"], "expected a positive integer"),
+    "impl not a function": (["--impl", "@notafunction.py"], "backprop is not a function"),
     "save into a missing directory": (["--save", "{tmp}/no/such/dir/x.npz"], "does not exist"),
 }
 
@@ -155,6 +158,7 @@ FILES = {
     "importerror.py": "import no_such_module_anywhere\n",
     "raises.py": "import numpy as np\n\ndef backprop(X, Y, params, activation='relu'):\n    return 1 / 0\n",
     "list.py": "def backprop(X, Y, params, activation='relu'):\n    return []\n",
+    "notafunction.py": "backprop = 3\n",
 }
 
 

@@ -50,9 +50,27 @@ def test_table_and_plot(run_cli, tmp_path):
 def test_unavailable_framework_is_reported_and_the_run_goes_on(run_cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails as if it were not installed
     monkeypatch.setattr(adapters, "_loaded", {})
-    code, out, _ = run_cli("--frameworks", "numpy-reference,torch", "--epochs", "3", "--json")
-    torch = json.loads(out)["frameworks"]["torch"]
+    fake_trainer(monkeypatch, "jax", train)  # a framework that follows the reference exactly
+    code, out, _ = run_cli("--frameworks", "numpy-reference,torch,jax", "--epochs", "3", "--json")
+    frameworks = json.loads(out)["frameworks"]
+    torch = frameworks["torch"]
     assert code == 0 and torch["status"] == "unavailable" and "import of torch halted" in torch["reason"]
+    assert frameworks["jax"]["status"] == "ok"
+
+
+def test_nothing_compared_when_every_framework_asked_for_is_unavailable(run_cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setattr(adapters, "_loaded", {})
+    code, out, err = run_cli("--frameworks", "numpy-reference,torch", "--epochs", "3", "--json")
+    document = json.loads(out)
+    assert code == 2 and document["ok"] is False and "import of torch halted" in document["error"]
+    assert err.count("\n") == 1 and err.startswith("crosscheck: error: nothing was checked")
+
+
+def test_the_reference_alone_is_what_was_asked_and_not_a_pass(run_cli):
+    code, out, _ = run_cli("--frameworks", "numpy-reference", "--epochs", "3")
+    verdict = out.strip().splitlines()[-1]
+    assert code == 0 and "no framework was compared" in verdict and "✓" not in verdict
 
 
 def test_a_framework_off_the_trajectory_is_a_mismatch(run_cli, monkeypatch):

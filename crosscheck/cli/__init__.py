@@ -2,8 +2,11 @@
 
 Each subcommand is a module here with two functions, add_arguments(parser) and run(args) -> int, which
 only declares its options, calls the engine (crosscheck.check, .training, .benchmarks, .bugs) and prints
-what crosscheck.render makes of the result.  Bad input of any kind ends here as one line on stderr and
-exit code 2, with nothing written.
+what crosscheck.render makes of the result.
+
+The exit code is the contract, in every subcommand: 0 everything checked agrees, 1 a mismatch, 2 bad input,
+an implementation that fails, or nothing checked at all.  Exit 2 ends here: one line on stderr, nothing
+written, and with --json exactly one JSON document on stdout, {"ok": false, "error": "…", …}.
 """
 import argparse
 import importlib
@@ -13,6 +16,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
 
 from reference.errors import InputError  # noqa: E402
+
+from .. import output  # noqa: E402
 
 # name -> (module, one-line help)
 COMMANDS = {
@@ -46,16 +51,28 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["compare", *argv]  # bare `crosscheck` is `crosscheck compare`
+    wants_json = "--json" in argv  # until the options are parsed: a bad option gets a JSON document too
     try:
         args = build_parser().parse_args(argv)
+        wants_json = bool(getattr(args, "json", False))
         return args.run(args)
     except (InputError, argparse.ArgumentTypeError) as exc:
-        print(f"crosscheck: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc), wants_json, getattr(exc, "details", None), getattr(exc, "report", None))
     except KeyboardInterrupt:
-        print("crosscheck: interrupted", file=sys.stderr)
-        return 130
+        return fail("interrupted", wants_json, code=130, prefix="crosscheck: ")
     except BrokenPipeError:  # `crosscheck … | head`: the reader has gone; say nothing more
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def fail(message, wants_json, details=None, report=None, code=2, prefix="crosscheck: error: "):
+    """The end of a run that failed: the JSON document or the report on stdout, one line on stderr."""
+    if wants_json:
+        document = {"ok": False, "error": message}
+        document.update((key, value) for key, value in (details or {}).items() if key not in document)
+        output.emit_json(document)
+    elif report:
+        print(report)
+    print(f"{prefix}{message}", file=sys.stderr)
+    return code

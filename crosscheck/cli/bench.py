@@ -143,7 +143,12 @@ def run(args):
 
 
 def finish(args, document, warnings):
-    """Save, plot and print a run (just measured, or read with --from)."""
+    """Save, plot and print a run (just measured, or read with --from); exit 2 when it measured nothing."""
+    if not document["results"]:  # exit 2, nothing written; the report (or the document) lists every skipped case
+        reasons = list(dict.fromkeys(s["reason"] for s in document["skipped"]))
+        raise UsageError("nothing was measured: " + ("; ".join(reasons[:3]) + ("; …" if len(reasons) > 3 else "")
+                                                     if reasons else "no case to run"), details=document,
+                         report=None if args.json else report.markdown(document) if args.markdown else report.report(document))
     notes = []
     if args.save:
         text = json.dumps(document, indent=2, default=str).encode()
@@ -160,6 +165,4 @@ def finish(args, document, warnings):
             print(f"warning: {warning}", file=sys.stderr)
     for note in notes:
         print(note, file=sys.stderr)
-    if not document["results"]:
-        print("nothing was measured: every case was skipped (reasons above / in \"skipped\")", file=sys.stderr)
     return 0

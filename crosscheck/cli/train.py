@@ -12,6 +12,8 @@ from reference.train import batch_schedule
 
 from .. import output, plots, render
 from ..console import Progress
+from ..errors import UsageError
+from ..status import nothing_checked
 from ..training import compare_training, runs_to_do
 from . import options
 
@@ -44,6 +46,9 @@ def run(args):
     schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed)
     with Progress(len(schedule) * runs_to_do(args.frameworks, X.dtype), "training", enabled=False if args.json else None) as bar:
         report = compare_training(problem, optimizer, schedule, args.frameworks, on_step=lambda name, t: bar.advance(name))
+    unchecked = nothing_checked({n: o for n, o in report.outcomes.items() if n != adapters.REFERENCE})
+    if unchecked:  # frameworks were asked for and none could run: exit 2 (the reference alone, asked for, is exit 0)
+        raise UsageError(unchecked)
     config = {**problem.config, "examples": problem.config["batch"], "batch_size": args.batch_size}
     del config["batch"]
     if args.plot:
