@@ -42,7 +42,7 @@ def run(args):
     net, _, X, Y = problem
     optimizer = Optimizer(args.optimizer, args.lr or DEFAULT_LR[args.optimizer])
     schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed)
-    with Progress(len(schedule) * runs_to_do(args.frameworks, X.dtype), "training", enabled=False if args.json else None) as bar:
+    with Progress(len(schedule) * runs_to_do(args.frameworks, net, X.dtype), "training", enabled=False if args.json else None) as bar:
         report = compare_training(problem, optimizer, schedule, args.frameworks, on_step=lambda name, t: bar.advance(name))
     config = {**problem.config, "examples": problem.config["batch"], "batch_size": args.batch_size}
     del config["batch"]
