@@ -10,6 +10,7 @@ from adapters import FRAMEWORKS, REFERENCE
 from reference.train import predict
 
 from . import output
+from .tolerance import TRAJECTORY_FACTOR
 
 FLOOR = 1e-17  # |ΔJ| = 0 drawn here, so that an exact agreement still shows on the log axis
 DPI = 90
@@ -56,22 +57,22 @@ def training_figure(report, net, X, Y, path, force=False):
     compared = {name: o for name, o in report.outcomes.items()
                 if name != REFERENCE and o.param_gap is not None and o.envelope is not None}
     envelopes = {o.convention: o.envelope for o in compared.values()}
-    for i, (rule, envelope) in enumerate(sorted(envelopes.items())):
+    chaos_steps = set()
+    for i, (rule, envelope) in enumerate(sorted(envelopes.items())):  # one band per convention, labelled once
         tol, n = envelope.tolerance, envelope.tolerance.compared_steps
-        which = f" ({rule})" if len(envelopes) > 1 else ""
         ax.fill_between(steps[:n], FLOOR, np.maximum(tol.param[:n], FLOOR), color="0.85", alpha=0.6, lw=0,
-                        label=f"tolerance on ΔW: 10 × the twins{which}" if i < 3 else None)
+                        label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twins + floor" if i == 0 else None)
         ax.semilogy(steps, np.maximum(envelope.param_spread, FLOOR), color="0.45", lw=0.8, ls=":",
-                    label=f"the reference's twins{which}" if i < 3 else None)
-        if tol.chaos_step is not None:
-            ax.axvline(tol.chaos_step, color="k", lw=0.8, ls="--",
-                       label=f"chaotic from step {tol.chaos_step}{which}" if i < 3 else None)
+                    label="the reference's twins" if i == 0 else None)
+        if tol.chaos_step is not None and tol.chaos_step not in chaos_steps:
+            chaos_steps.add(tol.chaos_step)
+            ax.axvline(tol.chaos_step, color="k", lw=0.8, ls="--", label=f"chaotic from step {tol.chaos_step}")
     for name, o in compared.items():
         color = style(name).get("color")
         ax.semilogy(steps, np.maximum(o.param_gap, FLOOR), lw=1.4, color=color, label=f"{name} max|ΔW|")
         ax.semilogy(steps, np.maximum(o.loss_gap, FLOOR), ".", ms=2, alpha=0.4, color=color)
     if compared:
-        ax.legend(frameon=False, fontsize=7)
+        ax.legend(frameon=False, fontsize=7, loc="upper left")
     else:
         ax.text(0.5, 0.5, "no framework to compare", ha="center", va="center", transform=ax.transAxes)
     ax.set_yscale("log")
