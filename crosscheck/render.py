@@ -144,10 +144,13 @@ def chaos_note(report, judged, colour=False):
     lines = [""]
     for (step, disagreement), conventions in sorted(by_step.items()):
         where = f" ({', '.join(sorted(set(conventions)))} convention)" if len(by_step) > 1 else ""
-        agreement = (f"step-for-step agreement holds to step {step - 1}" if step > 1
-                     else "the twins disagree from the first step")
-        lines.append(f"chaotic from step {step}{where}: {agreement}; after that the dynamics amplify rounding — the "
-                     f"reference disagrees with itself by {disagreement:.2g} — so only the end state is compared.")
+        if step > 1:
+            lines.append(f"chaotic from step {step}{where}: step-for-step agreement holds to step {step - 1}; after that "
+                         f"the dynamics amplify rounding — the reference disagrees with itself by {disagreement:.2g} — "
+                         f"so only the end state is compared.")
+        else:
+            lines.append(f"chaotic from step 1{where}: the reference disagrees with itself from the first step (by up to "
+                         f"{disagreement:.2g}), so only the end state is compared.")
     window = next(iter(chaotic.values())).envelope.end_steps
     rows = []
     for name, o in chaotic.items():
@@ -157,7 +160,8 @@ def chaos_note(report, judged, colour=False):
                      f"{100 * abs(acc - acc_ref):.1f}%", f"{100 * tol.end_accuracy:.1f}%"])
     lines.append(table([f"end state (median of the last {window} steps)", "J", "|ΔJ|", "tol", "accuracy", "|Δ|", "tol"],
                        rows, align=["l", "r", "r", "r", "r", "r", "r"]))
-    lines.append(paint("tol: 10× the spread of the twins' own end states (+ one example for the accuracy)", "dim",
+    lines.append(paint(f"tol: {tolerance.TRAJECTORY_FACTOR}× the spread of the twins' own end states, or the reference's "
+                       "interquartile range over those steps if larger (+ one example for the accuracy)", "dim",
                        enabled=colour))
     return lines
 
@@ -172,9 +176,13 @@ def training_verdict(report, colour=False):
     if checked:
         verb = "follows" if len(checked) == 1 else "follow"
         chaos = [report.outcomes[name].chaos_step for name in checked if report.outcomes[name].chaos_step is not None]
+        end = "ends" if len(checked) == 1 else "end"
+        if chaos and min(chaos) == 1:
+            return paint(f"✓ {', '.join(checked)} {end} where the reference's twins do (chaotic from the first step)",
+                         "green", "bold", enabled=colour)
         if chaos:
             return paint(f"✓ {', '.join(checked)} {verb} the reference step for step to step {min(chaos) - 1} and "
-                         f"{'ends' if len(checked) == 1 else 'end'} where its twins do", "green", "bold", enabled=colour)
+                         f"{end} where its twins do", "green", "bold", enabled=colour)
         return paint(f"✓ {', '.join(checked)} {verb} the reference step for step", "green", "bold", enabled=colour)
     return paint("⚠ no framework was compared with the reference", "yellow", enabled=colour)
 

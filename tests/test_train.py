@@ -218,7 +218,6 @@ def test_a_2_100_3_relu_net_learns_the_spiral_in_every_framework(framework, trai
     params = init_params(net, "he", 0)
     opt = Optimizer("sgd", 1.0, training.convention(framework))
     result = assert_follows(trainer.train, net, params, X, Y, opt, batch_schedule(300, None, 200), f"{framework} 2-100-3")
-    assert result.accuracy is None  # follow() judges; the accuracy is train_framework's to fill in
     assert accuracy(net, result.run.final_params, X, Y) >= 0.95
 
 
@@ -360,17 +359,18 @@ def reordered(net, params, X, Y, optimizer, schedule, on_step):
 WRONG = {"lr-x0.8": lr_times_0_8, "no-L2": l2_left_out, "L2-x10": l2_times_10, "tanh-for-relu": tanh_for_relu,
          "frozen-weights": frozen_weights}
 # the spiral recipe (2-100-3, α = 1, λ = 0.0005), and the same on the lecture's 2-4-3; 300 steps cross the
-# float32 chaos step of the recipe (about step 100) but not the lecture net's
+# float32 chaos step of the recipe (about step 90), 100 steps show the rest
 NETS = {"recipe": (2, 100, 3), "lecture": (2, 4, 3)}
 _envelopes = {}
 
 
-def recipe_problem(net_name, dtype, optimizer=None, epochs=300):
+def recipe_problem(net_name, dtype, optimizer=None, epochs=None):
     """(problem, optimizer, schedule, envelope) with the envelope measured once per test session."""
     net = Network(NETS[net_name], l2=0.0005)
     X, Y = make_data(net, dtype=dtype)
     problem = Problem(net, init_params(net, "lecture", 0, dtype), X, Y)
     optimizer = optimizer or Optimizer("sgd", 1.0)
+    epochs = epochs or (300 if (net_name, dtype) == ("recipe", "float32") else 100)
     schedule = batch_schedule(300, None, epochs)
     key = (net_name, dtype, optimizer.describe(), optimizer.convention, epochs)
     if key not in _envelopes:
