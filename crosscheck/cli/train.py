@@ -1,6 +1,8 @@
 """crosscheck train — train the same network from the same initial parameters, on the same batches in
 the same order, in the NumPy reference, PyTorch, TensorFlow, Keras (model.fit) and JAX, and compare the
-runs after every step: J, and every W and b against the reference run in that framework's convention.
+runs after every step: J, and every W and b against the reference run in that framework's convention,
+within what the reference's own twins show (crosscheck.tolerance); once the twins part, the run is
+chaotic from that step and only its end state is compared.
 
 Exit code 0 when every framework follows the reference's trajectory, 1 on a mismatch, 2 on bad input.
 """
