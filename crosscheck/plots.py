@@ -10,6 +10,7 @@ from adapters import FRAMEWORKS, REFERENCE
 from reference.train import predict
 
 from . import output
+from .tolerance import TRAJECTORY_FACTOR
 
 FLOOR = 1e-17  # |ΔJ| = 0 drawn here, so that an exact agreement still shows on the log axis
 DPI = 90
@@ -36,10 +37,12 @@ def save(figure, path, force):
 
 
 def training_figure(report, net, X, Y, path, force=False):
-    """Draw a crosscheck.training report into path."""
+    """Draw a crosscheck.training report into path: J per step; each framework's distance from the reference
+    within the twin envelope (the tolerance, a band) up to the chaos step, marked; the decision boundary."""
     plt = _pyplot()
     reference = report.reference_run
-    runs = {REFERENCE: reference, **{name: o.run for name, o in report.outcomes.items() if o.run is not None}}
+    runs = {REFERENCE: reference, **{name: o.run for name, o in report.outcomes.items()
+                                     if name != REFERENCE and o.run is not None}}
     boundary = net.sizes[0] == 2
     fig, axes = plt.subplots(1, 3 if boundary else 2, figsize=(15 if boundary else 10, 4.4))
     steps = np.arange(1, report.steps + 1)
@@ -51,16 +54,28 @@ def training_figure(report, net, X, Y, path, force=False):
     ax.legend(frameon=False)
 
     ax = axes[1]
-    compared = {name: o for name, o in report.outcomes.items() if name != REFERENCE and o.param_gap is not None}
+    compared = {name: o for name, o in report.outcomes.items()
+                if name != REFERENCE and o.param_gap is not None and o.envelope is not None}
+    envelopes = {o.convention: o.envelope for o in compared.values()}
+    chaos_steps = set()
+    for i, (rule, envelope) in enumerate(sorted(envelopes.items())):  # one band per convention, labelled once
+        tol, n = envelope.tolerance, envelope.tolerance.compared_steps
+        ax.fill_between(steps[:n], FLOOR, np.maximum(tol.param[:n], FLOOR), color="0.85", alpha=0.6, lw=0,
+                        label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twins + floor" if i == 0 else None)
+        ax.semilogy(steps, np.maximum(envelope.param_spread, FLOOR), color="0.45", lw=0.8, ls=":",
+                    label="the reference's twins" if i == 0 else None)
+        if tol.chaos_step is not None and tol.chaos_step not in chaos_steps:
+            chaos_steps.add(tol.chaos_step)
+            ax.axvline(tol.chaos_step, color="k", lw=0.8, ls="--", label=f"chaotic from step {tol.chaos_step}")
     for name, o in compared.items():
         color = style(name).get("color")
         ax.semilogy(steps, np.maximum(o.param_gap, FLOOR), lw=1.4, color=color, label=f"{name} max|ΔW|")
         ax.semilogy(steps, np.maximum(o.loss_gap, FLOOR), ".", ms=2, alpha=0.4, color=color)
     if compared:
-        ax.axhline(max(o.param_tolerance for o in compared.values()), color="k", ls="--", lw=0.8, label="tolerance on ΔW")
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=7, loc="upper left")
     else:
         ax.text(0.5, 0.5, "no framework to compare", ha="center", va="center", transform=ax.transAxes)
+    ax.set_yscale("log")
     ax.set(title="distance from the reference run", xlabel="step",
            ylabel=f"max|ΔW| (lines),  |ΔJ| (dots);  0 drawn at {FLOOR:.0e}")
 

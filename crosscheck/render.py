@@ -126,35 +126,78 @@ def _cell(comparison, colour):
 # ---- crosscheck train -----------------------------------------------------------------------------
 
 def training_report(report, config, epochs, plot=None, colour=None):
-    """The training table: per framework its convention, final J, accuracy, largest divergence, time; the verdict."""
+    """The training table: per framework its convention, final J, accuracy, largest divergence against its
+    tolerance, the steps compared, time; the chaos note and the end state when the run turned chaotic; the verdict."""
     colour = use_colour() if colour is None else colour
     optimizer, c = report.optimizer, config
     head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']} · {optimizer.name} α={optimizer.lr:g} · "
             f"{report.steps} steps ({epochs} epochs, batch {c['batch_size'] or 'full'}) · seed {c['seed']}")
-    rows, notes = [], []
+    rows, notes, judged = [], [], {}
     for name, o in report.outcomes.items():
         if o.status == UNAVAILABLE:
             notes.append(paint(f"  {name:<15} unavailable — {o.reason}", "yellow", enabled=colour))
-        elif o.run is None:
+        elif o.run is None or o.envelope is None:
             notes.append(paint(f"  {name:<15} {o.reason}", "red", enabled=colour))
         else:
+            judged[name] = o
             mark = paint("✓", "green", enabled=colour) if o.status == OK else paint("✗", "red", "bold", enabled=colour)
+            n = o.tolerance.compared_steps
+            compared = "every step" if o.chaos_step is None else (f"1–{n}, end" if n else "end only")
             rows.append([name, o.convention, f"{o.final_loss:.6f}", f"{100 * o.accuracy:.1f}%",
-                         f"{o.max_loss_divergence:.1e}", f"{o.max_param_divergence:.1e}",
-                         f"{o.param_tolerance if o.param_tolerance is not None else float('nan'):.1e}", mark,
-                         f"{o.seconds['train']:.1f}s"])
+                         _sci(o.max_loss_divergence), _sci(o.loss_tolerance), _sci(o.max_param_divergence),
+                         _sci(o.param_tolerance), compared, mark, f"{o.seconds['train']:.1f}s"])
     lines = [paint(head, "bold", enabled=colour), ""]
     if rows:
-        lines.append(table(["framework", "convention", "final J", "accuracy", "max|ΔJ|", "max|ΔW|", "tol ΔW", "", "time"],
-                           rows, align=["l", "l", "r", "r", "r", "r", "r", "l", "r"]))
-        lines.append(paint("max|Δ|: over every step and every W and b, against the reference run in that framework's "
-                           "optimizer convention", "dim", enabled=colour))
+        lines.append(table(["framework", "convention", "final J", "accuracy", "max|ΔJ|", "tol ΔJ", "max|ΔW|", "tol ΔW",
+                            "steps compared", "", "time"], rows, align=["l", "l", "r", "r", "r", "r", "r", "r", "l", "l", "r"]))
+        lines.append(paint("max|Δ|: over the steps compared one by one and every W and b, against the reference run in "
+                           "that framework's optimizer convention; tol: the largest per-step tolerance, which grows with "
+                           "what rounding does to the reference's own twins", "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
+        lines += chaos_note(report, judged, colour)
     lines += notes
     if plot:
         lines.append(f"plot: {plot}")
     lines += ["", training_verdict(report, colour)]
     return "\n".join(lines)
+
+
+def _sci(value):
+    return "–" if value is None or value != value else f"{value:.1e}"
+
+
+def chaos_note(report, judged, colour=False):
+    """When a run turned chaotic: from which step, how far the reference disagrees with itself, and the end
+    state every framework is judged on instead."""
+    chaotic = {name: o for name, o in judged.items() if o.chaos_step is not None}
+    if not chaotic:
+        return []
+    by_step = {}
+    for o in chaotic.values():
+        by_step.setdefault((o.chaos_step, o.envelope.self_disagreement), []).append(o.convention)
+    lines = [""]
+    for (step, disagreement), conventions in sorted(by_step.items()):
+        where = f" ({', '.join(sorted(set(conventions)))} convention)" if len(by_step) > 1 else ""
+        if step > 1:
+            lines.append(f"chaotic from step {step}{where}: step-for-step agreement holds to step {step - 1}; after that "
+                         f"the dynamics amplify rounding — the reference disagrees with itself by {disagreement:.2g} — "
+                         f"so only the end state is compared.")
+        else:
+            lines.append(f"chaotic from step 1{where}: the reference disagrees with itself from the first step (by up to "
+                         f"{disagreement:.2g}), so only the end state is compared.")
+    window = next(iter(chaotic.values())).envelope.end_steps
+    rows = []
+    for name, o in chaotic.items():
+        tol = o.tolerance
+        (J, acc), (J_ref, acc_ref) = o.end, o.envelope.end
+        rows.append([name, f"{J:.6f}", _sci(abs(J - J_ref)), _sci(tol.end_loss), f"{100 * acc:.1f}%",
+                     f"{100 * abs(acc - acc_ref):.1f}%", f"{100 * tol.end_accuracy:.1f}%"])
+    lines.append(table([f"end state (median of the last {window} steps)", "J", "|ΔJ|", "tol", "accuracy", "|Δ|", "tol"],
+                       rows, align=["l", "r", "r", "r", "r", "r", "r"]))
+    lines.append(paint(f"tol: {tolerance.TRAJECTORY_FACTOR}× the spread of the twins' own end states, or the reference's "
+                       "interquartile range over those steps if larger (+ one example for the accuracy)", "dim",
+                       enabled=colour))
+    return lines
 
 
 def training_verdict(report, colour=False):
@@ -166,6 +209,14 @@ def training_verdict(report, colour=False):
                      "red", "bold", enabled=colour)
     if checked:
         verb = "follows" if len(checked) == 1 else "follow"
+        chaos = [report.outcomes[name].chaos_step for name in checked if report.outcomes[name].chaos_step is not None]
+        end = "ends" if len(checked) == 1 else "end"
+        if chaos and min(chaos) == 1:
+            return paint(f"✓ {', '.join(checked)} {end} where the reference's twins do (chaotic from the first step)",
+                         "green", "bold", enabled=colour)
+        if chaos:
+            return paint(f"✓ {', '.join(checked)} {verb} the reference step for step to step {min(chaos) - 1} and "
+                         f"{end} where its twins do", "green", "bold", enabled=colour)
         return paint(f"✓ {', '.join(checked)} {verb} the reference step for step", "green", "bold", enabled=colour)
     return paint("⚠ no framework was compared with the reference", "yellow", enabled=colour)
 
@@ -304,7 +355,7 @@ def tuning_report(search, confirmation, config, plot=None, colour=None):
     lines.append(paint("test: looked at once, for this point only, after the search", "dim", enabled=colour))
     if confirmation.max_param_divergence is not None:
         lines.append(f"max|ΔJ| over the steps {confirmation.max_loss_divergence:.1e} (tol {confirmation.loss_tolerance:.1e}) · "
-                     f"final max|ΔW| {confirmation.max_param_divergence:.1e} (tol {confirmation.param_tolerance:.1e})")
+                     f"max|ΔW| {confirmation.max_param_divergence:.1e} (tol {confirmation.param_tolerance:.1e})")
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
     lines += ["", tuning_verdict(confirmation, colour)]
     return "\n".join(lines)

@@ -1,9 +1,16 @@
 """The training comparison: the same network, start, batches and optimizer in the reference and in each
-framework, every step's J and parameters compared with the reference run in that framework's convention.
+framework, every step's J and parameters compared with the reference run in that framework's convention,
+within what the reference's own twins show (crosscheck.tolerance, "Trajectories").
 
     report = compare_training(problem, optimizer, schedule, frameworks=("numpy-reference", "torch"))
-    report.outcomes["torch"].status, .max_param_divergence, .param_tolerance, …
+    report.outcomes["torch"].status, .max_param_divergence, .tolerance.chaos_step, …
+
+Memory stays flat in the number of steps: nothing keeps a step's parameters past that step.  The twins
+run in lockstep with the reference (measure_envelope), and each framework's run is followed by a
+reference run of its own, advanced one step each time the framework reports one (follow); what is
+kept per step is a handful of distances.
 """
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -12,10 +19,14 @@ import numpy as np
 import adapters
 from adapters import FRAMEWORKS, REFERENCE
 from reference.errors import one_line
-from reference.train import Run, accuracy, train
+from reference.train import Run, Stepper, accuracy
 
 from .status import MISMATCH, OK, UNAVAILABLE, Outcome
-from .tolerance import trajectory_tolerances
+from .tolerance import END_FRACTION, TrajectoryTolerance, end_tolerance, trajectory_tolerance
+
+TWINS = ("rows reversed", "start nudged one ulp", "hidden units permuted")
+EXACT_TWIN = "in float64"     # a float32 run's fourth twin
+END_SAMPLES = 21  # accuracy is measured at this many steps of the last tenth (J at every one of them)
 
 
 def convention(name):
@@ -23,40 +34,252 @@ def convention(name):
     return FRAMEWORKS["numpy" if name == REFERENCE else name].convention
 
 
+class Twin:
+    """The reference's run under a rounding-level perturbation, stepped like the reference; .params in the
+    reference's layout.  See twins()."""
+
+    def __init__(self, label, stepper, back=None):
+        self.label, self.stepper, self.back = label, stepper, back
+
+    def step(self):
+        return self.stepper.step()
+
+    @property
+    def params(self):
+        return self.back(self.stepper.params) if self.back else self.stepper.params
+
+
+def twins(problem, optimizer, schedule, seed=0):
+    """The reference's twins: the same run, the same mathematics, other roundings.
+
+    rows reversed          each batch's rows in reverse order: other roundings in every sum over rows (dW, db, J)
+    start nudged one ulp   every nonzero entry of every W and b moved to the next float, up or down at random
+                           (a batch of one row has nothing to reverse; this twin always differs).  Zeros stay:
+                           every framework starts from the same exact zeros, and the float after 0 is a
+                           subnormal that would move an input at the origin off ReLU's kink — not rounding
+    hidden units permuted  each hidden layer's units in another order (W's columns, b, the next W's rows):
+                           other roundings in every sum over units (Z = A W, dA = dZ Wᵀ)
+    in float64             (float32 runs only) the same run in float64 from the same start: the exact walk,
+                           nearly.  Part of a float32 step's rounding is the same in every row order — each
+                           A − Y rounded the same way, a cancelling db = Σ_rows dZ / m off by a few per cent —
+                           and a framework computing it otherwise differs by that much, not by what a
+                           reordering shows; the reference's distance from the exact walk measures it
+    """
+    net, params, X, Y = problem
+    rng = np.random.default_rng(seed)
+
+    def nudge(P):
+        direction = np.full_like(P, np.inf)
+        direction[rng.random(P.shape) < 0.5] = -np.inf
+        return np.where(P != 0, np.nextafter(P, direction), P)
+
+    orders = [rng.permutation(n) for n in net.sizes[1:-1]]
+    undo = [np.argsort(order) for order in orders]
+
+    def permute(params, orders):
+        """Hidden layer l's units in orders[l − 1]: W[l]'s columns and b[l], and W[l + 1]'s rows."""
+        out = []
+        for l, (W, b) in enumerate(params):
+            rows = orders[l - 1] if l > 0 else slice(None)
+            columns = orders[l] if l < len(orders) else slice(None)
+            out.append((W[rows][:, columns], b[:, columns]))
+        return out
+
+    made = [Twin(TWINS[0], Stepper(net, params, X, Y, optimizer, [rows[::-1] for rows in schedule])),
+            Twin(TWINS[1], Stepper(net, [(nudge(W), nudge(b)) for W, b in params], X, Y, optimizer, schedule))]
+    if orders:
+        made.append(Twin(TWINS[2], Stepper(net, permute(params, orders), X, Y, optimizer, schedule),
+                         lambda params: permute(params, undo)))
+    if X.dtype == np.float32:
+        up = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
+        made.append(Twin(EXACT_TWIN, Stepper(net, up, X.astype(np.float64), Y.astype(np.float64), optimizer, schedule)))
+    return made
+
+
+def distance(params, reference):
+    """max|P − P_ref| over every W and b (NaN if any is NaN); parameters of another shape are an error."""
+    worst = []
+    for pair, pair_ref in zip(params, reference, strict=True):
+        for P, Q in zip(pair, pair_ref, strict=True):
+            P = np.asarray(P)
+            if P.shape != Q.shape:
+                raise ValueError(f"parameters of shape {P.shape} reported where the reference has {Q.shape}")
+            worst.append(np.max(np.abs(P.astype(np.float64) - Q), initial=0.0))
+    return float(np.max(worst))
+
+
+def magnitude(params):
+    return float(np.max([np.max(np.abs(P), initial=0.0) for pair in params for P in pair]))
+
+
+class EndState:
+    """A run's end state, kept as it goes: J at every step of the last tenth, the training accuracy at
+    END_SAMPLES of them (the last included); summary() gives their medians."""
+
+    def __init__(self, net, X, Y, steps):
+        self.net, self.X, self.Y = net, X, Y
+        self.first = steps - max(1, math.ceil(steps * END_FRACTION)) + 1
+        self.sampled = set(np.linspace(self.first, steps, END_SAMPLES).round().astype(int).tolist())
+        self.losses, self.accuracies = [], []
+
+    def record(self, t, J, params):
+        if t >= self.first:
+            self.losses.append(J)
+        if t in self.sampled:
+            self.accuracies.append(accuracy(self.net, params, self.X, self.Y))
+
+    def summary(self):
+        """(median J, median accuracy) of the last tenth of the steps."""
+        return float(np.median(self.losses)), float(np.median(self.accuracies))
+
+    def spread(self):
+        """(interquartile range of J, of the accuracy) over the last tenth of the steps."""
+        return tuple(float(np.subtract(*np.percentile(values, [75, 25]))) for values in (self.losses, self.accuracies))
+
+    @property
+    def steps(self):
+        return len(self.losses)
+
+
+@dataclass
+class Envelope:
+    """The reference run in one convention and what its twins show, step by step (scalars only)."""
+
+    convention: str
+    run: Run                   # the reference's run: J per step, final parameters
+    param_spread: np.ndarray   # per step: max over twins of max|P_twin − P_ref|
+    loss_spread: np.ndarray    # per step: max over twins of |J_twin − J_ref|
+    param_scale: np.ndarray    # per step: max|P_ref| after the step
+    end: tuple                 # (median J, median accuracy) of the reference's last tenth
+    twin_ends: list            # the same for each twin
+    end_steps: int             # how many steps the last tenth is
+    tolerance: TrajectoryTolerance
+    seconds: float = None      # how long the reference and its twins took
+
+    @property
+    def scale(self):
+        """max|P| over every W and b the reference run visited."""
+        return float(np.max(self.param_scale))
+
+    @property
+    def self_disagreement(self):
+        """The most the twins ever differ from the reference in any W or b."""
+        return float(np.max(self.param_spread))
+
+
+def measure_envelope(problem, optimizer, schedule, on_step=None):
+    """The reference run and its twins in lockstep: an Envelope with its tolerances (crosscheck.tolerance).
+
+    on_step(t) after each step of each of the runs (a progress bar).
+    """
+    net, params, X, Y = problem
+    on_step = on_step or (lambda t: None)
+    started = time.perf_counter()
+    steps = len(schedule)
+    reference = Stepper(net, params, X, Y, optimizer, schedule)
+    others = twins(problem, optimizer, schedule)
+    ends = [EndState(net, X, Y, steps) for _ in range(1 + len(others))]
+    losses, loss_spread, loss_scale, param_spread, param_scale = (np.empty(steps) for _ in range(5))
+    for t in range(1, steps + 1):
+        losses[t - 1] = J = reference.step()
+        ends[0].record(t, J, reference.params)
+        on_step(t)
+        loss_spread[t - 1] = param_spread[t - 1] = 0.0
+        for twin, end in zip(others, ends[1:]):
+            J_twin = twin.step()
+            end.record(t, J_twin, twin.params)
+            on_step(t)
+            # np.fmax would drop a NaN; max() over NaN depends on the order: spell it out
+            loss_spread[t - 1] = np.max([loss_spread[t - 1], abs(J_twin - J)])
+            param_spread[t - 1] = np.max([param_spread[t - 1], distance(twin.params, reference.params)])
+        param_scale[t - 1] = magnitude(reference.params)
+        loss_scale[t - 1] = max(abs(J), reference.logit_scale)
+    tolerance = trajectory_tolerance(param_spread, loss_spread, param_scale, loss_scale, X.dtype)
+    summaries = [end.summary() for end in ends]
+    if tolerance.chaos_step is not None:
+        tolerance.end_loss, tolerance.end_accuracy = end_tolerance(summaries[0], summaries[1:], ends[0].spread(),
+                                                                   X.dtype, X.shape[0])
+    run = Run(REFERENCE, losses, reference.params, {"optimizer": optimizer.describe()})
+    return Envelope(optimizer.convention, run, param_spread, loss_spread, param_scale, summaries[0], summaries[1:],
+                    ends[0].steps, tolerance, time.perf_counter() - started)
+
+
 @dataclass
 class TrainOutcome(Outcome):
-    """One framework's run against the reference's, over every step."""
+    """One framework's run against the reference's: every step before the chaos step, and the end state."""
 
     convention: str = None
     run: Run = None
+    envelope: Envelope = None        # the reference run in this convention and its twins' spread
     loss_gap: np.ndarray = None      # per step: |J − J_ref|
     param_gap: np.ndarray = None     # per step: max|P − P_ref| over every W and b
-    loss_tolerance: float = None
-    param_tolerance: float = None
+    end: tuple = None                # (median J, median accuracy) over the last tenth of the steps
     final_loss: float = None
     accuracy: float = None
 
     @property
+    def tolerance(self):
+        return self.envelope.tolerance if self.envelope else None
+
+    @property
+    def chaos_step(self):
+        return self.tolerance.chaos_step if self.envelope else None
+
+    @property
+    def compared(self):
+        """The steps compared one by one (before the chaos step)."""
+        return slice(0, self.tolerance.compared_steps)
+
+    def _largest(self, values):
+        values = values[self.compared] if values is not None else []
+        return float(np.max(values)) if len(values) else float("nan")
+
+    @property
     def max_loss_divergence(self):
-        return float(np.max(self.loss_gap)) if self.loss_gap is not None else float("nan")
+        """The largest |ΔJ| over the steps compared one by one."""
+        return self._largest(self.loss_gap)
 
     @property
     def max_param_divergence(self):
-        return float(np.max(self.param_gap)) if self.param_gap is not None else float("nan")
+        """The largest max|ΔW| over the steps compared one by one."""
+        return self._largest(self.param_gap)
+
+    @property
+    def loss_tolerance(self):
+        """The tolerance on |ΔJ| at the last step compared one by one (it only grows)."""
+        return self._largest(self.tolerance.loss) if self.envelope else None
+
+    @property
+    def param_tolerance(self):
+        return self._largest(self.tolerance.param) if self.envelope else None
 
     def as_json(self):
+        compared = self.run is not None and self.envelope is not None
+        tol = self.tolerance
         return {"status": self.status, "reason": self.reason, "convention": self.convention,
                 "final_loss": self.final_loss, "accuracy": self.accuracy,
-                "max_param_divergence": self.max_param_divergence if self.run else None,
-                "max_loss_divergence": self.max_loss_divergence if self.run else None,
-                "param_tolerance": self.param_tolerance, "loss_tolerance": self.loss_tolerance}
+                "max_param_divergence": self.max_param_divergence if compared else None,
+                "max_loss_divergence": self.max_loss_divergence if compared else None,
+                "param_tolerance": self.param_tolerance if compared else None,
+                "loss_tolerance": self.loss_tolerance if compared else None,
+                "tolerance": {"W": self.param_tolerance, "J": self.loss_tolerance,
+                              "end_J": tol.end_loss, "end_accuracy": tol.end_accuracy} if compared else None,
+                "chaos_step": self.chaos_step if compared else None,
+                "compared_steps": tol.compared_steps if compared else None,
+                "param_scale": self.envelope.scale if self.envelope else None,
+                "end_state": self._end_json() if compared and tol.chaos_step is not None else None}
+
+    def _end_json(self):
+        (J, acc), (J_ref, acc_ref) = self.end, self.envelope.end
+        return {"steps": self.envelope.end_steps, "median_J": J, "median_J_reference": J_ref,
+                "median_accuracy": acc, "median_accuracy_reference": acc_ref}
 
 
 @dataclass
 class TrainingReport:
     optimizer: object                 # reference.optim.Optimizer
     steps: int
-    references: dict                  # convention -> the reference's Run in it
+    envelopes: dict                   # convention -> Envelope: the reference's run in it and its twins' spread
     outcomes: dict = field(default_factory=dict)  # name -> TrainOutcome
 
     @property
@@ -65,94 +288,122 @@ class TrainingReport:
 
     @property
     def reference_run(self):
-        return self.references[convention(REFERENCE)]
+        return self.envelopes[convention(REFERENCE)].run
 
 
-def runs_to_do(frameworks, dtype):
-    """How many runs of the schedule compare_training makes (for a progress bar)."""
+def twin_labels(net, dtype):
+    """The twins a run of net in dtype gets (see twins())."""
+    return [TWINS[0], TWINS[1]] + ([TWINS[2]] if net.L > 1 else []) + ([EXACT_TWIN] if np.dtype(dtype) == np.float32 else [])
+
+
+def runs_to_do(frameworks, net, dtype):
+    """How many runs of the schedule compare_training makes (for a progress bar): the reference and its
+    twins in each convention, then each framework (its lockstep reference is counted with it)."""
     conventions = {convention(f) for f in (REFERENCE, *frameworks)}
-    return len(conventions) * (3 if np.dtype(dtype) == np.float32 else 1) + sum(f != REFERENCE for f in frameworks)
+    return len(conventions) * (1 + len(twin_labels(net, dtype))) + sum(f != REFERENCE for f in frameworks)
 
 
 def compare_training(problem, optimizer, schedule, frameworks, on_step=None):
-    """Train in each framework and compare every step with the reference run in that framework's convention.
+    """Train in each framework and compare it with the reference run in that framework's convention.
 
     on_step(name, t) is called after each step of each run (a progress bar).
     """
-    net, params, X, Y = problem
     on_step = on_step or (lambda name, t: None)
-    references, own_drift = {}, {}
+    envelopes = {}
     for name in sorted({convention(f) for f in (REFERENCE, *frameworks)}):
-        opt = optimizer.in_convention(name)
-        references[name] = train(net, params, X, Y, opt, schedule, lambda t: on_step(REFERENCE, t))
-        if X.dtype == np.float32:
-            own_drift[name] = float32_spread(net, params, X, Y, opt, schedule, references[name],
-                                             lambda t: on_step(REFERENCE, t))
-    report = TrainingReport(optimizer, len(schedule), references)
+        envelopes[name] = measure_envelope(problem, optimizer.in_convention(name), schedule,
+                                           lambda t: on_step(REFERENCE, t))
+    report = TrainingReport(optimizer, len(schedule), envelopes)
     for name in frameworks:
-        report.outcomes[name] = train_framework(name, problem, optimizer, schedule, references, own_drift, on_step)
+        report.outcomes[name] = train_framework(name, problem, optimizer, schedule, envelopes, on_step)
     return report
 
 
-def train_framework(name, problem, optimizer, schedule, references, own_drift, on_step):
-    """One framework's TrainOutcome: unavailable, mismatch when it fails part-way, else judged step by step."""
+def train_framework(name, problem, optimizer, schedule, envelopes, on_step=None):
+    """One framework's TrainOutcome: unavailable, mismatch when it fails part-way, else judged."""
     net, params, X, Y = problem
     rule = convention(name)
+    envelope = envelopes[rule]
     started = time.perf_counter()
     if name == REFERENCE:
-        run = references[rule]
+        steps = len(schedule)
+        outcome = TrainOutcome(name, OK, convention=rule, run=envelope.run, envelope=envelope,
+                               loss_gap=np.zeros(steps), param_gap=np.zeros(steps), end=envelope.end)
     else:
         try:
             module, info = adapters.load(name, "train")
         except adapters.Unavailable as exc:
             return TrainOutcome(name, UNAVAILABLE, reason=str(exc).removeprefix(f"{name}: "), convention=rule)
         try:
-            run = module.train(net, params, X, Y, optimizer.in_convention(rule), schedule,
-                               lambda t: on_step(name, t))
+            outcome = follow(name, module.train, problem, optimizer.in_convention(rule), schedule, envelope, on_step)
         except NotImplementedError as exc:  # a combination the framework's API cannot express
             return TrainOutcome(name, UNAVAILABLE, reason=str(exc), convention=rule)
         except Exception as exc:  # the framework failed part-way: no trajectory to follow is a failure
             return TrainOutcome(name, MISMATCH, reason=f"training failed: {one_line(exc)}", convention=rule)
-    outcome = judge(run, references[rule], own_drift.get(rule), X.dtype)
-    outcome.framework, outcome.convention = name, rule
-    outcome.seconds = {"train": time.perf_counter() - started}
-    outcome.accuracy, outcome.final_loss = accuracy(net, run.final_params, X, Y), float(run.losses[-1])
+    # the reference's row: the time of its run and its twins' (they run in lockstep)
+    outcome.seconds = {"train": envelope.seconds if name == REFERENCE else time.perf_counter() - started}
+    outcome.accuracy = accuracy(net, outcome.run.final_params, X, Y)
+    outcome.final_loss = float(outcome.run.losses[-1])
     return outcome
 
 
-def float32_spread(net, params, X, Y, optimizer, schedule, reference32, on_step=None):
-    """How far apart correct float32 runs get: (J spread, parameter spread) over the whole run.
+def follow(name, train, problem, optimizer, schedule, envelope, on_step=None):
+    """Run train (a framework's, or any with the same signature) with a reference run in lockstep, and judge it.
 
-    Two more reference runs: in float64 from the same float32 start (the exact walk, nearly), and in
-    float32 with each batch's rows in reverse order (the same mathematics, other roundings).  The spread
-    is the larger distance of either from reference32.
+    Each time the run reports step t, the reference takes its step t and the distances are kept: memory
+    stays flat however many steps there are.
     """
-    up = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
-    run64 = train(net, up, X.astype(np.float64), Y.astype(np.float64), optimizer, schedule, on_step)
-    reversed32 = train(net, params, X, Y, optimizer, [rows[::-1] for rows in schedule], on_step)
-    gaps = [divergence(reference32, other) for other in (run64, reversed32)]
-    return tuple(max(float(np.max(g[i])) for g in gaps) for i in (0, 1))
+    net, params, X, Y = problem
+    steps = len(schedule)
+    reference = Stepper(net, params, X, Y, optimizer, schedule)
+    loss_gap, param_gap = np.full(steps, np.nan), np.full(steps, np.nan)
+    end = EndState(net, X, Y, steps)
+
+    def step(t, J, params_after):
+        if t != reference.t + 1 or t > steps:
+            raise ValueError(f"step {t} reported after step {reference.t} (of {steps})")
+        J_ref = reference.step()
+        loss_gap[t - 1] = abs(float(J) - J_ref)
+        param_gap[t - 1] = distance(params_after, reference.params)
+        end.record(t, float(J), params_after)
+        if on_step:
+            on_step(name, t)
+
+    run = train(net, params, X, Y, optimizer, schedule, step)
+    return judge(name, run, reference.t, loss_gap, param_gap, end, envelope)
 
 
-def divergence(run, reference):
-    """Per step: |J − J_ref| and max|P − P_ref| over every W and b — two arrays of shape (steps,)."""
-    loss = np.abs(np.asarray(run.losses, np.float64) - reference.losses)
-    param = np.array([max(float(np.max(np.abs(np.asarray(p, np.float64) - q)))
-                          for pair, pair_ref in zip(after, after_ref) for p, q in zip(pair, pair_ref))
-                      for after, after_ref in zip(run.history, reference.history)])
-    return loss, param
-
-
-def judge(run, reference, own_drift, dtype):
-    """A TrainOutcome, ok or mismatch: every step's J and every parameter within the run's tolerances (NaN fails)."""
-    if len(run.losses) != len(reference.losses):
-        return TrainOutcome(run.framework, MISMATCH, run=run,
-                            reason=f"{len(run.losses)} steps recorded, expected {len(reference.losses)}")
-    loss_gap, param_gap = divergence(run, reference)
-    param_scale = max(float(np.max(np.abs(p))) for after in reference.history for pair in after for p in pair)
-    loss_tol, param_tol = trajectory_tolerances(reference.losses, param_scale, own_drift, dtype)
-    loss_div, param_div = float(np.max(loss_gap)), float(np.max(param_gap))
-    reason = (f"max|ΔW| {param_div:.1e} > {param_tol:.1e}" if not param_div <= param_tol
-              else f"max|ΔJ| {loss_div:.1e} > {loss_tol:.1e}" if not loss_div <= loss_tol else None)
-    return TrainOutcome(run.framework, MISMATCH if reason else OK, reason=reason, run=run, loss_gap=loss_gap,
-                        param_gap=param_gap, loss_tolerance=loss_tol, param_tolerance=param_tol)
+def judge(name, run, reported, loss_gap, param_gap, end, envelope):
+    """A TrainOutcome, ok or mismatch: every step before the chaos step within its tolerance (NaN fails),
+    and, if the run turned chaotic, the end state within what the twins allow."""
+    outcome = TrainOutcome(name, OK, convention=envelope.convention, run=run, envelope=envelope,
+                           loss_gap=loss_gap, param_gap=param_gap)
+    steps = len(envelope.run.losses)
+    if len(run.losses) != steps or reported != steps:
+        outcome.status = MISMATCH
+        outcome.reason = f"{min(len(run.losses), reported)} steps reported, expected {steps}"
+        return outcome
+    outcome.end = end.summary()
+    tol = envelope.tolerance
+    compared = tol.compared_steps
+    for label, gap, limit, spread in (("max|ΔW|", param_gap, tol.param, envelope.param_spread),
+                                      ("|ΔJ|", loss_gap, tol.loss, envelope.loss_spread)):
+        outside = np.flatnonzero(~(gap[:compared] <= limit[:compared]))
+        if outside.size:
+            t = int(outside[0])
+            outcome.status = MISMATCH
+            outcome.reason = (f"{label} {gap[t]:.1e} > {limit[t]:.1e} at step {t + 1} (the reference's twins differ "
+                              f"by {spread[t]:.1e} there)")
+            return outcome
+    if tol.chaos_step is not None:
+        (J, acc), (J_ref, acc_ref) = outcome.end, envelope.end
+        if not abs(J - J_ref) <= tol.end_loss:
+            outcome.status = MISMATCH
+            outcome.reason = (f"ends at median J {J:.4f} over the last {envelope.end_steps} steps, the reference at "
+                              f"{J_ref:.4f}: |ΔJ| {abs(J - J_ref):.1e} > {tol.end_loss:.1e}, what its twins allow")
+        elif not abs(acc - acc_ref) <= tol.end_accuracy:
+            outcome.status = MISMATCH
+            outcome.reason = (f"ends at median accuracy {100 * acc:.1f}% over the last {envelope.end_steps} steps, the "
+                              f"reference at {100 * acc_ref:.1f}%: more than the {100 * tol.end_accuracy:.1f}% its "
+                              f"twins allow")
+    return outcome

@@ -14,8 +14,8 @@ n random points try n different values of each, where a grid tries only n^(1/3).
 
 Every trial of the same width starts from the same parameters (init_params with the one seed) and sees
 the same batches in the same order: trials differ by their hyperparameters alone, not by the luck of
-the draw.  Training runs go through reference.train.train and adapters' train(); only run.losses and
-run.final_params are read.
+the draw.  Training runs go through reference.train.train and adapters' train(); the Keras confirmation
+is crosscheck train's judgement (crosscheck.training: every step within what the reference's twins show).
 """
 import math
 from dataclasses import dataclass, field, replace
@@ -28,8 +28,9 @@ from reference.errors import InputError, one_line
 from reference.optim import Optimizer
 from reference.train import accuracy, batch_schedule, train
 
-from .status import MISMATCH, OK, UNAVAILABLE
-from .tolerance import trajectory_tolerances
+from .problem import Problem
+from .status import MISMATCH, UNAVAILABLE
+from .training import follow, measure_envelope
 
 KERAS = "keras"
 
@@ -181,7 +182,7 @@ class Confirmation:
     reason: str = None
     results: dict = field(default_factory=dict)  # "reference" / "keras" -> {final_loss, train/dev/test_accuracy}
     max_loss_divergence: float = None    # max over the steps of |J_keras − J_reference|
-    max_param_divergence: float = None   # max|P_keras − P_reference| over every final W and b
+    max_param_divergence: float = None   # max over the steps of max|P_keras − P_reference| over every W and b
     loss_tolerance: float = None
     param_tolerance: float = None
     steps: int = 0
@@ -207,30 +208,35 @@ def confirm_in_keras(problem, search):
     """The best trial trained by the reference and by Keras's model.fit from the same start on the same batches.
 
     The reference runs in Keras's optimizer convention (for SGD every convention is the same walk).  Keras
-    lands on the same result when every step's J and every final W and b are within the trajectory
-    tolerance (crosscheck.tolerance); a missing Keras is said, and the search still stands.
+    lands on the same result when it passes crosscheck train's judgement (crosscheck.training.follow: every
+    step's J and W and b within what the reference's twins show, the end state if the run turns chaotic);
+    a missing Keras is said, and the search still stands.
     """
     dataset = problem.dataset
     net, params, optimizer, schedule = best_setup(problem, search)
     X, Y = dataset.split("train")
-    reference = train(net, params, X, Y, optimizer, schedule)
+    start = Problem(net, params, X, Y)
+    envelope = measure_envelope(start, optimizer, schedule)  # the reference's run and its twins'
     confirmation = Confirmation(UNAVAILABLE, steps=len(schedule),
-                                results={"reference": results_of(net, reference, dataset)})
+                                results={"reference": results_of(net, envelope.run, dataset)})
     try:
         module, _info = adapters.load(KERAS, "train")
     except adapters.Unavailable as exc:
         confirmation.reason = str(exc).removeprefix(f"{KERAS}: ")
         return confirmation
     try:
-        run = module.train(net, params, X, Y, optimizer, schedule)
+        outcome = follow(KERAS, module.train, start, optimizer, schedule, envelope)
     except NotImplementedError as exc:  # a combination Keras's API cannot express
         confirmation.reason = str(exc)
         return confirmation
     except Exception as exc:
         confirmation.status, confirmation.reason = MISMATCH, f"training failed: {one_line(exc)}"
         return confirmation
-    confirmation.results[KERAS] = results_of(net, run, dataset)
-    judge(confirmation, net, params, X, Y, optimizer, schedule, reference, run)
+    confirmation.results[KERAS] = results_of(net, outcome.run, dataset)
+    confirmation.status, confirmation.reason = outcome.status, outcome.reason
+    confirmation.max_loss_divergence, confirmation.max_param_divergence = (outcome.max_loss_divergence,
+                                                                           outcome.max_param_divergence)
+    confirmation.loss_tolerance, confirmation.param_tolerance = outcome.loss_tolerance, outcome.param_tolerance
     return confirmation
 
 
@@ -240,47 +246,3 @@ def results_of(net, run, dataset):
             **{f"{split}_accuracy": accuracy(net, params, *dataset.split(split)) for split in ("train", "dev", "test")}}
 
 
-def judge(confirmation, net, params, X, Y, optimizer, schedule, reference, run):
-    """OK when Keras's J per step and final parameters are within the trajectory tolerance of the reference's."""
-    if len(run.losses) != len(reference.losses):
-        confirmation.status = MISMATCH
-        confirmation.reason = f"{len(run.losses)} steps recorded, expected {len(reference.losses)}"
-        return
-    loss_gap, param_gap = distance(run, reference)
-    spread = float32_spread(net, params, X, Y, optimizer, schedule, reference) if X.dtype == np.float32 else None
-    scale = max(max_abs(params), max_abs(reference.final_params))
-    loss_tol, param_tol = trajectory_tolerances(reference.losses, scale, spread, X.dtype)
-    confirmation.max_loss_divergence, confirmation.max_param_divergence = loss_gap, param_gap
-    confirmation.loss_tolerance, confirmation.param_tolerance = loss_tol, param_tol
-    if not param_gap <= param_tol:
-        confirmation.status, confirmation.reason = MISMATCH, f"final max|ΔW| {param_gap:.1e} > {param_tol:.1e}"
-    elif not loss_gap <= loss_tol:
-        confirmation.status, confirmation.reason = MISMATCH, f"max|ΔJ| {loss_gap:.1e} > {loss_tol:.1e}"
-    else:
-        confirmation.status = OK
-
-
-def distance(run, reference):
-    """(max over steps of |J − J_ref|, max|P − P_ref| over the final W and b); NaN compares as infinitely far."""
-    loss = np.abs(np.asarray(run.losses, np.float64) - np.asarray(reference.losses, np.float64))
-    param = max(float(np.max(np.abs(np.asarray(P, np.float64) - Q)))
-                for pair, pair_ref in zip(run.final_params, reference.final_params) for P, Q in zip(pair, pair_ref))
-    loss_gap = float(np.max(loss)) if loss.size else 0.0
-    return (math.inf if math.isnan(loss_gap) else loss_gap), (math.inf if math.isnan(param) else param)
-
-
-def max_abs(params):
-    return max(float(np.max(np.abs(P))) for pair in params for P in pair)
-
-
-def float32_spread(net, params, X, Y, optimizer, schedule, reference32):
-    """How far apart two correct float32 runs land: (J spread, final-parameter spread).
-
-    As for `crosscheck train` (crosscheck.tolerance): the reference in float64 from the same start, and in
-    float32 with each batch's rows in reverse order (the same mathematics, other roundings).
-    """
-    up = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
-    run64 = train(net, up, X.astype(np.float64), Y.astype(np.float64), optimizer, schedule)
-    reversed32 = train(net, params, X, Y, optimizer, [rows[::-1] for rows in schedule])
-    gaps = [distance(other, reference32) for other in (run64, reversed32)]
-    return max(g[0] for g in gaps), max(g[1] for g in gaps)

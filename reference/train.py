@@ -22,20 +22,19 @@ from .optim import Updater
 
 @dataclass
 class Run:
-    """One training run: J on each step's batch (before its update) and the parameters after each step.
+    """One training run: J on each step's batch (before its update) and the parameters after the last step.
 
-    losses   (steps,) float64
-    history  [[(W1, b1), …, (WL, bL)] after step 1, after step 2, …]
+    losses        (steps,) float64
+    final_params  [(W1, b1), …, (WL, bL)] after the last step
+
+    A run keeps no parameters of the steps in between: whoever needs them (crosscheck.training compares
+    every step) takes them from on_step as the run goes, so that memory stays flat in the number of steps.
     """
 
     framework: str
     losses: np.ndarray
-    history: list
+    final_params: list
     meta: dict = field(default_factory=dict)
-
-    @property
-    def final_params(self):
-        return self.history[-1]
 
 
 def batch_schedule(m, batch_size=None, epochs=1, seed=0):
@@ -67,29 +66,55 @@ def is_full_batch(schedule, m):
 
 
 def gradients(net, params, X, Y):
-    """J and [(dW1, db1), …] for one batch: the lecture's forward and backward pass."""
+    """J, [(dW1, db1), …] and Z[L] for one batch: the lecture's forward and backward pass."""
     Zs, As, caches = forward(net, params, X)
     J = cost(net, params, Zs[-1], Y)
     grads = dict(backward(net, params, As, caches, Y))
-    return J, [(grads[f"dW{l}"], grads[f"db{l}"]) for l in range(1, net.L + 1)]
+    return J, [(grads[f"dW{l}"], grads[f"db{l}"]) for l in range(1, net.L + 1)], Zs[-1]
+
+
+class Stepper:
+    """The reference's training one step at a time: what train() runs, and what a comparison advances in
+    lockstep with another run (crosscheck.training).
+
+        stepper = Stepper(net, params, X, Y, optimizer, schedule)
+        J = stepper.step()          J of step t's batch; stepper.params are the parameters after step t
+
+    stepper.logit_scale is max|Z[L]| of the last step's batch: J's rounding scales with it, not with J
+    (J = mean of log Σ exp Z − Z_y, differences of numbers of the size of Z).
+    """
+
+    def __init__(self, net, params, X, Y, optimizer, schedule):
+        check_inputs(net, params, X, Y)
+        self.net, self.X, self.Y, self.schedule = net, X, Y, schedule
+        self.params = params
+        self.updater = Updater(optimizer, params)
+        self.t, self.logit_scale = 0, 0.0
+
+    def step(self):
+        """Step t + 1: J on its batch, then the update; returns J (a float)."""
+        rows = self.schedule[self.t]
+        J, grads, Z = gradients(self.net, self.params, self.X[rows], self.Y[rows])
+        self.params = self.updater.step(self.params, grads)
+        self.logit_scale = float(np.max(np.abs(Z)))
+        self.t += 1
+        return float(J)
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
-    """Run the schedule with the optimizer; a Run with J per step and the parameters after each step.
+    """Run the schedule with the optimizer; a Run with J per step and the parameters after the last step.
 
-    on_step(t)  called after each step (a progress bar)
+    on_step(t, J, params)  called after each step t = 1, 2, … with that step's J and the parameters after it,
+                           [(W1, b1), …] (the same call every framework's train() makes)
     """
-    check_inputs(net, params, X, Y)
-    updater = Updater(optimizer, params)
-    losses, history = [], []
-    for t, rows in enumerate(schedule, start=1):
-        J, grads = gradients(net, params, X[rows], Y[rows])
-        params = updater.step(params, grads)
-        losses.append(float(J))
-        history.append(params)
+    stepper = Stepper(net, params, X, Y, optimizer, schedule)
+    losses = []
+    for t in range(1, len(schedule) + 1):
+        J = stepper.step()
+        losses.append(J)
         if on_step:
-            on_step(t)
-    return Run("numpy-reference", np.array(losses), history, {"optimizer": optimizer.describe()})
+            on_step(t, J, stepper.params)
+    return Run("numpy-reference", np.array(losses), stepper.params, {"optimizer": optimizer.describe()})
 
 
 def predict(net, params, X):

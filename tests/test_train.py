@@ -1,28 +1,34 @@
 """Training: the reference's optimizers and batch order, every framework's run against it step for step,
-the spiral really learnt.  `crosscheck train` as a user meets it is tests/test_train_cli.py."""
+the spiral really learnt; the trajectory policy (the reference's twins, chaos, runs that are wrong and must
+fail); memory flat in the number of steps.  `crosscheck train` as a user meets it is tests/test_train_cli.py."""
+import dataclasses
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import adapters
-from crosscheck import training
+from crosscheck import tolerance, training
+from crosscheck.problem import Problem
 from reference import InputError, Network, init_params, make_data
 from reference.optim import OPTIMIZERS, RULES, Optimizer, Updater
-from reference.train import accuracy, batch_schedule, is_full_batch, train
+from reference.train import Run, Stepper, accuracy, batch_schedule, is_full_batch, train
 
 FRAMEWORK_ROLE = "train"  # conftest.py parametrizes `framework` over the frameworks that train; `trainer` is its module
 LR = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01}
 
 
-def assert_same_trajectory(run, reference, own_drift, dtype, label):
-    """Every step's J and every W, b within the policy of crosscheck train; the message names the worst step."""
+def assert_follows(train_function, net, params, X, Y, optimizer, schedule, label):
+    """The judgement of crosscheck train — the reference's twins, then the run followed step by step in
+    lockstep with a reference run — and a failure that says where the run left the envelope."""
     __tracebackhide__ = True
-    result = training.judge(run, reference, own_drift, dtype)
-    if result.status != "ok":
-        step = int(np.nanargmax(result.param_gap)) + 1 if result.param_gap is not None else "?"
-        pytest.fail(f"{label}: {result.reason} (worst at step {step} of {len(reference.losses)})")
-    return result
+    problem = Problem(net, params, X, Y)
+    envelope = training.measure_envelope(problem, optimizer, schedule)
+    outcome = training.follow(label, train_function, problem, optimizer, schedule, envelope)
+    if outcome.status != "ok":
+        pytest.fail(f"{label}: {outcome.reason}")
+    return outcome
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +152,23 @@ def test_bad_schedule_is_one_clear_error(bad):
 def test_reference_training_lowers_J(spiral_net):
     X, Y = make_data(spiral_net)
     run = train(spiral_net, init_params(spiral_net, "he", 0), X, Y, Optimizer("sgd", 0.5), batch_schedule(300, None, 100))
-    assert run.losses[-1] < 0.6 * run.losses[0] and len(run.history) == 100
+    assert run.losses[-1] < 0.6 * run.losses[0] and len(run.losses) == 100
+
+
+def test_train_reports_every_step_and_keeps_only_the_last_parameters(spiral_net):
+    """on_step(t, J, params) after each step; the Run holds J per step and the final parameters, nothing else."""
+    X, Y = make_data(spiral_net)
+    params, schedule, optimizer = init_params(spiral_net, "he", 0), batch_schedule(300, 64, 2), Optimizer("adam", 0.01)
+    seen = []
+    run = train(spiral_net, params, X, Y, optimizer, schedule, lambda t, J, P: seen.append((t, J, P)))
+    assert [t for t, _, _ in seen] == list(range(1, 11)) and [J for _, J, _ in seen] == list(run.losses)
+    assert run.final_params is seen[-1][2] and not hasattr(run, "history")
+    stepper = Stepper(spiral_net, params, X, Y, optimizer, schedule)  # the same walk, one step at a time
+    for t, J, P in seen:
+        assert stepper.step() == J and stepper.t == t
+        for (W, b), (W_seen, b_seen) in zip(stepper.params, P):
+            np.testing.assert_array_equal(W, W_seen)
+            np.testing.assert_array_equal(b, b_seen)
 
 
 # ---- every framework on the reference's trajectory -------------------------------------------------
@@ -159,15 +181,25 @@ def test_trajectory_matches_the_reference(framework, trainer, optimizer, dtype, 
     params = init_params(spiral_net, "he", 0, dtype)
     schedule = batch_schedule(300, 64, 10, seed=0)
     opt = Optimizer(optimizer, LR[optimizer], training.convention(framework))
-    reference = train(spiral_net, params, X, Y, opt, schedule)
-    own_drift = training.float32_spread(spiral_net, params, X, Y, opt, schedule, reference) if dtype == "float32" else None
-    run = trainer.train(spiral_net, params, X, Y, opt, schedule)
-    assert len(run.losses) == len(schedule) == 50
-    assert all(p.dtype == np.dtype(dtype) for pair in run.final_params for p in pair)
-    result = assert_same_trajectory(run, reference, own_drift, dtype, f"{framework} {dtype} {optimizer}")
+    reported = []
+
+    def train_noting_the_dtypes(net, params, X, Y, optimizer, schedule, on_step):
+        def step(t, J, P):
+            reported.append({p.dtype for pair in P for p in pair})
+            on_step(t, J, P)
+        return trainer.train(net, params, X, Y, optimizer, schedule, step)
+
+    result = assert_follows(train_noting_the_dtypes, spiral_net, params, X, Y, opt, schedule,
+                            f"{framework} {dtype} {optimizer}")
+    assert len(result.run.losses) == len(schedule) == 50 and reported == [{np.dtype(dtype)}] * 50
+    assert all(p.dtype == np.dtype(dtype) for pair in result.run.final_params for p in pair)
+    # every step compared: 50 steps of these runs are far from chaos
+    assert result.chaos_step is None and np.all(np.isfinite(result.param_gap))
+    scale = result.envelope.scale
     if dtype == "float64":  # measured ≤ 4.4e-16 of the weights' size over 50 steps, whatever the optimizer
-        scale = max(np.max(np.abs(p)) for after in reference.history for pair in after for p in pair)
         assert result.max_param_divergence <= 1e-13 * scale
+    # and the tolerance is rounding-sized: a few hundred ulps of the weights, not a fraction of them
+    assert result.param_tolerance <= 1e3 * np.finfo(dtype).eps * scale
 
 
 @pytest.mark.parametrize("convention", ["keras", "course", "weight-decay"])
@@ -176,10 +208,7 @@ def test_l2_conventions_follow_the_reference(framework, trainer, convention):
     X, Y = make_data(net)
     params = init_params(net, "he", 1)
     opt = Optimizer("sgd", 0.5, training.convention(framework))
-    schedule = batch_schedule(300, None, 20)
-    reference = train(net, params, X, Y, opt, schedule)
-    assert_same_trajectory(trainer.train(net, params, X, Y, opt, schedule), reference, None, "float64",
-                           f"{framework} L2 {convention}")
+    assert_follows(trainer.train, net, params, X, Y, opt, batch_schedule(300, None, 20), f"{framework} L2 {convention}")
 
 
 def test_a_2_100_3_relu_net_learns_the_spiral_in_every_framework(framework, trainer):
@@ -188,10 +217,8 @@ def test_a_2_100_3_relu_net_learns_the_spiral_in_every_framework(framework, trai
     X, Y = make_data(net)
     params = init_params(net, "he", 0)
     opt = Optimizer("sgd", 1.0, training.convention(framework))
-    schedule = batch_schedule(300, None, 200)
-    run = trainer.train(net, params, X, Y, opt, schedule)
-    assert accuracy(net, run.final_params, X, Y) >= 0.95
-    assert_same_trajectory(run, train(net, params, X, Y, opt, schedule), None, "float64", f"{framework} 2-100-3")
+    result = assert_follows(trainer.train, net, params, X, Y, opt, batch_schedule(300, None, 200), f"{framework} 2-100-3")
+    assert accuracy(net, result.run.final_params, X, Y) >= 0.95
 
 
 @pytest.mark.keras
@@ -212,9 +239,7 @@ def test_every_activation_and_loss_trains_the_same(framework, trainer, sizes, ac
     X, Y = make_data(net, 60, seed=2)
     params = init_params(net, "glorot", 2)
     opt = Optimizer("momentum", 0.1, training.convention(framework))
-    schedule = batch_schedule(60, 20, 4, seed=2)
-    assert_same_trajectory(trainer.train(net, params, X, Y, opt, schedule), train(net, params, X, Y, opt, schedule),
-                           None, "float64", f"{framework} {net.describe()}")
+    assert_follows(trainer.train, net, params, X, Y, opt, batch_schedule(60, 20, 4, seed=2), f"{framework} {net.describe()}")
 
 
 @pytest.mark.jax
@@ -225,6 +250,201 @@ def test_jax_without_optax_writes_the_updates_out(trainer, optimizer, monkeypatc
     X, Y = make_data(spiral_net)
     params = init_params(spiral_net, "he", 0)
     opt = Optimizer(optimizer, LR[optimizer], "optax")
-    schedule = batch_schedule(300, 100, 4)
-    assert_same_trajectory(trainer.train(spiral_net, params, X, Y, opt, schedule), train(spiral_net, params, X, Y, opt, schedule),
-                           None, "float64", f"jax without optax {optimizer}")
+    assert_follows(trainer.train, spiral_net, params, X, Y, opt, batch_schedule(300, 100, 4), f"jax without optax {optimizer}")
+
+
+# ---- the trajectory policy: the reference's twins, the envelope, chaos ------------------------------
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_twins_are_the_reference_rounded_otherwise(dtype):
+    """Each twin starts where the reference starts (up to one ulp) and stays within rounding of it."""
+    net = Network((2, 5, 4, 3))
+    X, Y = make_data(net, dtype=dtype)
+    params = init_params(net, "he", 0, dtype)
+    schedule, optimizer = batch_schedule(300, 64, 1), Optimizer("sgd", 0.5)
+    twins = training.twins(Problem(net, params, X, Y), optimizer, schedule)
+    expected = ["rows reversed", "start nudged one ulp", "hidden units permuted"] + (["in float64"] * (dtype == "float32"))
+    assert [twin.label for twin in twins] == expected
+    reversed_rows, nudged, permuted = twins[:3]
+    assert [rows.tolist() for rows in reversed_rows.stepper.schedule] == [rows[::-1].tolist() for rows in schedule]
+    for (W, b), (W0, b0) in zip(nudged.params, params):
+        for P, P0 in ((W, W0), (b, b0)):
+            moved = P != P0
+            assert P.dtype == P0.dtype and np.array_equal(moved, P0 != 0)   # every nonzero entry, no zero
+            up, down = np.nextafter(P0, np.inf), np.nextafter(P0, -np.inf)
+            assert np.all(((P == up) | (P == down))[moved])
+        assert (W > W0).any() and (W < W0).any()  # at random: up and down
+    assert not np.array_equal(permuted.stepper.params[0][0], params[0][0])  # stored in another order …
+    assert training.distance(permuted.params, params) == 0                   # … and read back exactly
+    reference = Stepper(net, params, X, Y, optimizer, schedule)
+    eps = np.finfo(dtype).eps
+    for _ in schedule:
+        reference.step()
+        for twin in twins:
+            twin.step()
+            assert training.distance(twin.params, reference.params) <= 100 * eps * training.magnitude(reference.params)
+
+
+def test_the_tolerance_follows_the_twins_and_stops_at_the_chaos_step():
+    """tol(t) = 30 · max(e_1 … e_t) + 16 ε √t max(s_1 … s_t), and no step compared once e_t > 1e-4 · max|W|."""
+    eps = np.finfo(np.float64).eps
+    spread = np.array([0.0, 3e-16, 1e-16, 2e-14, 4e-4, 6e-4, 1e-3])
+    scale = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 4.0])
+    tol = tolerance.trajectory_tolerance(spread, spread / 10, scale, scale, "float64")
+    expected = [30 * max(spread[:t]) + 16 * eps * np.sqrt(t) * max(scale[:t]) for t in range(1, 8)]
+    np.testing.assert_allclose(tol.param, expected, rtol=1e-15)
+    assert tol.chaos_step == 6 and tol.compared_steps == 5        # 6e-4 > 1e-4 · 5 at step 6
+    assert max(tol.param[:5]) <= 3e-3 * 5 + 16 * eps * np.sqrt(5) * 5  # never of the order of the weights
+    with_nan = tolerance.trajectory_tolerance(np.array([0.0, np.nan, 0.0]), np.zeros(3), np.ones(3), np.ones(3), "float64")
+    assert with_nan.chaos_step == 2                                  # a reference that blew up is no envelope
+
+
+def test_the_end_state_allowance_is_what_the_twins_show_or_what_the_end_itself_moves():
+    eps = np.finfo(float).eps
+    J, accuracy_ = tolerance.end_tolerance((0.25, 0.99), [(0.2501, 0.99), (0.2497, 0.98)], (0.001, 0.02), "float64", 300)
+    assert J == pytest.approx(30 * 0.0003 + 16 * eps * 0.25, rel=1e-12)   # 30 × the twins' spread …
+    assert accuracy_ == pytest.approx(0.3 + 1 / 300, rel=1e-12)
+    J, accuracy_ = tolerance.end_tolerance((0.25, 0.99), [(0.25001, 0.99)], (0.001, 0.02), "float64", 300)
+    assert J == pytest.approx(0.001 + 16 * eps * 0.25, rel=1e-12)         # … or J's own interquartile range there
+    assert accuracy_ == pytest.approx(0.02 + 1 / 300, rel=1e-12)
+
+
+# ---- runs that are wrong must fail, in both dtypes; runs rounded otherwise must not ------------------
+
+def lr_times_0_8(net, params, X, Y, optimizer, schedule, on_step):
+    return train(net, params, X, Y, dataclasses.replace(optimizer, lr=0.8 * optimizer.lr), schedule, on_step)
+
+
+def l2_left_out(net, params, X, Y, optimizer, schedule, on_step):
+    return train(dataclasses.replace(net, l2=0.0), params, X, Y, optimizer, schedule, on_step)
+
+
+def l2_times_10(net, params, X, Y, optimizer, schedule, on_step):
+    return train(dataclasses.replace(net, l2=10 * net.l2), params, X, Y, optimizer, schedule, on_step)
+
+
+def tanh_for_relu(net, params, X, Y, optimizer, schedule, on_step):
+    return train(dataclasses.replace(net, activation="tanh"), params, X, Y, optimizer, schedule, on_step)
+
+
+def frozen_weights(net, params, X, Y, optimizer, schedule, on_step):
+    """Reports the start after every step, with the start's J: an optimizer that never stepped."""
+    J = Stepper(net, params, X, Y, optimizer, schedule).step()
+    for t in range(1, len(schedule) + 1):
+        on_step(t, J, params)
+    return Run("frozen", np.full(len(schedule), J), params)
+
+
+def reordered(net, params, X, Y, optimizer, schedule, on_step):
+    """A correct run rounded otherwise than any twin: rows reversed and hidden units permuted at once, and in
+    float32 each step computed in float64 and rounded back."""
+    order = np.random.default_rng(7).permutation(net.sizes[1])
+    undo = np.argsort(order)
+
+    def permute(params, order):
+        (W1, b1), (W2, b2) = params
+        return [(W1[:, order], b1[:, order]), (W2[order], b2)]
+
+    def step(t, J, P):
+        P = permute(P, undo)
+        on_step(t, J, [(W.astype(X.dtype), b.astype(X.dtype)) for W, b in P])
+
+    wide = np.float64
+    run = train(net, [(W.astype(wide), b.astype(wide)) for W, b in permute(params, order)], X.astype(wide), Y.astype(wide),
+                optimizer, [rows[::-1] for rows in schedule], step) if X.dtype == np.float32 else \
+        train(net, permute(params, order), X, Y, optimizer, [rows[::-1] for rows in schedule], step)
+    return Run("reordered", run.losses, permute(run.final_params, undo))
+
+
+WRONG = {"lr-x0.8": lr_times_0_8, "no-L2": l2_left_out, "L2-x10": l2_times_10, "tanh-for-relu": tanh_for_relu,
+         "frozen-weights": frozen_weights}
+# the spiral recipe (2-100-3, α = 1, λ = 0.0005), and the same on the lecture's 2-4-3; 300 steps cross the
+# float32 chaos step of the recipe (about step 90), 100 steps show the rest
+NETS = {"recipe": (2, 100, 3), "lecture": (2, 4, 3)}
+_envelopes = {}
+
+
+def recipe_problem(net_name, dtype, optimizer=None, epochs=None):
+    """(problem, optimizer, schedule, envelope) with the envelope measured once per test session."""
+    net = Network(NETS[net_name], l2=0.0005)
+    X, Y = make_data(net, dtype=dtype)
+    problem = Problem(net, init_params(net, "lecture", 0, dtype), X, Y)
+    optimizer = optimizer or Optimizer("sgd", 1.0)
+    epochs = epochs or (300 if (net_name, dtype) == ("recipe", "float32") else 100)
+    schedule = batch_schedule(300, None, epochs)
+    key = (net_name, dtype, optimizer.describe(), optimizer.convention, epochs)
+    if key not in _envelopes:
+        _envelopes[key] = training.measure_envelope(problem, optimizer, schedule)
+    return problem, optimizer, schedule, _envelopes[key]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("net_name", NETS)
+@pytest.mark.parametrize("wrong", WRONG)
+def test_a_wrong_run_leaves_the_envelope(wrong, net_name, dtype):
+    problem, optimizer, schedule, envelope = recipe_problem(net_name, dtype)
+    outcome = training.follow(wrong, WRONG[wrong], problem, optimizer, schedule, envelope)
+    assert outcome.status == "mismatch", f"{wrong} passed: max|ΔW| {outcome.max_param_divergence:.1e}"
+    assert " at step 1 " in outcome.reason, outcome.reason  # off by a fraction of a step from the first one
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("net_name", NETS)
+def test_a_run_rounded_otherwise_stays_inside(net_name, dtype):
+    problem, optimizer, schedule, envelope = recipe_problem(net_name, dtype)
+    outcome = training.follow("reordered", reordered, problem, optimizer, schedule, envelope)
+    assert outcome.status == "ok", outcome.reason
+    if net_name == "recipe" and dtype == "float32":  # chaotic within 300 steps: judged at the end, and it ends inside
+        assert envelope.tolerance.chaos_step < 300 and outcome.end is not None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("expected, ran", [("torch", "course"), ("course", "torch"), ("torch", "keras")],
+                         ids=["course-for-torch", "torch-for-course", "keras-for-torch"])
+def test_momentum_in_another_form(expected, ran, dtype):
+    """The course's v ← μv + (1 − μ)g is another walk than torch's and fails; Keras's v ← μv − αg is torch's
+    walk written otherwise (at a constant α) and passes."""
+    problem, optimizer, schedule, envelope = recipe_problem("lecture", dtype, Optimizer("momentum", 0.1, expected), 100)
+
+    def other_form(net, params, X, Y, optimizer, schedule, on_step):
+        return train(net, params, X, Y, Optimizer("momentum", optimizer.lr, ran), schedule, on_step)
+
+    outcome = training.follow(ran, other_form, problem, optimizer, schedule, envelope)
+    assert outcome.status == ("ok" if ran == "keras" else "mismatch"), outcome.reason
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, expected, ran", [("adam", "torch", "keras"), ("rmsprop", "torch", "keras")],
+                         ids=["adam", "rmsprop"])
+def test_an_optimizer_in_another_frameworks_convention_fails(name, expected, ran, dtype):
+    problem, optimizer, schedule, envelope = recipe_problem("lecture", dtype, Optimizer(name, 0.01, expected), 100)
+
+    def other_convention(net, params, X, Y, optimizer, schedule, on_step):
+        return train(net, params, X, Y, Optimizer(name, optimizer.lr, ran), schedule, on_step)
+
+    outcome = training.follow(ran, other_convention, problem, optimizer, schedule, envelope)
+    assert outcome.status == "mismatch", f"{name} in {ran}'s convention passed as {expected}'s"
+
+
+# ---- memory: flat in the number of steps ----------------------------------------------------------
+
+def test_comparing_a_run_keeps_no_parameters_of_past_steps():
+    """The envelope and a followed run of a 2-1000-3 net (6,003 parameters, 48 KB a step): tracemalloc's peak
+    at 400 steps is that of 40 — keeping every step's parameters would add 400 × 2 × 48 KB ≈ 38 MB."""
+    net = Network((2, 1000, 3))
+    X, Y = make_data(net, 30)
+    problem = Problem(net, init_params(net, "he", 0), X, Y)
+
+    def peak(steps):
+        schedule, optimizer = batch_schedule(30, None, steps), Optimizer("sgd", 0.1)
+        tracemalloc.start()
+        try:
+            envelope = training.measure_envelope(problem, optimizer, schedule)
+            outcome = training.follow("reference", train, problem, optimizer, schedule, envelope)
+            return tracemalloc.get_traced_memory()[1], outcome
+        finally:
+            tracemalloc.stop()
+
+    (short, _), (long, outcome) = peak(40), peak(400)
+    assert outcome.status == "ok" and len(outcome.param_gap) == 400
+    assert long - short < 1_000_000, f"peak {short / 1e6:.1f} MB at 40 steps, {long / 1e6:.1f} MB at 400"

@@ -128,13 +128,14 @@ def fake_keras(monkeypatch, train_function):
 
 
 def test_keras_landing_elsewhere_is_exit_1(cli, spiral_file, monkeypatch):
-    def train_off(net, params, X, Y, optimizer, schedule, *args, **kwargs):
-        run = train(net, params, X, Y, optimizer, schedule)
-        return Run("keras", run.losses, [[(W + 1e-6, b) for W, b in run.final_params]])
+    def train_off(net, params, X, Y, optimizer, schedule, on_step=None):
+        run = train(net, params, X, Y, optimizer, schedule,
+                    lambda t, J, after: on_step(t, J, [(W + 1e-6, b) for W, b in after]))
+        return Run("keras", run.losses, [(W + 1e-6, b) for W, b in run.final_params])
 
     fake_keras(monkeypatch, train_off)
     code, out, _ = cli("tune", "--data", spiral_file, *QUICK)
-    assert code == 1 and "✗ keras lands elsewhere: final max|ΔW| 1.0e-06" in out
+    assert code == 1 and "✗ keras lands elsewhere: max|ΔW| 1.0e-06 > " in out and " at step 1 " in out
 
 
 def test_keras_unavailable_is_said_and_the_search_stands(cli, spiral_file, monkeypatch):

@@ -23,7 +23,8 @@ def cost(net, params, X, Y):
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
-    """The same run as reference.train.train, in JAX: a Run with J per step and the parameters after it."""
+    """The same run as reference.train.train, in JAX: a Run with J per step and the final parameters;
+    on_step(t, J, params) after each step with the parameters as NumPy arrays."""
     init, update = transformation(optimizer)
 
     @jax.jit
@@ -35,14 +36,17 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
 
     params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
     state = init(params)
-    losses, history = [], []
+    losses = []
     for t, rows in enumerate(schedule, start=1):
         params, state, J = step(params, state, X[rows], Y[rows])
         losses.append(float(J))
-        history.append([(np.asarray(W), np.asarray(b)) for W, b in params])
         if on_step:
-            on_step(t)
-    return Run("jax", np.array(losses), history)
+            on_step(t, losses[-1], as_numpy(params))
+    return Run("jax", np.array(losses), as_numpy(params))
+
+
+def as_numpy(params):
+    return [(np.asarray(W), np.asarray(b)) for W, b in params]
 
 
 def transformation(optimizer):

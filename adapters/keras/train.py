@@ -24,7 +24,8 @@ from .optimizers import floatx, keras_optimizer
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
-    """The same run as reference.train.train, with model.fit: a Run with J per step and the parameters after it."""
+    """The same run as reference.train.train, with model.fit: a Run with J per step and the final parameters;
+    on_step(t, J, params) after each step (from fit's callback) with the parameters in the lecture's layout."""
     with floatx(X.dtype.name):  # see optimizers.py: α, μ, β must not pass through float32
         batch_size = max(len(rows) for rows in schedule)
         model = ops.sequential(net, X.dtype.name, l2_per_batch(net, schedule))
@@ -36,7 +37,8 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
             model.fit(X[rows], Y[rows], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[steps])
         else:                                 # each epoch ends in a smaller batch: hand fit the batches themselves
             model.fit(batches(X, Y, schedule), epochs=1, shuffle=False, verbose=0, callbacks=[steps])
-    return Run("keras", np.array(steps.losses), steps.history)
+        final = bridge.params_from_keras_weights(model.get_weights())
+    return Run("keras", np.array(steps.losses), final)
 
 
 def l2_per_batch(net, schedule):
@@ -63,7 +65,7 @@ def batches(X, Y, schedule):
 
 
 def recorder(model, on_step):
-    """A Keras callback that keeps J and the weights after every step.
+    """A Keras callback that keeps J of every step and hands each step's weights to on_step.
 
     fit reports J as a mean over the epoch so far; resetting the mean before each batch makes the
     reported value that batch's J.
@@ -72,7 +74,7 @@ def recorder(model, on_step):
     class Recorder(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.losses, self.history = [], []
+            self.losses = []
 
         def on_train_batch_begin(self, batch, logs=None):
             for metric in model.metrics:
@@ -80,8 +82,7 @@ def recorder(model, on_step):
 
         def on_train_batch_end(self, batch, logs=None):
             self.losses.append(float(logs["loss"]))
-            self.history.append(bridge.params_from_keras_weights(model.get_weights()))
             if on_step:
-                on_step(len(self.losses))
+                on_step(len(self.losses), self.losses[-1], bridge.params_from_keras_weights(model.get_weights()))
 
     return Recorder()

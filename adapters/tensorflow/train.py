@@ -17,21 +17,26 @@ from . import ops
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
-    """The same run as reference.train.train, in TensorFlow: a Run with J per step and the parameters after it."""
+    """The same run as reference.train.train, in TensorFlow: a Run with J per step and the final parameters;
+    on_step(t, J, params) after each step with the parameters as NumPy arrays."""
     with floatx(X.dtype.name):  # Keras holds α in a variable of floatx: the run's dtype, not float32
         variables = [tf.Variable(value) for W, b in params for value in (W, b)]
         opt = keras_optimizer(optimizer)
         opt.build(variables)
         step = tf.function(step_function(net, variables, opt), reduce_retracing=True)
-        losses, history = [], []
+        losses = []
         for t, rows in enumerate(schedule, start=1):
             J = step(tf.constant(X[rows]), tf.constant(Y[rows]))
             losses.append(float(J))
-            values = [v.numpy() for v in variables]
-            history.append(list(zip(values[::2], values[1::2])))
             if on_step:
-                on_step(t)
-    return Run("tensorflow", np.array(losses), history)
+                on_step(t, losses[-1], as_numpy(variables))
+    return Run("tensorflow", np.array(losses), as_numpy(variables))
+
+
+def as_numpy(variables):
+    """[(W1, b1), …] from the variables [W1, b1, …]."""
+    values = [v.numpy() for v in variables]
+    return list(zip(values[::2], values[1::2]))
 
 
 def step_function(net, variables, opt):

@@ -16,7 +16,8 @@ from . import bridge, ops
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
-    """The same run as reference.train.train, in torch: a Run with J per step and the parameters after it."""
+    """The same run as reference.train.train, in torch: a Run with J per step and the final parameters;
+    on_step(t, J, params) after each step with the parameters in the lecture's layout."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # steps this small only wait for a second thread (and a busy CPU makes it worse)
     try:
@@ -29,7 +30,7 @@ def _train(net, params, X, Y, optimizer, schedule, on_step):
     model = sequential(net, params)
     opt = torch_optimizer(optimizer, model.parameters())
     X_all, Y_all = torch.from_numpy(X), torch.from_numpy(Y)
-    losses, history = [], []
+    losses = []
     for t, rows in enumerate(schedule, start=1):
         rows_t = torch.from_numpy(rows)
         Xb, Yb = X_all[rows_t], Y_all[rows_t]
@@ -38,10 +39,9 @@ def _train(net, params, X, Y, optimizer, schedule, on_step):
         J.backward()
         opt.step()
         losses.append(J.item())
-        history.append(bridge.params_from_state_dict(model.state_dict()))
         if on_step:
-            on_step(t)
-    return Run("torch", np.array(losses), history)
+            on_step(t, losses[-1], bridge.params_from_state_dict(model.state_dict()))
+    return Run("torch", np.array(losses), bridge.params_from_state_dict(model.state_dict()))
 
 
 def sequential(net, params=None):

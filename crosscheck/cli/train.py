@@ -1,6 +1,8 @@
 """crosscheck train — train the same network from the same initial parameters, on the same batches in
 the same order, in the NumPy reference, PyTorch, TensorFlow, Keras (model.fit) and JAX, and compare the
-runs after every step: J, and every W and b against the reference run in that framework's convention.
+runs after every step: J, and every W and b against the reference run in that framework's convention,
+within what the reference's own twins show (crosscheck.tolerance); once the twins part, the run is
+chaotic from that step and only its end state is compared.
 
 Exit code 0 when every framework follows the reference's trajectory, 1 on a mismatch, 2 on bad input.
 """
@@ -44,7 +46,7 @@ def run(args):
     net, _, X, Y = problem
     optimizer = Optimizer(args.optimizer, args.lr or DEFAULT_LR[args.optimizer])
     schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed)
-    with Progress(len(schedule) * runs_to_do(args.frameworks, X.dtype), "training", enabled=False if args.json else None) as bar:
+    with Progress(len(schedule) * runs_to_do(args.frameworks, net, X.dtype), "training", enabled=False if args.json else None) as bar:
         report = compare_training(problem, optimizer, schedule, args.frameworks, on_step=lambda name, t: bar.advance(name))
     unchecked = nothing_checked({n: o for n, o in report.outcomes.items() if n != adapters.REFERENCE})
     if unchecked:  # frameworks were asked for and none could run: exit 2 (the reference alone, asked for, is exit 0)
