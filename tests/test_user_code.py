@@ -346,7 +346,8 @@ def test_the_worker_imports_no_framework_and_no_engine():
     from crosscheck import worker
     source = Path(worker.__file__).read_text()
     imported = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
-    assert imported <= {"errno", "inspect", "io", "json", "os", "struct", "sys", "traceback", "types", "numpy"}
+    assert imported <= {"errno", "inspect", "io", "json", "linecache", "os", "re", "struct", "sys", "sysconfig",
+                        "traceback", "types", "numpy"}
 
 
 # ---- the exit-code contract in every subcommand ---------------------------------------------------
