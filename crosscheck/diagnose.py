@@ -526,7 +526,8 @@ def missing_hint(missing, L, ignored=()):
     if params:
         text += (f"; your result has {', '.join(params[:4])}: name the gradients dW1, db1, … (or return "
                  f"(loss, grads) and they are read as gradients)")
-    stray = [k for k in ignored if re.fullmatch(r"d?[ZAWb]\d+", k) and not re.fullmatch(r"[Wb]\d+", k)]
+    stray = [k for k in ignored if re.fullmatch(r"d?[ZAWb]\d+", k) and not re.fullmatch(r"[Wb]\d+", k)
+             and (int(re.sub(r"\D", "", k)) > L or k == f"dA{L}")]  # dA0 is dX: the course returns it, fine
     if stray:
         text += f"; it returned {', '.join(stray[:4])}, which a {L}-layer network does not have: is a layer index off by one?"
     return text + " (--partial checks a half-written implementation without failing on what it has not written yet)"

@@ -97,7 +97,8 @@ def _agreed(report):
     parts = []
     for name, o in report.outcomes.items():
         if o.implementation:
-            parts.append(f"{o.provided} of {len(o.comparisons)} agree")
+            parts.append(f"{o.provided} of {len(o.comparisons)} agree" if o.provided == len(o.comparisons) else
+                         f"{o.provided} of {len(o.comparisons)} provided, all agree")
     return ", ".join(parts) or "agree"
 
 def _captured(name, output, colour):
