@@ -194,6 +194,20 @@ def _scale_factor(ctx):
     return f"{ctx.name} is {c:.4g} × the lecture's: a constant factor is off (a stray ½, 2 or 1/m?)"
 
 
+def _weights_transposed(ctx):
+    """Z[l] = A[l-1]·W[l]ᵀ + b[l]: a square W used the other way round (X moved to rows, W not)."""
+    if ctx.kind != "Z":
+        return None
+    W = ctx.ref_of(f"W{ctx.layer}")
+    A_prev = ctx.ref_of("X" if ctx.layer == 1 else f"A{ctx.layer - 1}")
+    b = ctx.ref_of(f"b{ctx.layer}")
+    if W is None or A_prev is None or W.shape[0] != W.shape[1] or not ctx.close(ctx.got, A_prev @ W.T + b):
+        return None
+    how = ("in the column layout W is (n_out, n_in): turning X to rows means turning W too — or compute Z = W·A_prev + b"
+           if ctx.layout == "columns" else "W is (n_in, n_out): Z = A_prev·W + b")
+    return f"{ctx.name} = A{ctx.layer - 1}·W{ctx.layer}ᵀ + b{ctx.layer}: W{ctx.layer} is used transposed ({how})"
+
+
 def _transposed(ctx):
     if ctx.ref.ndim == 2 and ctx.ref.shape[0] == ctx.ref.shape[1] and ctx.close(ctx.got, ctx.ref.T):
         return f"{ctx.name} matches the lecture's transposed: a layout mix-up (W is (n_in, n_out))"
@@ -459,7 +473,7 @@ def _other_name(ctx):
     return None
 
 
-CHECKS = (_changed_in_place, _l2_term, _bias_regularized, _scale_factor, _float32_rounding, _transposed,
+CHECKS = (_changed_in_place, _l2_term, _bias_regularized, _scale_factor, _float32_rounding, _weights_transposed, _transposed,
           _dA_without_transpose, _activation_derivative, _output_layer, _other_layer, _another_activation,
           _other_name, _forward_or_loss)
 
@@ -527,7 +541,8 @@ def missing_hint(missing, L, ignored=()):
         text += (f"; your result has {', '.join(params[:4])}: name the gradients dW1, db1, … (or return "
                  f"(loss, grads) and they are read as gradients)")
     stray = [k for k in ignored if re.fullmatch(r"d?[ZAWb]\d+", k) and not re.fullmatch(r"[Wb]\d+", k)
-             and (int(re.sub(r"\D", "", k)) > L or k == f"dA{L}")]  # dA0 is dX: the course returns it, fine
+             and (int(re.sub(r"\D", "", k)) > L or k == f"dA{L}" or k != "dA0" and int(re.sub(r"\D", "", k)) == 0)]
+    # (dA0 is dX: the course returns it, and it is no mistake)
     if stray:
         text += f"; it returned {', '.join(stray[:4])}, which a {L}-layer network does not have: is a layer index off by one?"
     return text + " (--partial checks a half-written implementation without failing on what it has not written yet)"

@@ -306,11 +306,11 @@ def bugs_report(outcomes, colour=None):
             status = paint("✗ elsewhere", "red", "bold", enabled=colour)
         else:
             status = paint("✗ control", "red", "bold", enabled=colour)
-        rows.append([str(i), bug.name, status, outcome.first_divergence or "–", bug.expected, bug.breaks])
+        rows.append([str(i), bug.name, status, outcome.first_divergence or "–", bug.expected, bug.probe, bug.breaks])
     lines = [paint(f"crosscheck bugs · {len(outcomes)} classic backprop mistakes, each a one-step mutation of a "
                    f"correct implementation, through the same checks as --impl", "bold", enabled=colour), "",
-             table(["#", "bug", "result", "first ✗", "predicted", "the lecture's line it breaks"], rows,
-                   align=["r", "l", "l", "l", "l", "l"]),
+             table(["#", "bug", "result", "first ✗", "predicted", "probe", "the lecture's line it breaks"], rows,
+                   align=["r", "l", "l", "l", "l", "l", "l"]),
              "", paint("probable cause, as the engine gives it at the first divergence:", "bold", enabled=colour)]
     width = len(str(len(outcomes)))
     for i, outcome in enumerate(outcomes, 1):
