@@ -229,7 +229,12 @@ def call_backprop(function, options, arrays):
     returned = function(arrays["X"], arrays["Y"], params, **kwargs)
     if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):
         loss, grads = returned  # (loss, grads), CS231n-style: grads may be keyed by the parameters' names
-        returned = {"J": loss, **{gradient_name(key, grads): value for key, value in grads.items()}}
+        returned = {"J": loss}
+        for key, value in grads.items():
+            name = gradient_name(key, grads)
+            if name != key and name.startswith("db") and np.ndim(value) == 1:
+                value = np.reshape(value, (1, -1))  # grads["b1"] 1-D: CS231n's convention, not a missing keepdims
+            returned[name] = value
     return lecture_arrays(returned, options["names"], arrays["X"].dtype)
 
 
