@@ -145,20 +145,40 @@ def read_frame(stream):
 
 def load_module(path):
     """Import the file as a module.  Its directory is the working directory and first on sys.path for the
-    whole session, so that its siblings import inside backprop as well as at the top of the file."""
+    whole session, so that its siblings import inside backprop as well as at the top of the file.  A file
+    inside a package (CS231n's cs231n/classifiers/fc_net.py, with its `from ..layers import *`) is imported
+    as that package's module, the package's parent directory on sys.path too."""
     directory = os.path.dirname(path)
     os.chdir(directory)
     sys.path.insert(0, directory)
+    stem = os.path.splitext(os.path.basename(path))[0]
+    package = _package_of(directory)
+    if package and stem.isidentifier():
+        root, dotted = package
+        sys.path.insert(1, root)
+        import importlib
+        return importlib.import_module(f"{dotted}.{stem}")
     with open(path, "rb") as f:
         source = f.read()
     code = compile(source, path, "exec")  # bytes: the file's own coding declaration applies
-    stem = os.path.splitext(os.path.basename(path))[0]
     name = stem if stem.isidentifier() and stem not in sys.modules else "user_impl"
     module = types.ModuleType(name)
     module.__file__ = path
     sys.modules[name] = module  # dataclasses and a sibling's `import <stem>` look it up there
     exec(code, module.__dict__)
     return module
+
+
+def _package_of(directory):
+    """(the directory above the outermost package, "pkg.sub") for a directory holding __init__.py, else None."""
+    parts, here = [], directory
+    while os.path.isfile(os.path.join(here, "__init__.py")) and os.path.basename(here).isidentifier():
+        parts.insert(0, os.path.basename(here))
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    return (here, ".".join(parts)) if parts else None
 
 
 class CellError(Exception):
