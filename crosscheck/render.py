@@ -186,13 +186,14 @@ def check_verdict(report, colour=False, probes=None):
 
 
 def _agreement(report, checked, on):
-    """✓ all 12 tensors agree …, or what was checked when an implementation left some out."""
+    """✓ all 12 tensors agree …, or what was checked when an implementation left some out.  `on` (" on 8
+    probes") belongs to the implementations: the frameworks are checked on the problem as asked."""
     tensors = len(next(iter(report.compared.values())).comparisons)
     partial = {name: o for name, o in report.outcomes.items() if o.implementation and o.provided < len(o.comparisons)}
-    full = [name for name in checked if name not in partial]
+    full = [name + (on if report.outcomes[name].implementation else "") for name in checked if name not in partial]
     parts = []
     if full:
-        parts.append(f"✓ all {tensors} tensors agree with the reference in {', '.join(full)}{on}")
+        parts.append(f"✓ all {tensors} tensors agree with the reference in {', '.join(full)}")
     for name, o in partial.items():
         parts.append(f"{'' if parts else '✓ '}{name}: {o.provided} of {tensors} tensors provided, all agree{on}; "
                      f"not provided: {' '.join(o.not_provided)}")
