@@ -41,6 +41,32 @@ PROBES = {
 }
 PROBE_L2 = 0.1  # λ for the l2 probe when none is asked for: large enough that every convention's term shows
 
+# each course's own network, where the options say nothing (dls: ReLU hidden layers, a sigmoid output)
+STYLE_DEFAULTS = {
+    "lecture": {"loss": "softmax-ce", "l2_convention": "keras"},
+    "dls": {"loss": "sigmoid-bce", "l2_convention": "course"},
+    "cs231n": {"loss": "softmax-ce", "l2_convention": "weight-decay"},
+}
+HIDDEN_WIDTHS = (4, 3, 5, 6, 7, 8)
+
+
+def style_options(style="lecture", description=None, **options):
+    """build_problem's keyword arguments for an implementation of a style (crosscheck.user_code.STYLES), the
+    style's own network wherever `options` leave it open (None): dls is ReLU hidden layers and a sigmoid output
+    with the course's L2 (λ/2m), as deep as its forward pass reads; cs231n is the lecture's softmax network
+    with ½·reg·Σ‖W‖².  UsageError for layers the implementation cannot take."""
+    defaults = STYLE_DEFAULTS[style]
+    description = description or {}
+    layers, depth = options.get("layers"), description.get("depth")
+    fixed = options.get("params") or options.get("data")
+    if depth and layers and len(layers) - 1 != depth:
+        raise UsageError(f"--layers {','.join(map(str, layers))} is a {len(layers) - 1}-layer network, but "
+                         f"{description.get('entry')} is written for {depth} layers: give {depth + 1} sizes")
+    if layers is None and not fixed and (style == "dls" or depth and depth != 2):
+        layers = (2, *HIDDEN_WIDTHS[:(depth or 2) - 1], 1 if style == "dls" else 3)
+    return {**options, "layers": layers, "loss": options.get("loss") or defaults["loss"],
+            "l2_convention": options.get("l2_convention") or defaults["l2_convention"]}
+
 
 @dataclass(frozen=True)
 class Probe:

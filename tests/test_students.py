@@ -475,3 +475,22 @@ def test_an_exception_is_located_in_the_students_module_not_in_the_wrapper(cli, 
         """
     code, _, err = compare(cli, write(tmp_path, wrapper, name="grader/wrapper.py"))
     assert code == 2 and f"{tmp_path / 'student' / 'layers.py'}:4: your backprop raised ValueError" in err
+
+
+def test_a_model_inside_the_courses_package_imports_its_layers_relatively(cli, tmp_path):
+    source = (EXAMPLES / "cs231n_fc_net.py").read_text()
+    layers, model = source.split("class TwoLayerNet(object):", 1)
+    write(tmp_path, "", name="cs231n/__init__.py")
+    write(tmp_path, "", name="cs231n/classifiers/__init__.py")
+    write(tmp_path, layers, name="cs231n/layers.py")
+    path = write(tmp_path, "import numpy as np\nfrom ..layers import *\n\n\nclass TwoLayerNet(object):" + model,
+                 name="cs231n/classifiers/fc_net.py")
+    code, out, _ = compare(cli, path, "--style", "cs231n")
+    assert code == 0 and "✓ impl: 6 of 12 tensors provided, all agree on 9 probes" in out
+
+
+def test_the_style_defaults_are_callable_without_the_command_line():
+    from crosscheck.probes import style_options
+    options = style_options("dls", {"entry": "forward_propagation", "depth": 3}, layers=None, l2=0.0)
+    assert options["layers"] == (2, 4, 3, 1) and options["loss"] == "sigmoid-bce" and options["l2_convention"] == "course"
+    assert style_options("cs231n", None, layers=(2, 5, 3))["l2_convention"] == "weight-decay"

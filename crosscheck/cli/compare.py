@@ -18,25 +18,16 @@ from ..check import run_check, run_probes
 from ..console import Progress
 from ..errors import UsageError, UserCodeError
 from ..layouts import LAYOUTS
-from ..probes import PROBES, make_probes
+from ..probes import PROBES, make_probes, style_options
 from ..problem import build_problem
 from ..user_code import STYLES, Isolated
 from . import options
-
-# what each course's own network is, when the options do not say (dls: ReLU hidden layers, a sigmoid output)
-STYLE_DEFAULTS = {
-    "lecture": {"loss": "softmax-ce", "l2_convention": "keras"},
-    "dls": {"loss": "sigmoid-bce", "l2_convention": "course"},
-    "cs231n": {"loss": "softmax-ce", "l2_convention": "weight-decay"},
-}
-DLS_HIDDEN = (4, 3, 5, 6, 7, 8)
-
 
 def add_arguments(parser):
     options.add_network_arguments(parser)
     options.add_data_arguments(parser)
     options.add_frameworks_argument(parser, adapters.having("check"))
-    parser.set_defaults(loss=None, l2_convention=None)  # each style has its own (STYLE_DEFAULTS)
+    parser.set_defaults(loss=None, l2_convention=None)  # each style has its own (crosscheck.probes.style_options)
     parser.add_argument("--impl", metavar="FILE", help="your own implementation to check too: a .py file or a "
                                                        ".ipynb notebook")
     parser.add_argument("--style", choices=STYLES, default="lecture",
@@ -111,24 +102,11 @@ def run(args):
 
 
 def problem_options(args, impl=None):
-    """build_problem's keyword arguments from the options, with the style's own network where they say nothing:
-    dls is ReLU hidden layers and a sigmoid output with the course's L2 (λ/2m), as deep as its forward pass
-    reads; cs231n is the lecture's softmax network with ½·reg·Σ‖W‖²."""
-    style = impl.style if impl is not None else "lecture"
-    defaults = STYLE_DEFAULTS[style]
-    layers = args.layers
-    depth = (impl.description or {}).get("depth") if impl is not None else None
-    if depth and layers and len(layers) - 1 != depth:
-        raise UsageError(f"--layers {','.join(map(str, layers))} is a {len(layers) - 1}-layer network, but "
-                         f"{impl.description['entry']} is written for {depth} layers: give {depth + 1} sizes")
-    if layers is None and style == "dls" and not args.params and not args.data:
-        hidden = DLS_HIDDEN[:(depth or 2) - 1]
-        layers = (2, *hidden, 1)
-    elif layers is None and depth and depth != 2 and not args.params and not args.data:
-        layers = (2, *DLS_HIDDEN[:depth - 1], 3)
-    return dict(layers=layers, activation=args.activation, loss=args.loss or defaults["loss"], l2=args.l2,
-                l2_convention=args.l2_convention or defaults["l2_convention"], leaky_slope=args.leaky_slope,
-                dtype=args.dtype, batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data)
+    """build_problem's keyword arguments from the options, the style's own network where they say nothing."""
+    return style_options(impl.style if impl is not None else "lecture", impl.description if impl is not None else None,
+                         layers=args.layers, activation=args.activation, loss=args.loss, l2=args.l2,
+                         l2_convention=args.l2_convention, leaky_slope=args.leaky_slope, dtype=args.dtype,
+                         batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data)
 
 
 def _probe_names(text):
