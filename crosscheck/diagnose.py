@@ -141,14 +141,14 @@ def _same_as(name, other):
     return f"your {name} is the lecture's {other}: the names are mixed up (return the lecture's {name} under {name})"
 
 
-FACTOR_WORDS = {  # (sign, power of m, ratio) -> what it means
+FACTOR_WORDS = {  # each part of a factor sign·m^k·r -> what it means
     "sign": "the opposite sign (gradient ascent, or Y − A instead of A − Y)",
-    1: "a summed loss — the 1/m is missing",
-    2: "1/m missing twice",
-    -1: "an extra 1/m (in the lecture's convention dZ and dA carry no 1/m; only dW and db divide by m)",
-    -2: "1/m applied twice too often",
-    2.0: "a stray 2 (or a missing ½)",
-    0.5: "a stray ½",
+    ("m", 1): "a summed loss — the 1/m is missing",
+    ("m", 2): "1/m missing twice",
+    ("m", -1): "an extra 1/m (in the lecture's convention dZ and dA carry no 1/m; only dW and db divide by m)",
+    ("m", -2): "1/m applied twice too often",
+    ("r", 2.0): "a stray 2 (or a missing ½)",
+    ("r", 0.5): "a stray ½",
 }
 
 
@@ -183,8 +183,8 @@ def _scale_factor(ctx):
         return f"{ctx.name} has the opposite sign: check A − Y (not Y − A) and every sign down the chain"
     if found is not None:
         sign, k, r = found
-        words = ([FACTOR_WORDS["sign"]] if sign < 0 else []) + ([FACTOR_WORDS[k]] if k else []) + \
-                ([FACTOR_WORDS[r]] if r != 1 else [])
+        words = ([FACTOR_WORDS["sign"]] if sign < 0 else []) + ([FACTOR_WORDS["m", k]] if k else []) + \
+                ([FACTOR_WORDS["r", r]] if r != 1 else [])
         parts = ("−" if sign < 0 else "") + ("m" if k == 1 else f"m^{k}" if k else "") + \
                 ("" if r == 1 else ("·2" if r == 2 else "·½") if k else ("2" if r == 2 else "½"))
         value = f"{c:.4g}" if abs(c) != 1 else ""
@@ -351,8 +351,8 @@ def _l2_conventions(ctx, c):
 
 
 def _l2_words(conv, lam):
-    return {"keras": f"λ·Σ‖W‖² in J, 2λ·W in dW", "course": f"λ/(2m)·Σ‖W‖² in J, (λ/m)·W in dW",
-            "weight-decay": f"λ/2·Σ‖W‖² in J, λ·W in dW"}[conv]
+    return {"keras": "λ·Σ‖W‖² in J, 2λ·W in dW", "course": "λ/(2m)·Σ‖W‖² in J, (λ/m)·W in dW",
+            "weight-decay": "λ/2·Σ‖W‖² in J, λ·W in dW"}[conv]
 
 
 def _dW_l2_coefficient(ctx, l):

@@ -494,3 +494,19 @@ def test_the_style_defaults_are_callable_without_the_command_line():
     options = style_options("dls", {"entry": "forward_propagation", "depth": 3}, layers=None, l2=0.0)
     assert options["layers"] == (2, 4, 3, 1) and options["loss"] == "sigmoid-bce" and options["l2_convention"] == "course"
     assert style_options("cs231n", None, layers=(2, 5, 3))["l2_convention"] == "weight-decay"
+
+
+@pytest.mark.parametrize("factor, words", [(-30, "the opposite sign (gradient ascent, or Y − A instead of A − Y) and a "
+                                                  "summed loss — the 1/m is missing"),
+                                           (900, "1/m missing twice"), (2, "a stray 2 (or a missing ½)"),
+                                           (60, "a summed loss — the 1/m is missing and a stray 2")])
+def test_a_factor_is_split_into_sign_powers_of_m_and_a_stray_2(factor, words):
+    from crosscheck.check import reference_traces
+    from crosscheck.diagnose import diagnose
+    from crosscheck.tensors import Comparison
+    from reference import Network, Trace, init_params, make_data
+    net = Network((2, 4, 3))
+    X, Y = make_data(net, batch=30)
+    ref, _, scales = reference_traces(net, init_params(net, "he"), X, Y)
+    candidate = Trace({**ref.tensors, "dW2": ref["dW2"] * factor}, meta=ref.meta)
+    assert diagnose("dW2", candidate, ref, Comparison("x", "dW2", (4, 3)), scales).endswith(words)

@@ -16,7 +16,7 @@ from ..check import run_check
 from ..probes import make_probes
 from ..problem import build_problem
 from ..user_code import InProcess
-from .steps import backprop, make_backprop
+from .steps import make_backprop
 
 
 # ==== the mistakes: each one replaces a step above ================================================
