@@ -499,7 +499,7 @@ def test_the_style_defaults_are_callable_without_the_command_line():
 @pytest.mark.parametrize("factor, words", [(-30, "the opposite sign (gradient ascent, or Y − A instead of A − Y) and a "
                                                   "summed loss — the 1/m is missing"),
                                            (900, "1/m missing twice"), (2, "a stray 2 (or a missing ½)"),
-                                           (60, "a summed loss — the 1/m is missing and a stray 2")])
+                                           (60, "a summed loss — the 1/m is missing and a stray 2 (or a missing ½)")])
 def test_a_factor_is_split_into_sign_powers_of_m_and_a_stray_2(factor, words):
     from crosscheck.check import reference_traces
     from crosscheck.diagnose import diagnose
