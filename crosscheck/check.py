@@ -3,6 +3,13 @@
     report = run_check(problem, frameworks=("torch", "jax"), impls={"impl": Isolated("my_backprop.py")})
     report.ok, report.first_divergence, report.outcomes["torch"].comparisons, report.as_json()
 
+    probes, skipped = make_probes(options, impl.description)           # crosscheck.probes
+    run = run_probes(probes, impls={"impl": impl})                      # a Report per probe
+    run.ok, run.first_failure, run.results[i].report, run.as_json()
+
+An implementation must return every dW and db (unless partial=True); what it leaves out of the rest is
+"not provided", and the verdict counts what was checked.
+
 A user's file runs in a worker process of its own (crosscheck.user_code.Isolated): the reference, the
 frameworks and the comparison stay here, where nothing the user's code does can reach them.
 """
@@ -17,8 +24,9 @@ from reference import Trace, backprop
 from reference.errors import one_line
 
 from . import tolerance
-from .status import ERROR, MISMATCH, OK, UNAVAILABLE, Outcome, nothing_checked
-from .tensors import compare, first_divergence
+from .errors import UserCodeError
+from .status import ERROR, MISMATCH, NOT_PROVIDED, OK, UNAVAILABLE, Outcome, nothing_checked
+from .tensors import compare, first_divergence, parameter_gradients
 from .user_code import Implementation, InProcess
 
 
@@ -36,7 +44,12 @@ class CheckOutcome(Outcome):
 
     @property
     def provided(self):
-        return sum(c.ok is not None for c in self.comparisons)
+        return sum(c.ok is not None and not c.missing for c in self.comparisons)
+
+    @property
+    def not_provided(self):
+        """The tensors it did not return (required ones included), in computation order."""
+        return [c.tensor for c in self.comparisons if c.status == NOT_PROVIDED or c.missing]
 
 
 @dataclass
@@ -116,7 +129,7 @@ def reversed_twin(net, params, X, Y):
     return twin
 
 
-def run_check(problem, frameworks=(), impls=None, progress=None):
+def run_check(problem, frameworks=(), impls=None, progress=None, partial=False):
     """Compare each framework's and each implementation's Trace against the reference's.
 
     frameworks  names from adapters.having("check"); one that cannot load is "unavailable", with the reason
@@ -124,6 +137,7 @@ def run_check(problem, frameworks=(), impls=None, progress=None):
                 own code) or {name: function}, a trusted function called here; an implementation that fails
                 raises UserCodeError (exit 2) naming the user's file and line
     progress    called with each framework's name as it is checked, or None
+    partial     an implementation need not return every dW and db (a half-written one)
     """
     net, params, X, Y = problem
     expected = reference_traces(net, params, X, Y)
@@ -135,23 +149,29 @@ def run_check(problem, frameworks=(), impls=None, progress=None):
     for name, impl in (impls or {}).items():
         if progress:
             progress(name)
-        report.outcomes[name] = check_implementation(name, impl, problem, expected)
+        report.outcomes[name] = check_implementation(name, impl, problem, expected, partial)
     return report
 
 
-def check_implementation(name, impl, problem, expected):
-    """One implementation's CheckOutcome: ok, or mismatch (a tensor differs, or it returned none of the names)."""
+def check_implementation(name, impl, problem, expected, partial=False):
+    """One implementation's CheckOutcome: ok, or mismatch (a tensor differs, a dW or db is missing, or it
+    returned none of the names)."""
     impl = impl if isinstance(impl, Implementation) else InProcess(impl, name)
     start = time.perf_counter()
     trace = impl.run(*problem)
     seconds = {"check": round(time.perf_counter() - start, 4)}
-    comparisons = compare(name, trace, *expected, required=False)
+    required = () if partial else parameter_gradients(problem.net.L)
+    comparisons = compare(name, trace, *expected, required=required, net=problem.net,
+                          layout=getattr(impl, "layout", "rows"))
     J = next((c for c in comparisons if c.tensor == "J"), None)
     if J is not None and J.got_shape is not None and J.hint:
         J.hint = (f"J has shape {J.got_shape}: J is one number, the mean loss over the batch — return a float, "
                   f"or an array of shape (), (1,) or (1, 1)")
     outcome = CheckOutcome(name, implementation=True, comparisons=comparisons, seconds=seconds, output=impl.output,
-                           info={"path": impl.path, "ignored": trace.meta.get("ignored", [])})
+                           info={"path": impl.path, "ignored": trace.meta.get("ignored", []),
+                                 "style": getattr(impl, "style", "lecture"), "layout": getattr(impl, "layout", "rows"),
+                                 "entry": (getattr(impl, "description", None) or {}).get("entry"),
+                                 "shapes": {k: list(v) for k, v in trace.meta.get("shapes", {}).items()}})
     outcome.status = OK if outcome.first_divergence is None and outcome.provided else MISMATCH
     if not outcome.provided:
         ignored = outcome.info["ignored"]
@@ -177,3 +197,94 @@ def check_framework(name, problem, expected):
     comparisons = compare(name, trace, *expected)
     status = OK if first_divergence(comparisons) is None else MISMATCH
     return CheckOutcome(name, status, info=info, seconds=seconds, comparisons=comparisons)
+
+
+# ---- probes: one implementation, several problems ---------------------------------------------------
+
+@dataclass
+class ProbeResult:
+    """One probe: its Report, or the implementation's failure on it, or why it was not run."""
+
+    probe: object                 # crosscheck.probes.Probe
+    report: Report = None
+    error: str = None             # the implementation raised (or returned what cannot be compared) on this probe
+    skipped: str = None           # not run, and why
+
+    @property
+    def ok(self):
+        if self.skipped:
+            return True
+        return self.error is None and self.report is not None and self.report.ok
+
+    @property
+    def status(self):
+        return "skipped" if self.skipped else OK if self.ok else MISMATCH
+
+    def as_json(self):
+        first = self.report.first_divergence if self.report else None
+        return {"name": self.probe.name, "title": self.probe.title, "status": self.status, "ok": self.ok,
+                "error": self.error, "skipped": self.skipped, "config": self.probe.problem.config,
+                "first_divergence": None if first is None else
+                {"framework": first.framework, "tensor": first.tensor, "hint": first.hint},
+                "comparisons": [c.as_json() for o in (self.report.outcomes.values() if self.report else [])
+                                if o.implementation for c in o.comparisons]}
+
+
+@dataclass
+class ProbeRun:
+    """Every probe's result, in order; the first is the problem as asked (where the frameworks are checked too)."""
+
+    results: list
+    skipped: dict = field(default_factory=dict)   # {probe name: why it does not apply}
+
+    @property
+    def ok(self):
+        return all(r.ok for r in self.results)
+
+    @property
+    def first_failure(self):
+        return next((r for r in self.results if not r.ok), None)
+
+    @property
+    def shown(self):
+        """The result a report shows in full: the first that fails, else the first."""
+        return self.first_failure or self.results[0]
+
+    def as_json(self):
+        shown = self.shown
+        document = shown.report.as_json() if shown.report else self.results[0].report.as_json()
+        first = shown.report.first_divergence if shown.report else None
+        document["ok"] = self.ok and document["ok"]
+        document["first_divergence"] = (None if first is None and shown.error is None else
+                                        {"framework": first.framework if first else None,
+                                         "tensor": first.tensor if first else None,
+                                         "hint": first.hint if first else shown.error, "probe": shown.probe.name})
+        document["probe"] = shown.probe.name
+        document["probes"] = [r.as_json() for r in self.results]
+        document["probes_skipped"] = dict(self.skipped)
+        return document
+
+
+def run_probes(probes, frameworks=(), impls=None, progress=None, partial=False, skipped=None):
+    """run_check on each probe's problem: the frameworks on the first (the problem as asked), every
+    implementation on all of them.
+
+    An implementation that raises on the first probe raises UserCodeError (nothing could be checked: exit 2).
+    On a later probe its exception is that probe's failure — a hidden input it gets wrong — except on the
+    deeper probe, which an implementation written for one depth may refuse: skipped, with what it raised.
+    """
+    results = []
+    for i, probe in enumerate(probes):
+        try:
+            report = run_check(probe.problem, frameworks if i == 0 else (), impls,
+                               progress if i == 0 else None, partial)
+        except UserCodeError as exc:
+            if i == 0 or exc.kind not in ("exception", "result", "exit", "interrupt"):
+                raise
+            if probe.name == "deeper":
+                results.append(ProbeResult(probe, skipped=f"{exc} (written for fewer layers?)"))
+            else:
+                results.append(ProbeResult(probe, error=str(exc)))
+            continue
+        results.append(ProbeResult(probe, report))
+    return ProbeRun(results, dict(skipped or {}))

@@ -1,33 +1,63 @@
 """Probable causes: what a diverging tensor's numbers say about the mistake that produced them.
 
-Each check looks for one recognisable pattern — a factor of m, a transpose, a sign, a missing mask,
-a derivative taken of the wrong tensor, a layer index off by one, float32 rounding — and returns one
-line, or None.  The first check that recognises the divergence names it.
+Each check looks for one recognisable pattern — an L2 term of another convention or none, a regularized bias,
+a tensor changed in place, a factor of ±m^k, a transpose, a missing mask, a derivative taken of the wrong
+tensor, a name or layer index mixed up, another activation, float32 rounding — and returns one line, or None.
+The first check that recognises the divergence names it.
+
+A tensor that fails after the first divergence is judged against its *local* reference: the lecture's formula
+applied to the candidate's own upstream tensors (local_reference).  If it matches, its error is inherited (↳);
+if not, it has a mistake of its own, and gets its own diagnosis.
 """
 import re
 
 import numpy as np
 
+from reference import Network, l2_coefficient
+from reference.losses import OUTPUT_LOSSES
+from reference.regularization import L2_CONVENTIONS
+
 from .tolerance import EPS32, size_of
 
+# the network's layout in the lecture's formulas, for the hints that quote one
+FORMULAS = {
+    "rows": {"dW": "dW = A_prevᵀ·dZ / m", "db": "np.sum(dZ, axis=0, keepdims=True) / m", "W": "W is (n_in, n_out)",
+             "batch": "axis=0", "units": "axis=1"},
+    "columns": {"dW": "dW = dZ·A_prevᵀ / m", "db": "np.sum(dZ, axis=1, keepdims=True) / m", "W": "W is (n_out, n_in)",
+                "batch": "axis=1", "units": "axis=0"},
+}
 
-def diagnose(name, candidate, reference, comparison, scales=None):
+
+def network_of(reference, net=None):
+    """The Network a reference Trace was computed for (net itself when given)."""
+    if net is not None:
+        return net
+    sizes = [np.shape(reference["W1"])[0]] + [np.shape(W)[1] for W, _ in reference.params]
+    return Network(tuple(sizes), activation=reference.meta.get("activation", "relu"),
+                   loss=reference.meta.get("loss", "softmax-ce"))
+
+
+def diagnose(name, candidate, reference, comparison, scales=None, net=None, statuses=None, ref=None, layout="rows"):
     """One line naming the probable cause of `name` diverging in `candidate` from the reference.
 
-    scales  {name: (S, n)}, the terms each tensor was summed from (crosscheck.tolerance.summand_scales): a
-            float64 sum that cancels is never mistaken for float32 rounding
+    scales    {name: (S, n)}, the terms each tensor was summed from (crosscheck.tolerance.summand_scales): a
+              float64 sum that cancels is never mistaken for float32 rounding
+    net       the Network (its L2 strength and convention); None: read from the reference's meta, without L2
+    statuses  {name: True (agrees) | False | None (not provided)} of the tensors compared before this one
+    ref       what `name` should be (default: the reference's; a local reference for a later divergence)
+    layout    the implementation's layout: shapes and formulas in hints are written in it
     """
     if name not in candidate:
         return f"{name} is missing from the result"
     got = np.asarray(candidate[name], dtype=np.float64)
-    ref = np.asarray(reference[name], dtype=np.float64)
+    ref = np.asarray(reference[name] if ref is None else ref, dtype=np.float64)
     m = np.shape(reference["X"])[0]
     if comparison.got_shape is not None:
-        return _shape_hint(name, got, ref, m)
+        return _other_shape(name, got, reference) or _shape_hint(name, got, ref, m, layout)
     if not np.all(np.isfinite(got)):
         return (f"{name} contains NaN or inf: something overflowed — e.g. exp() of large logits in a softmax "
                 f"without subtracting the row max, or log(0)")
-    context = _Context(name, got, ref, m, candidate, reference, scales)
+    context = _Context(name, got, ref, m, candidate, reference, scales, network_of(reference, net), statuses, layout)
     for check in CHECKS:
         hint = check(context)
         if hint:
@@ -36,8 +66,9 @@ def diagnose(name, candidate, reference, comparison, scales=None):
 
 
 class _Context:
-    def __init__(self, name, got, ref, m, candidate, reference, scales):
+    def __init__(self, name, got, ref, m, candidate, reference, scales, net, statuses, layout):
         self.name, self.got, self.ref, self.m = name, got, ref, m
+        self.net, self.statuses, self.layout = net, statuses or {}, layout
         self.candidate, self.reference = candidate, reference
         self.size = size_of(name, reference, scales)  # max(max|ref|, the terms it was summed from)
         match = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
@@ -60,45 +91,121 @@ class _Context:
         return None if value is None else np.asarray(value, dtype=np.float64)
 
 
-def _shape_hint(name, got, ref, m):
+def _shape_hint(name, got, ref, m, layout="rows"):
+    """Shapes as the implementation sees them, in its layout (got and ref arrive in rows)."""
+    f = FORMULAS[layout]
+    user = (lambda shape: tuple(shape)[::-1] if layout == "columns" and len(shape) == 2 else tuple(shape))
+    got_shape, ref_shape = user(got.shape), user(ref.shape)
     if got.shape == ref.T.shape and ref.ndim == 2:
-        return (f"{name} has shape {got.shape}, the lecture's is {ref.shape}: it is transposed "
-                f"(W is (n_in, n_out), so dW = A_prevᵀ·dZ, not dZᵀ·A_prev)")
+        if name.startswith("dW"):
+            return (f"{name} has shape {got_shape}, W's is {ref_shape}: it is transposed ({f['W']}, so {f['dW']})")
+        return f"{name} has shape {got_shape}, the lecture's is {ref_shape} in your layout: it is transposed"
     if name.startswith("db"):
         n = ref.shape[1]
         if got.shape == (m, n):
-            return f"{name} has shape {got.shape}: sum dZ over the batch — np.sum(dZ, axis=0, keepdims=True) / m"
+            return f"{name} has shape {got_shape}: sum dZ over the batch — {f['db']}"
         if got.shape == (m, 1) and m != 1:
-            return (f"{name} has shape {got.shape}: summed over the units (axis=1); the bias gradient sums over the "
-                    f"batch — np.sum(dZ, axis=0, keepdims=True) / m")
+            return (f"{name} has shape {got_shape}: summed over the units ({f['units']}); the bias gradient sums over "
+                    f"the batch — {f['db']}")
         if got.shape == (n,):
-            return f"{name} has shape {got.shape}: keep the batch axis — np.sum(dZ, axis=0, keepdims=True) gives (1, {n})"
+            return f"{name} has shape {got_shape}: keep the batch axis — {f['db'].replace(' / m', '')} gives {ref_shape}"
     if got.size == ref.size:
-        return f"{name} has shape {got.shape} but holds as many numbers as the lecture's {ref.shape}: a reshape or layout mix-up"
-    return f"{name} has shape {got.shape}, the lecture's is {ref.shape}"
+        return (f"{name} has shape {got_shape} but holds as many numbers as the lecture's {ref_shape}: a reshape or "
+                f"layout mix-up")
+    return f"{name} has shape {got_shape}, the lecture's is {ref_shape}"
+
+
+def _other_shape(name, got, reference):
+    """A tensor with another tensor's shape and numbers: the names or the layer index are mixed up."""
+    for other in _lecture_names(reference):
+        value = np.asarray(reference[other], np.float64)
+        if other != name and value.shape == got.shape and value.size and _near(got, value, 1e-8):
+            return _same_as(name, other)
+    return None
+
+
+def _lecture_names(reference):
+    return [n for n in reference.keys() if n not in ("Y",)]
+
+
+def _near(a, b, rtol):
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
+    return float(np.max(np.abs(a - b))) <= rtol * scale
+
+
+def _same_as(name, other):
+    kind = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
+    kind_other = re.fullmatch(r"(d?[A-Za-z])(\d+)", other)
+    if kind and kind_other and kind.group(1) == kind_other.group(1):
+        return f"{name} equals the lecture's {other}: a layer index is off by one in the loop (or in the key it is stored under)"
+    return f"your {name} is the lecture's {other}: the names are mixed up (return the lecture's {name} under {name})"
+
+
+FACTOR_WORDS = {  # each part of a factor sign·m^k·r -> what it means
+    "sign": "the opposite sign (gradient ascent, or Y − A instead of A − Y)",
+    ("m", 1): "a summed loss — the 1/m is missing",
+    ("m", 2): "1/m missing twice",
+    ("m", -1): "an extra 1/m (in the lecture's convention dZ and dA carry no 1/m; only dW and db divide by m)",
+    ("m", -2): "1/m applied twice too often",
+    ("r", 2.0): "a stray 2 (or a missing ½)",
+    ("r", 0.5): "a stray ½",
+}
+
+
+def _factor(c, m):
+    """c as (sign, k, r) with c = sign·m^k·r, k in −2..2, r in {1, 2, ½}; None when it is no such product."""
+    for k in (0, 1, -1, 2, -2) if m > 1 else (0,):
+        for r in (1.0, 2.0, 0.5):
+            for sign in (1, -1):
+                target = sign * float(m) ** k * r
+                if abs(c - target) <= 1e-6 * abs(target) and (sign, k, r) != (1, 0, 1.0):
+                    return sign, k, r
+    return None
 
 
 def _scale_factor(ctx):
-    """The whole tensor is a constant multiple of the reference's: a 1/m, a sign, a ½ or 2."""
+    """The whole tensor is a constant multiple of the reference's: ±m^k, a ½ or a 2 — each named apart."""
     denominator = float(np.sum(ctx.ref * ctx.ref))
     if denominator == 0:
         return None
     c = float(np.sum(ctx.got * ctx.ref)) / denominator
     if abs(c - 1) < 1e-6 or not ctx.close(ctx.got, c * ctx.ref):
         return None
-    scalar = ctx.ref.size == 1  # any change of a scalar is "a factor": name only the telling ones
     m = ctx.m
-    if m > 1 and abs(c - m) < 1e-3 * m:
+    found = _factor(c, m)
+    if found == (1, 1, 1.0):
         return (f"{ctx.name} is m = {m} times the lecture's: the 1/m is missing "
                 f"(dW and db are gradients of the mean loss J, so they carry 1/m)")
-    if m > 1 and abs(c * m - 1) < 1e-3:
+    if found == (1, -1, 1.0):
         return (f"{ctx.name} is 1/m = 1/{m} of the lecture's: an extra 1/m — in the lecture's convention "
                 f"dZ and dA carry no 1/m (autodiff's ∂J/∂Z does); only dW and db divide by m")
-    if abs(c + 1) < 1e-3:
+    if found == (-1, 0, 1.0):
         return f"{ctx.name} has the opposite sign: check A − Y (not Y − A) and every sign down the chain"
-    if scalar:
+    if found is not None:
+        sign, k, r = found
+        words = ([FACTOR_WORDS["sign"]] if sign < 0 else []) + ([FACTOR_WORDS["m", k]] if k else []) + \
+                ([FACTOR_WORDS["r", r]] if r != 1 else [])
+        parts = ("−" if sign < 0 else "") + ("m" if k == 1 else f"m^{k}" if k else "") + \
+                ("" if r == 1 else ("·2" if r == 2 else "·½") if k else ("2" if r == 2 else "½"))
+        value = f"{c:.4g}" if abs(c) != 1 else ""
+        return f"{ctx.name} is {parts} = {value} × the lecture's (m = {m}): {' and '.join(words)}"
+    if ctx.ref.size == 1:  # any change of a scalar is "a factor": name only the telling ones
         return None
     return f"{ctx.name} is {c:.4g} × the lecture's: a constant factor is off (a stray ½, 2 or 1/m?)"
+
+
+def _weights_transposed(ctx):
+    """Z[l] = A[l-1]·W[l]ᵀ + b[l]: a square W used the other way round (X moved to rows, W not)."""
+    if ctx.kind != "Z":
+        return None
+    W = ctx.ref_of(f"W{ctx.layer}")
+    A_prev = ctx.ref_of("X" if ctx.layer == 1 else f"A{ctx.layer - 1}")
+    b = ctx.ref_of(f"b{ctx.layer}")
+    if W is None or A_prev is None or W.shape[0] != W.shape[1] or not ctx.close(ctx.got, A_prev @ W.T + b):
+        return None
+    how = ("in the column layout W is (n_out, n_in): turning X to rows means turning W too — or compute Z = W·A_prev + b"
+           if ctx.layout == "columns" else "W is (n_in, n_out): Z = A_prev·W + b")
+    return f"{ctx.name} = A{ctx.layer - 1}·W{ctx.layer}ᵀ + b{ctx.layer}: W{ctx.layer} is used transposed ({how})"
 
 
 def _transposed(ctx):
@@ -179,15 +286,163 @@ def _other_layer(ctx):
     return None
 
 
+def _agreeing(ctx, names):
+    """Of these names, the ones that were provided and agree (never a name that was not returned)."""
+    return [n for n in names if ctx.statuses.get(n) is True]
+
+
 def _forward_or_loss(ctx):
+    L = ctx.reference.L
     if ctx.name == "J":
-        L = ctx.reference.L
-        return (f"J differs while Z{L} and A{L} agree: the loss formula (its sign, the 1/m, the log of A{L}, "
-                f"or the L2 term)")
+        agree = _agreeing(ctx, [f"Z{L}", f"A{L}"])
+        if agree:
+            return (f"J differs while {' and '.join(agree)} agree{'s' if len(agree) == 1 else ''}: the loss formula "
+                    f"(its sign, the 1/m, the log of A{L}, or the L2 term)")
+        return (f"J differs (Z{L} and A{L} were not returned, so the forward pass behind it was not checked): the "
+                f"loss formula, or the forward pass")
     if ctx.kind == "Z":
         return f"{ctx.name} differs: the forward pass Z{ctx.layer} = A{ctx.layer - 1}·W{ctx.layer} + b{ctx.layer}"
     if ctx.kind == "A":
-        return f"{ctx.name} differs while Z{ctx.layer} agrees: the activation itself"
+        if _agreeing(ctx, [f"Z{ctx.layer}"]):
+            return f"{ctx.name} differs while Z{ctx.layer} agrees: the activation itself"
+        return f"{ctx.name} differs: the activation, or the forward pass before it (Z{ctx.layer} was not returned)"
+    return None
+
+
+HIDDEN = {"relu": lambda Z: np.maximum(Z, 0), "leaky_relu": lambda Z: np.where(Z > 0, Z, 0.01 * Z),
+          "sigmoid": lambda Z: 1 / (1 + np.exp(-Z)), "tanh": np.tanh, "identity": lambda Z: Z}
+OUTPUT = {"softmax-ce": "softmax", "sigmoid-bce": "sigmoid", "mse": "identity"}
+
+
+def _another_activation(ctx):
+    """A[l] is another activation of Z[l]: the implementation's network is not the one asked for."""
+    if ctx.kind != "A" or ctx.layer is None:
+        return None
+    Z = ctx.ref_of(f"Z{ctx.layer}")
+    with np.errstate(over="ignore"):
+        if ctx.layer < ctx.reference.L:
+            for name, g in HIDDEN.items():
+                if name != ctx.net.activation and ctx.close(ctx.got, g(Z)):
+                    return (f"{ctx.name} = {name}({ctx.name.replace('A', 'Z')}): your hidden layers use {name}, the network "
+                            f"asked for has {ctx.net.activation} — run with --activation {name}")
+            return None
+        for loss, (output, _) in OUTPUT_LOSSES.items():
+            if loss != ctx.net.loss and ctx.close(ctx.got, output(Z)):
+                return (f"{ctx.name} = {OUTPUT[loss]}(Z{ctx.layer}): your output layer is {OUTPUT[loss]}, the network asked "
+                        f"for is {ctx.net.loss} — run with --loss {loss}")
+    return None
+
+
+def _changed_in_place(ctx):
+    """A[L] = A[L]_ref − Y: the probabilities were turned into dZ in place after they were returned."""
+    L = ctx.reference.L
+    if ctx.name == f"A{L}" and ctx.close(ctx.got, ctx.ref - ctx.ref_of("Y")):
+        return (f"A{L} = the lecture's A{L} − Y: probs was changed in place after it was returned "
+                f"(dscores = probs; dscores[…] -= 1) — return a copy (probs.copy())")
+    return None
+
+
+def _l2_conventions(ctx, c):
+    """The L2 conventions whose coefficient c (of (c/2)·Σ‖W‖², gradient c·W) equals c, for this λ and m."""
+    lam = ctx.net.l2
+    if not lam:
+        return []
+    return [conv for conv in L2_CONVENTIONS if abs(l2_coefficient(lam, conv, ctx.m) - c) <= 1e-6 * abs(c)]
+
+
+def _l2_words(conv, lam):
+    return {"keras": "λ·Σ‖W‖² in J, 2λ·W in dW", "course": "λ/(2m)·Σ‖W‖² in J, (λ/m)·W in dW",
+            "weight-decay": "λ/2·Σ‖W‖² in J, λ·W in dW"}[conv]
+
+
+def _dW_l2_coefficient(ctx, l):
+    """k with the candidate's dW[l] − the reference's = k·W[l] (None: no such k, or dW[l] not provided)."""
+    if ctx.statuses.get(f"dW{l}") is None and f"dW{l}" != ctx.name:
+        return None
+    got = ctx.candidate.get(f"dW{l}")
+    W = ctx.ref_of(f"W{l}")
+    if got is None or np.shape(got) != W.shape or not np.any(W):
+        return None
+    d = np.asarray(got, np.float64) - ctx.ref_of(f"dW{l}")
+    k = float(np.sum(d * W) / np.sum(W * W))
+    scale = max(float(np.max(np.abs(d))), 1e-300)
+    return k if float(np.max(np.abs(d - k * W))) <= 1e-6 * scale + 1e-13 * max(float(np.max(np.abs(ctx.ref_of(f"dW{l}")))), 1e-300) else None
+
+
+def _l2_term(ctx):
+    """An L2 term of another convention, of the wrong factor, or none at all — in J or in dW[l]."""
+    net, lam = ctx.net, ctx.net.l2
+    c_ref = l2_coefficient(lam, net.l2_convention, ctx.m) if lam else 0.0
+    if ctx.kind == "dW":
+        k = _dW_l2_coefficient(ctx, ctx.layer)
+        if k is None or abs(k) <= 1e-9 * max(abs(c_ref), 1e-300):
+            return None
+        c = c_ref + k
+        name, l = ctx.name, ctx.layer
+        if not lam:
+            return (f"{name} − the lecture's = {k:.4g}·W{l}: an L2 term although λ = 0 here — is the regularization "
+                    f"strength hard-coded instead of taken from the argument your code is given?")
+        if abs(c) <= 1e-6 * abs(c_ref):
+            j = _J_l2_coefficient(ctx)
+            where = " although J has it" if j is not None and abs(j - c_ref) <= 1e-6 * abs(c_ref) else ""
+            return f"the L2 term is missing from {name}{where} (λ = {lam:g}: {name} needs + {c_ref:.4g}·W{l}, the derivative of J's term)"
+        matches = _l2_conventions(ctx, c)
+        j = _J_l2_coefficient(ctx)
+        if j is not None and abs(j - c_ref) <= 1e-6 * abs(c_ref) and abs(c - c_ref) > 1e-6 * abs(c_ref):
+            conv = f" ({matches[0]} convention)" if matches else ""
+            return (f"{name}'s L2 term is {c:.4g}·W{l}{conv}, but J's is the {net.l2_convention} convention's: dW must "
+                    f"carry the derivative of J's term, {c_ref:.4g}·W{l} ({_l2_words(net.l2_convention, lam)})")
+        if matches:
+            return (f"{name}'s L2 term is {c:.4g}·W{l}: the {matches[0]} convention ({_l2_words(matches[0], lam)}); the "
+                    f"reference uses {net.l2_convention} — run with --l2-convention {matches[0]}")
+        return (f"{name}'s L2 term has the wrong factor: {c:.4g}·W{l} where λ = {lam:g} ({net.l2_convention}: "
+                f"{_l2_words(net.l2_convention, lam)}) gives {c_ref:.4g}·W{l}")
+    if ctx.name == "J":
+        half_sum = 0.5 * sum(float(np.sum(ctx.ref_of(f"W{l}") ** 2)) for l in range(1, ctx.reference.L + 1))
+        if not half_sum:
+            return None
+        c = c_ref + (float(ctx.got) - float(ctx.ref)) / half_sum
+        dW = [_dW_l2_coefficient(ctx, l) for l in range(1, ctx.reference.L + 1)]
+        dW_has = [c_ref + k for k in dW if k is not None]
+        if not lam:
+            if dW_has and all(abs(x - c) <= 1e-6 * abs(c) for x in dW_has) and abs(c) > 0:
+                return (f"J and dW carry an L2 term (c = {c:.4g}) although λ = 0 here — is the regularization strength "
+                        f"hard-coded instead of taken from the argument your code is given?")
+            return None
+        if abs(c) <= 1e-6 * abs(c_ref):
+            also = " (dW has it)" if dW_has and all(abs(x - c_ref) <= 1e-6 * abs(c_ref) for x in dW_has) else ""
+            return f"the L2 term is missing from J{also}: J = loss + {_l2_words(net.l2_convention, lam).split(' in J')[0]}"
+        matches = _l2_conventions(ctx, c)
+        if matches and matches[0] != net.l2_convention:
+            return (f"J's L2 term is the {matches[0]} convention's ({_l2_words(matches[0], lam)}); the reference uses "
+                    f"{net.l2_convention} — run with --l2-convention {matches[0]}")
+    return None
+
+
+def _J_l2_coefficient(ctx):
+    """The c of the candidate's J, if J was provided and its difference is an L2 term."""
+    if "J" not in ctx.candidate or np.shape(ctx.candidate["J"]) not in ((), (1,), (1, 1)):
+        return None
+    lam = ctx.net.l2
+    c_ref = l2_coefficient(lam, ctx.net.l2_convention, ctx.m) if lam else 0.0
+    half_sum = 0.5 * sum(float(np.sum(ctx.ref_of(f"W{l}") ** 2)) for l in range(1, ctx.reference.L + 1))
+    if not half_sum:
+        return None
+    return c_ref + (float(np.asarray(ctx.candidate["J"]).reshape(())) - float(ctx.reference["J"])) / half_sum
+
+
+def _bias_regularized(ctx):
+    """db[l] − db_ref = k·b[l]: an L2 term on the bias."""
+    if ctx.kind != "db":
+        return None
+    b = ctx.ref_of(f"b{ctx.layer}")
+    if b is None or not np.any(b) or b.size < 2:
+        return None
+    d = ctx.got - ctx.ref
+    k = float(np.sum(d * b) / np.sum(b * b))
+    if k and float(np.max(np.abs(d - k * b))) <= 1e-6 * float(np.max(np.abs(d))):
+        return (f"{ctx.name} − the lecture's = {k:.4g}·b{ctx.layer}: the bias is regularized — the L2 term applies "
+                f"to the weights only (db has no λ term)")
     return None
 
 
@@ -209,8 +464,96 @@ def _float32_rounding(ctx):
     return None
 
 
-CHECKS = (_float32_rounding, _scale_factor, _transposed, _dA_without_transpose, _activation_derivative,
-          _output_layer, _other_layer, _forward_or_loss)
+def _other_name(ctx):
+    """The tensor holds the numbers of another lecture tensor of the same shape."""
+    for other in _lecture_names(ctx.reference):
+        value = ctx.ref_of(other)
+        if other != ctx.name and value.shape == ctx.got.shape and np.any(value) and ctx.close(ctx.got, value):
+            return _same_as(ctx.name, other)
+    return None
+
+
+CHECKS = (_changed_in_place, _l2_term, _bias_regularized, _scale_factor, _float32_rounding, _weights_transposed, _transposed,
+          _dA_without_transpose, _activation_derivative, _output_layer, _other_layer, _another_activation,
+          _other_name, _forward_or_loss)
+
+
+# ---- local references: the lecture's formula on the candidate's own upstream tensors ---------------------
+
+def local_reference(name, candidate, reference, net=None):
+    """What `name` should be given the candidate's own tensors before it (the reference's where the candidate
+    has none of the right shape); None for a name that has no formula here (X, W, …)."""
+    net = network_of(reference, net)
+
+    def get(n):
+        if n in candidate and np.shape(candidate[n]) == np.shape(reference[n]):
+            return np.asarray(candidate[n], np.float64)
+        return np.asarray(reference[n], np.float64)
+
+    match = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
+    kind, l = (match.group(1), int(match.group(2))) if match else (name, None)
+    L, X = reference.L, np.asarray(reference["X"], np.float64)
+    m = X.shape[0]
+    A_prev = (lambda l: X if l == 1 else get(f"A{l - 1}"))
+    W = (lambda l: np.asarray(reference[f"W{l}"], np.float64))
+    with np.errstate(all="ignore"):
+        if kind == "Z":
+            return A_prev(l) @ W(l) + np.asarray(reference[f"b{l}"], np.float64)
+        if kind == "A":
+            Z = get(f"Z{l}")
+            return OUTPUT_LOSSES[net.loss][0](Z) if l == L else net.hidden_activation()[0](Z)[0]
+        if name == "J":
+            _, loss = OUTPUT_LOSSES[net.loss]
+            c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
+            return np.asarray(loss(get(f"Z{L}"), np.asarray(reference["Y"], np.float64))
+                              + c / 2 * sum(np.sum(W(k) ** 2) for k in range(1, L + 1)))
+        if kind == "dZ" and l == L:
+            return get(f"A{L}") - np.asarray(reference["Y"], np.float64)
+        if kind == "dZ":
+            Z = get(f"Z{l}")
+            forward, backward = net.hidden_activation()
+            _, cache = forward(Z)
+            return backward(get(f"dA{l}"), cache)
+        if kind == "dW":
+            c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
+            return A_prev(l).T @ get(f"dZ{l}") / m + c * W(l)
+        if kind == "db":
+            return np.sum(get(f"dZ{l}"), axis=0, keepdims=True) / m
+        if kind == "dA":
+            return get(f"dZ{l + 1}") @ W(l + 1).T
+    return None
+
+
+def missing_hint(missing, L, ignored=()):
+    """Why the required tensors `missing` (in computation order) make the check fail, in one line."""
+    listed = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+    gradients = [n for n in missing if n[:2] in ("dW", "db")]
+    layers = {int(n[2:]) for n in gradients}
+    if gradients and layers == {L} and len(gradients) == len(missing):
+        why = "the last layer's gradients are missing"
+    elif len(gradients) == 2 * L:
+        why = "no parameter gradient was returned"
+    else:
+        why = "every dW and db is checked"
+    text = f"{listed} {'was' if len(missing) == 1 else 'were'} not returned — {why}"
+    params = [k for k in ignored if re.fullmatch(r"[Wb]\d+", k)]
+    if params:
+        text += (f"; your result has {', '.join(params[:4])}: name the gradients dW1, db1, … (or return "
+                 f"(loss, grads) and they are read as gradients)")
+    stray = [k for k in ignored if re.fullmatch(r"d?[ZAWb]\d+", k) and not re.fullmatch(r"[Wb]\d+", k)
+             and (int(re.sub(r"\D", "", k)) > L or k == f"dA{L}" or k != "dA0" and int(re.sub(r"\D", "", k)) == 0)]
+    # (dA0 is dX: the course returns it, and it is no mistake)
+    if stray:
+        text += f"; it returned {', '.join(stray[:4])}, which a {L}-layer network does not have: is a layer index off by one?"
+    return text + " (--partial checks a half-written implementation without failing on what it has not written yet)"
+
+
+def layout_hint(layout):
+    """Every 2-D tensor came back transposed: the implementation works in the other layout."""
+    if layout == "rows":
+        return ("every 2-D tensor comes back transposed: your code uses the column layout (X as (n0, m)) — run with "
+                "--layout columns")
+    return "every 2-D tensor comes back transposed: your code uses the row layout (X as (m, n0)) — run without --layout columns"
 
 
 def _fallback(name, got, ref):

@@ -17,4 +17,12 @@ class UsageError(InputError):
 
 class UserCodeError(UsageError):
     """The user's implementation failed: it raised, returned what cannot be compared, ended its process, ran
-    longer than --timeout or needed more than --memory.  details["output"]: what it printed, when captured."""
+    longer than --timeout or needed more than --memory.  details["output"]: what it printed, when captured.
+
+    kind   how: exception, result (not comparable), exit, interrupt, memory, … (None: its process ended)
+    where  the place in the user's files ("impl.py:12"), when known
+    """
+
+    def __init__(self, message, details=None, report=None, kind=None, where=None):
+        super().__init__(message, details, report)
+        self.kind, self.where = kind, where

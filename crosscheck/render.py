@@ -6,33 +6,40 @@ import numpy as np
 
 from reference.gradcheck import THRESHOLD
 
-from . import tolerance
+from . import layouts, tolerance
 from .analysis import ADVICE
 from .console import paint, table, use_colour
 from .status import ERROR, MISMATCH, OK, UNAVAILABLE
 
 LEGEND = ("cells: max|Δ| / max|reference| per tensor;  ✓ within tolerance, ✗ not, "
-          "↳ fails after the first ✗ (fix that one first), – not provided")
+          "↳ fails only because of an earlier ✗ (fix that one first), – not provided")
 
 
 # ---- crosscheck compare ---------------------------------------------------------------------------
 
-def check_report(report, colour=None):
-    """The report a person reads: the tensor table, the frameworks, the verdict."""
+def check_report(report, colour=None, probes=None):
+    """The report a person reads: the tensor table, the frameworks, the verdict.
+
+    probes  a crosscheck.check.ProbeRun whose shown result `report` is: a line per probe, and its verdict
+    """
     colour = use_colour() if colour is None else colour
     c = report.config
+    probe = f" · probe {c['probe']}" if probes is not None and len(probes.results) > 1 and c.get("probe") else ""
     lines = [paint(f"crosscheck · {c.get('network')} · {c.get('dtype')} · m = {c.get('batch')} ({c.get('data')}) · "
-                   f"seed {c.get('seed')}", "bold", enabled=colour), ""]
+                   f"seed {c.get('seed')}{probe}", "bold", enabled=colour), ""]
     columns = report.compared
+    layout = _layout_of(report)
     if columns:
         names = [comparison.tensor for comparison in next(iter(columns.values())).comparisons]
         rows = []
         for i, name in enumerate(names):
-            shape = report.reference[name].shape
-            rows.append([name, str(shape) if shape else "scalar"] + [_cell(o.comparisons[i], colour)
+            shape = _shape(report.reference[name].shape, layout)
+            rows.append([name, str(shape) if shape else "scalar"] + [_cell(o.comparisons[i], colour, _own_layout(o))
                                                                       for o in columns.values()])
         lines.append(table(["tensor", "shape", *columns], rows, align=["l", "l"] + ["r"] * len(columns)))
         lines.append(paint(LEGEND, "dim", enabled=colour))
+        if layout == "columns":
+            lines.append(paint(f"shapes in your layout: {layouts.describe(layout)}", "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c.get('dtype'))}", "dim", enabled=colour))
         lines.append("")
     for name, outcome in report.outcomes.items():
@@ -40,9 +47,59 @@ def check_report(report, colour=None):
         lines += _captured(name, outcome.output, colour)
     if report.outcomes:
         lines.append("")
-    lines.append(check_verdict(report, colour))
+    if probes is not None and len(probes.results) + len(probes.skipped) > 1:
+        lines += _probe_lines(probes, colour) + [""]
+    lines.append(check_verdict(report, colour, probes))
     return "\n".join(lines)
 
+
+def _layout_of(report):
+    """The layout of the implementations in the report (columns when one of them works in columns)."""
+    found = [(o.info or {}).get("layout") for o in report.outcomes.values() if o.implementation]
+    return "columns" if "columns" in found else "rows"
+
+
+def _own_layout(outcome):
+    return (outcome.info or {}).get("layout", "rows") if outcome.implementation else "rows"
+
+
+def _shape(shape, layout):
+    return layouts.shape_in(shape, layout)
+
+
+def _probe_lines(probes, colour):
+    lines = [paint("probes — your implementation on each, like a grader's hidden inputs (--probe NAME runs one):",
+                   "bold", enabled=colour)]
+    width = max(len(r.probe.name) for r in probes.results)
+    title_width = max(len(r.probe.title) for r in probes.results)
+    for r in probes.results:
+        head = f"{r.probe.name:<{width}}  {r.probe.title:<{title_width}}"
+        if r.skipped:
+            lines.append(paint(f"  – {head}  not run: {r.skipped}", "dim", enabled=colour))
+        elif r.error:
+            lines.append(paint(f"  ✗ {head}  {_short(r.error, 140)}", "red", enabled=colour))
+        elif r.ok:
+            lines.append(paint(f"  ✓ {head}  {_agreed(r.report)}", "green", enabled=colour))
+        else:
+            first = r.report.first_divergence
+            lines.append(paint(f"  ✗ {head}  {first.tensor}: {_short(first.hint)}", "red", enabled=colour))
+    for name, why in probes.skipped.items():
+        lines.append(paint(f"  – {name:<{width}}  not run: {why}", "dim", enabled=colour))
+    return lines
+
+
+def _short(text, limit=100):
+    text = text or ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _agreed(report):
+    parts = []
+    for name, o in report.outcomes.items():
+        if o.implementation:
+            parts.append(f"{o.provided} of {len(o.comparisons)} agree" if o.provided == len(o.comparisons) else
+                         f"{o.provided} of {len(o.comparisons)} provided, all agree")
+    return ", ".join(parts) or "agree"
 
 def _captured(name, output, colour):
     """What an implementation printed, its last lines, each behind a bar: never mistaken for the verdict."""
@@ -74,10 +131,16 @@ def _framework_line(name, outcome, colour):
     if outcome.status == ERROR:
         return paint(f"  {name:<11} error — {outcome.reason}", "red", enabled=colour)
     if outcome.implementation:
+        info = outcome.info or {}
         note = outcome.reason or f"provided {outcome.provided} of {len(outcome.comparisons)} tensors"
-        ignored = (outcome.info or {}).get("ignored")
+        ignored = info.get("ignored")
         if ignored and outcome.provided:
             note += f" · ignored {', '.join(ignored[:6])}{', …' if len(ignored) > 6 else ''} (not lecture names)"
+        style = info.get("style")
+        if style and style != "lecture":
+            note += f" · --style {style}: {info.get('entry')}"
+        elif info.get("layout") == "columns":
+            note += " · column layout"
         return f"  {name:<11} your implementation · {note}"
     info, seconds = outcome.info or {}, outcome.seconds or {}
     timing = f" · import {seconds['import']:.1f} s, check {seconds['check'] * 1e3:.0f} ms" if seconds else ""
@@ -85,31 +148,63 @@ def _framework_line(name, outcome, colour):
             f"{info.get('precision', '')}{timing}")
 
 
-def check_verdict(report, colour=False):
+def check_verdict(report, colour=False, probes=None):
     first = report.first_divergence
     checked = report.checked
+    on = ""
+    if probes is not None and len(probes.results) > 1:
+        on = f" on {len(probes.results)} probes" if probes.ok else ""
     if not report.outcomes:
         return paint("– nothing was compared: no framework and no implementation was asked for; only the "
                      "reference ran", "yellow", enabled=colour)
+    if probes is not None and first is None and report.ok and probes.first_failure is not None:
+        failed = probes.first_failure  # an implementation that raised on a later probe
+        return (paint(f"✗ probe {failed.probe.name} ({failed.probe.title}): your implementation failed", "red", "bold",
+                      enabled=colour) + "\n  " + paint(failed.error or "", "yellow", enabled=colour))
     if first is None and report.ok:
         if not checked:
             return paint(f"⚠ {report.nothing_checked}", "yellow", enabled=colour)
-        tensors = len(next(iter(report.compared.values())).comparisons)
-        return paint(f"✓ all {tensors} tensors agree with the reference in {', '.join(checked)}", "green", "bold",
-                     enabled=colour)
+        return paint(_agreement(report, checked, on), "green", "bold", enabled=colour)
     if first is None:
         bad = [name for name, o in report.outcomes.items() if o.status in (MISMATCH, ERROR)]
         return paint(f"✗ {', '.join(bad)}: {report.outcomes[bad[0]].reason}", "red", "bold", enabled=colour)
-    where = f"{first.framework} {first.tensor} {first.shape if first.shape else '(scalar)'}"
-    return (paint(f"✗ first divergence: {where}", "red", "bold", enabled=colour) + "\n  "
-            + paint(f"probable cause: {first.hint}", "yellow", enabled=colour))
+    outcome = report.outcomes.get(first.framework)
+    layout = (outcome.info or {}).get("layout", "rows") if outcome is not None and outcome.implementation else "rows"
+    shape = layouts.shape_in(first.shape, layout)
+    where = f"{first.framework} {first.tensor} {shape if shape else '(scalar)'}"
+    probe = report.config.get("probe")
+    if probes is not None and len(probes.results) > 1 and probe and probe != probes.results[0].probe.name:
+        title = next((r.probe.title for r in probes.results if r.probe.name == probe), "")
+        where += f" on probe {probe} ({title}; --probe {probe} reproduces it)"
+    lines = [paint(f"✗ first divergence: {where}", "red", "bold", enabled=colour),
+             "  " + paint(f"probable cause: {first.hint}", "yellow", enabled=colour)]
+    for o in report.outcomes.values():  # later tensors with a mistake of their own, each with its diagnosis
+        for c in o.comparisons:
+            if c is not first and c.ok is False and not c.downstream and c.hint:
+                lines.append("  " + paint(f"also {c.framework} {c.tensor}: {c.hint}", "yellow", enabled=colour))
+    return "\n".join(lines)
 
 
-def _cell(comparison, colour):
+def _agreement(report, checked, on):
+    """✓ all 12 tensors agree …, or what was checked when an implementation left some out.  `on` (" on 8
+    probes") belongs to the implementations: the frameworks are checked on the problem as asked."""
+    tensors = len(next(iter(report.compared.values())).comparisons)
+    partial = {name: o for name, o in report.outcomes.items() if o.implementation and o.provided < len(o.comparisons)}
+    full = [name + (on if report.outcomes[name].implementation else "") for name in checked if name not in partial]
+    parts = []
+    if full:
+        parts.append(f"✓ all {tensors} tensors agree with the reference in {', '.join(full)}")
+    for name, o in partial.items():
+        parts.append(f"{'' if parts else '✓ '}{name}: {o.provided} of {tensors} tensors provided, all agree{on}; "
+                     f"not provided: {' '.join(o.not_provided)}")
+    return "; ".join(parts)
+
+
+def _cell(comparison, colour, layout="rows"):
     if comparison.ok is None:
         return paint("–", "dim", enabled=colour)
     if comparison.got_shape is not None:
-        text = f"shape {comparison.got_shape} ✗"
+        text = f"shape {layouts.shape_in(comparison.got_shape, layout)} ✗"
     elif comparison.max_rel is None:
         text = "missing ✗"
     elif not np.isfinite(comparison.max_abs):
@@ -263,11 +358,11 @@ def bugs_report(outcomes, colour=None):
             status = paint("✗ elsewhere", "red", "bold", enabled=colour)
         else:
             status = paint("✗ control", "red", "bold", enabled=colour)
-        rows.append([str(i), bug.name, status, outcome.first_divergence or "–", bug.expected, bug.breaks])
+        rows.append([str(i), bug.name, status, outcome.first_divergence or "–", bug.expected, bug.probe, bug.breaks])
     lines = [paint(f"crosscheck bugs · {len(outcomes)} classic backprop mistakes, each a one-step mutation of a "
                    f"correct implementation, through the same checks as --impl", "bold", enabled=colour), "",
-             table(["#", "bug", "result", "first ✗", "predicted", "the lecture's line it breaks"], rows,
-                   align=["r", "l", "l", "l", "l", "l"]),
+             table(["#", "bug", "result", "first ✗", "predicted", "probe", "the lecture's line it breaks"], rows,
+                   align=["r", "l", "l", "l", "l", "l", "l"]),
              "", paint("probable cause, as the engine gives it at the first divergence:", "bold", enabled=colour)]
     width = len(str(len(outcomes)))
     for i, outcome in enumerate(outcomes, 1):

@@ -1,8 +1,12 @@
 """A candidate Trace against the reference, tensor by tensor, in computation order.
 
 Per tensor: shape check, max|Δ|, max|Δ| / max|ref|, the tolerance (crosscheck.tolerance), a verdict.
-NaN or inf never passes.  The first tensor that diverges is the one to look at — everything computed
-from it inherits its error — so it alone gets a diagnosis (crosscheck.diagnose) naming the probable cause.
+NaN or inf never passes.  The first tensor that diverges is the one to look at, and gets a diagnosis
+(crosscheck.diagnose) naming the probable cause.  A later tensor that fails is "downstream" (↳) when it is
+what the lecture's formula gives on the candidate's own upstream tensors — it only inherits the first error;
+when it is not, it has a mistake of its own and gets a diagnosis of its own.
+
+A required tensor that is missing fails (for an implementation: every dW and db, unless it is partial).
 """
 from dataclasses import dataclass
 
@@ -10,7 +14,7 @@ import numpy as np
 
 from reference.trace import computed_names
 
-from .diagnose import diagnose
+from .diagnose import diagnose, layout_hint, local_reference, missing_hint
 from .status import MISMATCH, NOT_PROVIDED, OK
 
 
@@ -26,8 +30,9 @@ class Comparison:
     tolerance: float = None
     status: str = OK          # ok, mismatch, not provided
     got_shape: tuple = None   # the candidate's shape when it differs
-    hint: str = None          # the probable cause, for the first divergence only
-    downstream: bool = False  # fails after an earlier tensor of the same framework already failed
+    hint: str = None          # the probable cause: the first divergence's, and a later one's own
+    downstream: bool = False  # fails only because an earlier tensor of the same framework failed (inherited)
+    missing: bool = False     # a required tensor that was not returned
 
     @property
     def ok(self):
@@ -58,19 +63,33 @@ def measure(candidate, reference):
     return max_abs, (max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf")))
 
 
-def compare(framework, candidate, reference, tolerances, scales=None, required=True):
+def parameter_gradients(L):
+    """dW1, db1, …, dWL, dbL: what an implementation must return unless it is partial."""
+    return [name for l in range(1, L + 1) for name in (f"dW{l}", f"db{l}")]
+
+
+def compare(framework, candidate, reference, tolerances, scales=None, required=True, net=None, layout="rows"):
     """[Comparison, …]: candidate (a Trace or dict) against the reference Trace, tensor by tensor in order.
 
     tolerances  {name: tol} from crosscheck.tolerance
     scales      {name: (S, n)}: the terms each tensor was summed from (crosscheck.tolerance.summand_scales)
-    required    False for a user's implementation: a tensor it leaves out is "not provided", not failed
+    required    True: every tensor (an adapter); False: none — a tensor left out is "not provided"; or the
+                names that must be there (an implementation: parameter_gradients(L))
+    net         the Network (for the diagnoses' L2 and local references); None: from the reference's meta
+    layout      the implementation's layout, for the hints (its arrays arrive here in rows)
     """
-    comparisons, first = [], None
-    for name in computed_names(reference.L):
+    names = computed_names(reference.L)
+    must = set(names) if required is True else set(required or ())
+    ignored = list(getattr(candidate, "meta", {}).get("ignored", []))
+    missing = [name for name in names if name in must and name not in candidate]
+    transposed = _all_transposed(candidate, reference, names)
+    comparisons, first, statuses = [], None, {}
+    for name in names:
         ref = np.asarray(reference[name])
         comparison = Comparison(framework, name, ref.shape, tolerance=tolerances[name])
         if name not in candidate:
-            comparison.status = MISMATCH if required else NOT_PROVIDED
+            comparison.status = MISMATCH if name in must else NOT_PROVIDED
+            comparison.missing = name in must
         else:
             got = np.asarray(candidate[name])
             if got.shape != ref.shape:
@@ -82,8 +101,52 @@ def compare(framework, candidate, reference, tolerances, scales=None, required=T
         if comparison.ok is False:
             if first is None:
                 first = comparison
-                comparison.hint = diagnose(name, candidate, reference, comparison, scales)
-            else:
-                comparison.downstream = True
+                if comparison.missing:
+                    comparison.hint = missing_hint(missing, reference.L, ignored)
+                elif transposed:
+                    comparison.hint = layout_hint(layout)
+                else:
+                    comparison.hint = diagnose(name, candidate, reference, comparison, scales, net, statuses,
+                                               layout=layout)
+            elif not comparison.missing:
+                _judge_later(comparison, candidate, reference, scales, net, statuses, layout, transposed)
+        statuses[name] = comparison.ok
         comparisons.append(comparison)
     return comparisons
+
+
+def _judge_later(comparison, candidate, reference, scales, net, statuses, layout, transposed):
+    """A tensor failing after the first divergence: inherited (↳), or a mistake of its own with its diagnosis."""
+    name = comparison.tensor
+    if comparison.got_shape is not None:
+        comparison.downstream = transposed  # one layout mix-up explains every transposed shape
+        if not transposed:
+            comparison.hint = diagnose(name, candidate, reference, comparison, scales, net, statuses, layout=layout)
+        return
+    local = local_reference(name, candidate, reference, net)
+    got = np.asarray(candidate[name], np.float64)
+    if local is None or not np.all(np.isfinite(got)) or np.shape(local) != got.shape:
+        comparison.downstream = True
+        return
+    float32 = np.asarray(reference["X"]).dtype == np.float32
+    scale = max(float(np.max(np.abs(local))) if np.size(local) else 0.0, comparison.tolerance)
+    if float(np.max(np.abs(got - local))) <= (1e-4 if float32 else 1e-8) * scale + comparison.tolerance:
+        comparison.downstream = True
+    else:
+        comparison.hint = diagnose(name, candidate, reference, comparison, scales, net, statuses, ref=local,
+                                   layout=layout)
+
+
+def _all_transposed(candidate, reference, names):
+    """Every 2-D tensor the candidate returned that is not square has the reference's shape transposed."""
+    seen = 0
+    for name in names:
+        if name not in candidate:
+            continue
+        got, ref = np.shape(candidate[name]), np.shape(reference[name])
+        if len(ref) != 2 or ref[0] == ref[1] or 1 in ref:
+            continue
+        if got != ref[::-1]:
+            return False
+        seen += 1
+    return seen >= 2

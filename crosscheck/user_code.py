@@ -1,12 +1,14 @@
-"""Your own implementation, plugged in: a file run in a worker process of its own, or a trusted function.
+"""Your own implementation, plugged in: a file (or a notebook) run in a worker process of its own, or a trusted
+function.  It is written the way a course writes it — a style:
 
-The file defines
+    lecture   def backprop(X, Y, params, activation="relu"[, loss=…][, l2=λ]):  -> {"Z1": …, "dW2": …, …}
+              (or (loss, grads)); X (m, n0) and W (n_in, n_out) in the row layout, or --layout columns
+    dls       Coursera's Deep Learning Specialization: L_model_forward, compute_cost, L_model_backward (or the
+              two-layer week's forward_propagation / backward_propagation), column layout, Z and A from the caches
+    cs231n    a class with params W1, b1 (1-D), … and loss(X, y[, reg]) -> (loss, grads), integer labels y
 
-    def backprop(X, Y, params, activation="relu"):
-        # X (m, n0), Y one-hot (m, nL), params [(W1, b1), …] with W (n_in, n_out) and b (1, n_out)
-        return {"Z1": …, "A1": …, "dZ2": …, "dW2": …, …}     # any subset of the lecture's names
-
-and may also take loss= (softmax-ce, sigmoid-bce, mse); it is passed when the signature accepts it.
+Whatever the style, it receives the activation, the loss and the L2 strength under the name it uses (l2,
+lambd, reg, …) where its signature takes them, and the checker gets back lecture-named arrays in rows.
 
     with Isolated("my_backprop.py", timeout=60, memory=4096) as impl:   # a user's file: its own process
         trace = impl.run(net, params, X, Y)                             # as often as needed, one worker
@@ -22,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -36,11 +39,13 @@ from reference import Trace
 from reference.errors import one_line
 from reference.trace import computed_names
 
-from . import worker
+from . import layouts, worker
 from .errors import UsageError, UserCodeError
 
 WORKER = worker.__file__
 STARTUP_SECONDS = 60      # Python and NumPy starting in the worker: not the user's time
+STYLES = ("lecture", "dls", "cs231n")
+STYLE_LAYOUTS = {"lecture": None, "dls": "columns", "cs231n": "rows"}   # None: either, --layout says which
 TAIL_BYTES, TAIL_LINES = 4096, 20
 MAX_NAMES = 1000
 # what native code says on stderr before it dies of a failed allocation
@@ -49,37 +54,52 @@ OUT_OF_MEMORY = ("memoryerror", "memory allocation", "cannot allocate memory", "
 
 
 class Implementation:
-    """Something that computes the lecture's tensors: run(net, params, X, Y) -> Trace."""
+    """Something that computes the lecture's tensors: run(net, params, X, Y) -> Trace (in rows).
+
+    description  what it offers: {"entry", "l2_name" (the argument its L2 strength goes by, or None), "any_depth"
+                 (True, False or None: unknown), "depth" (the one depth it is written for, or None)}
+    """
 
     name = "impl"
     path = None       # the file, as the user named it; None for a function
     output = None     # what it printed: {"stdout": {"text", "bytes", "truncated"}, "stderr": {…}}; None if not captured
+    style, layout = "lecture", "rows"
+    description = {"entry": "backprop", "l2_name": None, "any_depth": True, "depth": None}
 
     def run(self, net, params, X, Y):
         raise NotImplementedError
 
 
 def _options(net):
-    return {"layers": net.L, "activation": net.activation, "loss": net.loss, "names": computed_names(net.L)}
+    return {"layers": net.L, "activation": net.activation, "loss": net.loss, "names": computed_names(net.L),
+            "l2": float(net.l2)}
+
+
+def _inputs(params, X, Y, layout):
+    """X, Y, W1, b1, … as the implementation receives them: copies, in its layout."""
+    arrays = {"X": X, "Y": Y}
+    for l, (W, b) in enumerate(params, start=1):
+        arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+    return layouts.to_layout(arrays, layout)
 
 
 class InProcess(Implementation):
     """A trusted function, called in this process: the bug catalogue's and the tests' own code, never a user's file."""
 
-    def __init__(self, function, name="impl"):
-        self.function, self.name = function, name
+    def __init__(self, function, name="impl", layout="rows"):
+        self.function, self.name, self.layout = function, name, layout
+        self.description = {"entry": getattr(function, "__name__", "backprop"),
+                            "l2_name": worker.l2_parameter(function), "any_depth": True, "depth": None}
 
     def run(self, net, params, X, Y):
-        arrays = {"X": X.copy(), "Y": Y.copy()}
-        for l, (W, b) in enumerate(params, start=1):
-            arrays[f"W{l}"], arrays[f"b{l}"] = W.copy(), b.copy()
+        options = {**_options(net), "l2_name": self.description["l2_name"]}
         try:
-            result, ignored = worker.call_backprop(self.function, _options(net), arrays)
+            result, ignored = worker.call_backprop(self.function, options, _inputs(params, X, Y, self.layout))
         except worker.ResultError as exc:
-            raise UserCodeError(f"{self.name}: {exc}") from None
+            raise UserCodeError(f"{self.name}: {exc}", kind="result") from None
         except Exception as exc:
-            raise UserCodeError(f"{self.name}: backprop raised {one_line(exc)}") from None
-        return to_trace(result, ignored, X, self.name, self.name)
+            raise UserCodeError(f"{self.name}: backprop raised {one_line(exc)}", kind="exception") from None
+        return to_trace(result, ignored, X, self.name, self.name, self.layout)
 
 
 class Isolated(Implementation):
@@ -88,13 +108,23 @@ class Isolated(Implementation):
     path     the file, as the user named it (messages show it so)
     timeout  seconds per call into the user's code; the import is a call
     memory   MB of address space for the worker (RLIMIT_AS), NumPy and the user's imports included; 0: no limit
-    loader, caller, function   how the worker reads the file and calls into it (crosscheck.worker)
+    style    lecture, dls or cs231n (STYLES): how the worker calls into the file
+    layout   rows or columns; None: the style's own (dls: columns), else rows
+    entry    the function or class to call (None: the style's: backprop, L_model_forward…, the CS231n class)
+    A file ending in .ipynb is a notebook: its code cells run in order in the worker, then it is called like a file.
     """
 
-    def __init__(self, path, timeout=60.0, memory=4096, name="impl", loader="module", caller="backprop",
-                 function="backprop"):
+    def __init__(self, path, timeout=60.0, memory=4096, name="impl", style="lecture", layout=None, entry=None):
+        if style not in STYLES:
+            raise UsageError(f"--style {style}: choose one of {', '.join(STYLES)}")
+        fixed = STYLE_LAYOUTS[style]
+        if fixed and layout and layout != fixed:
+            raise UsageError(f"--style {style} is the {fixed} layout: drop --layout {layout}")
         self.path, self.name, self.timeout, self.memory = path, name, timeout, memory
-        self.loader, self.caller, self.function = loader, caller, function
+        self.style, self.layout, self.entry = style, layout or fixed or "rows", entry
+        self.loader = "notebook" if str(path).endswith(".ipynb") else "module"
+        self.caller, self.function = style, entry
+        self.description = None
         # no reply can be larger than what the worker could hold
         self.max_bytes = max(memory, 64) * 2**20 if memory else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         self._process = self._tmp = self._requests = self._replies = None
@@ -149,29 +179,45 @@ class Isolated(Implementation):
         meta, _ = self._receive(time.monotonic() + STARTUP_SECONDS, "while starting")
         if meta.get("ready") is None:
             raise self._malformed("its first message was not the worker's")
-        reply = self._request({"op": "load", "loader": self.loader, "path": absolute}, {}, "while importing it")[0]
+        load = {"op": "load", "loader": self.loader, "path": absolute}
+        if self.loader == "notebook":
+            load["cells"] = notebook_cells(self.path)
+        reply = self._request(load, {}, "while running it" if self.loader == "notebook" else "while importing it")[0]
         kinds = reply.get("defines")
         if not isinstance(kinds, dict):
             raise self._malformed("the list of what the file defines is missing")
-        if self.function not in kinds:
-            raise self._fail(UsageError, f"--impl {self.path}: defines no function backprop(X, Y, params, activation='relu')")
-        if kinds[self.function] == "other":
-            raise self._fail(UsageError, f"--impl {self.path}: {self.function} is not a function")
+        if self.style == "lecture":
+            self.function = self.entry or "backprop"
+            if self.function not in kinds:
+                raise self._fail(UsageError, f"--impl {self.path}: defines no function {self.function}(X, Y, params, "
+                                             f"activation='relu'){_other_style_hint(kinds)}")
+            if kinds[self.function] == "other":
+                raise self._fail(UsageError, f"--impl {self.path}: {self.function} is not a function")
+        reply = self._request({"op": "describe", "caller": self.caller, "entry": self.entry}, {}, "while reading it")[0]
+        entry = reply.get("entry")
+        if not isinstance(entry, str):
+            raise self._fail(UsageError, f"--impl {self.path}: {_nothing_to_call(self.style, self.entry, reply.get('others'))}")
+        self.function = _clean(entry, 80)
+        l2_name, depth = reply.get("l2_name"), reply.get("depth")
+        others = reply.get("others") if isinstance(reply.get("others"), list) else []
+        self.description = {"entry": self.function, "l2_name": l2_name if isinstance(l2_name, str) else None,
+                            "any_depth": reply.get("any_depth") is True,
+                            "depth": depth if isinstance(depth, int) and 1 <= depth <= 100 else None,
+                            "others": [_clean(o, 80) for o in others[:10] if isinstance(o, str)]}
 
     def run(self, net, params, X, Y):
-        """The user's backprop on the problem, in the worker: its tensors as a Trace, validated."""
-        arrays = {"X": X, "Y": Y}
-        for l, (W, b) in enumerate(params, start=1):
-            arrays[f"W{l}"], arrays[f"b{l}"] = W, b
-        request = {"op": "call", "caller": self.caller, "function": self.function, "options": _options(net)}
-        reply, result = self._request(request, arrays, f"in {self.function}")
+        """The user's code on the problem, in the worker: its tensors as a Trace in rows, validated."""
+        if self.style == "cs231n" and net.loss != "softmax-ce":
+            raise UsageError(f"--style cs231n: the course's loss is softmax with cross-entropy; --loss {net.loss} does "
+                             f"not fit it")
+        options = {**_options(net), "l2_name": self.description["l2_name"]}
+        request = {"op": "call", "caller": self.caller, "function": self.function, "options": options}
+        self._batch = X.shape[0]
+        reply, result = self._request(request, _inputs(params, X, Y, self.layout), f"in {self.function}")
         ignored = reply.get("ignored", [])
         if not (isinstance(ignored, list) and len(ignored) <= MAX_NAMES and all(isinstance(k, str) for k in ignored)):
             raise self._malformed("the list of ignored keys is not a list of strings")
-        try:
-            return to_trace(result, [_clean(k, 40) for k in ignored], X, self.name, self.path)
-        except UserCodeError as exc:
-            raise self._fail(UserCodeError, str(exc)) from None
+        return to_trace(result, [_clean(k, 40) for k in ignored], X, self.name, self.path, self.layout)
 
     def close(self):
         """Stop the worker and everything it started; keep what it printed."""
@@ -291,11 +337,11 @@ class Isolated(Implementation):
         self._process = None
         return status
 
-    def _fail(self, kind, message):
+    def _fail(self, error, message, **extra):
         """The worker stopped, and the error to raise, with what the user's code printed."""
         output = self.output
         self.close()
-        return kind(message, details={"output": output})
+        return error(message, details={"output": output}, **extra)
 
     def _timed_out(self, doing):
         if doing == "while starting":
@@ -341,24 +387,51 @@ class Isolated(Implementation):
         if (isinstance(located, list) and len(located) == 2 and isinstance(located[0], str)
                 and isinstance(located[1], int)):
             own = os.path.basename(self.path)
-            name = self.path if located[0] == own else os.path.join(os.path.dirname(self.path), _clean(located[0], 80))
-            place = f"{name}:{located[1]}"
+            file = _clean(located[0], 200)
+            if "#cell" in file:  # a notebook's code cell
+                notebook, cell = file.rsplit("#cell", 1)
+                name = self.path if notebook == own else notebook
+                place = f"{name}, code cell {cell}, line {located[1]}"
+            else:
+                name = self.path if file == own else file if os.path.isabs(file) else os.path.join(os.path.dirname(self.path), file)
+                place = f"{name}:{located[1]}"
         if kind == "memory":
             message = (f"your code needed more than --memory {self.memory} MB ({message})" if self.memory else
                        f"your code ran out of memory ({message})")
-        return self._fail(UserCodeError, f"{place}: {message}")
+            return self._fail(UserCodeError, f"{place}: {message}", kind=kind)
+        hint = self._layout_hint(message) if kind == "exception" else None
+        text = f"{place}: {message}" + (f" — {hint}" if hint else "")
+        if kind in ("exception", "result", "exit", "interrupt") and self.description is not None:
+            # the worker is alive and answers the next call: a probe may fail and the next one run
+            return UserCodeError(text, details={"output": self.output}, kind=kind, where=place)
+        return self._fail(UserCodeError, text, kind=kind)
+
+    def _layout_hint(self, message):
+        """For a matrix product whose shapes do not fit X: the layout the code expects, when it is the other one."""
+        m = getattr(self, "_batch", None)
+        if not m or not re.search(r"not aligned|mismatch in its core dimension|could not be broadcast|shapes? ", message):
+            return None
+        if not re.search(rf"\b{m}\b", message):
+            return None
+        if self.layout == "rows" and self.style == "lecture":
+            return f"X is (m, n0) with m = {m} in the row layout: if your code expects X as (n0, m), run with --layout columns"
+        if self.layout == "columns" and self.style == "lecture":
+            return f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without --layout columns"
+        return None
 
 
-def to_trace(arrays, ignored, X, name, path):
-    """The implementation's arrays as a Trace in the checker's terms; UserCodeError for what cannot be compared.
-
-    Integers and booleans become float64; J of shape (1,) or (1, 1) is the scalar it holds.
+def to_trace(arrays, ignored, X, name, path, layout="rows"):
+    """The implementation's arrays as a Trace in the checker's terms (rows); UserCodeError for what cannot be
+    compared.  Integers and booleans become float64; J of shape (1,) or (1, 1) is the scalar it holds;
+    meta["shapes"] keeps each array's shape as the implementation returned it (in its layout).
     """
-    trace = Trace(meta={"framework": name, "dtype": X.dtype.name, "path": path, "ignored": list(ignored)})
+    trace = Trace(meta={"framework": name, "dtype": X.dtype.name, "path": path, "ignored": list(ignored),
+                        "layout": layout, "shapes": {key: tuple(np.shape(a)) for key, a in arrays.items()}})
+    arrays = layouts.from_layout(arrays, layout)
     for key, array in arrays.items():
         problem = worker.dtype_problem(key, array.dtype, X.dtype)
         if problem:
-            raise UserCodeError(f"{path}: backprop {problem}")
+            raise UserCodeError(f"{path}: backprop {problem}", kind="result")
         if array.dtype.kind in "biu":
             array = array.astype(np.float64)
         if key == "J" and array.shape in ((1,), (1, 1)):
@@ -388,3 +461,56 @@ def _clean(text, limit=400):
     """One line of printable text from the worker: no control characters (no terminal escapes), bounded."""
     text = "".join(c if c.isprintable() else " " for c in str(text)).strip()
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _other_style_hint(kinds):
+    """When a file without backprop is written in a course's style, which --style reads it."""
+    names = set(kinds)
+    if {"L_model_forward", "L_model_backward"} <= names or {"forward_propagation", "backward_propagation"} <= names:
+        return " — it looks like Coursera's Deep Learning Specialization: run with --style dls"
+    if any(kind == "class" and name in worker.CS231N_CLASSES for name, kind in kinds.items()):
+        return " — it looks like a CS231n model: run with --style cs231n"
+    return ""
+
+
+def _nothing_to_call(style, entry, others):
+    if style == "dls":
+        return ("--style dls needs the course's L_model_forward, compute_cost and L_model_backward (or "
+                "forward_propagation, compute_cost and backward_propagation); the file does not define them all")
+    if style == "cs231n":
+        if entry:
+            found = f" (it has {', '.join(map(str, others))})" if others else ""
+            return f"defines no class {entry} with a loss method{found}"
+        return "--style cs231n needs a class with params and loss(X, y) (TwoLayerNet, FullyConnectedNet); the file has none"
+    return f"defines no function {entry or 'backprop'}"
+
+
+MAGIC = re.compile(r"^\s*[%!]|^\s*\w+\s*=\s*[!%]")
+CELL_MAGICS_RUN = ("%%time", "%%timeit", "%%capture")  # cell magics whose body is still Python
+
+
+def notebook_cells(path):
+    """[(number, source)] of a notebook's code cells, numbered from 1 as they appear, shell (!) and magic (%)
+    lines left out; a cell under a cell magic that is not Python (%%bash, %%html, …) is left out whole."""
+    try:
+        import nbformat
+    except ImportError:
+        raise UsageError(f"--impl {path}: reading a notebook needs nbformat (pip install nbformat, or the "
+                         f"'notebook' extra)") from None
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
+        raise UsageError(f"--impl {path}: not a readable notebook ({one_line(exc)})") from None
+    cells, number = [], 0
+    for cell in notebook.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        number += 1
+        lines = str(cell.get("source", "")).splitlines()
+        if lines and lines[0].lstrip().startswith("%%"):
+            if not lines[0].lstrip().startswith(CELL_MAGICS_RUN):
+                continue
+            lines = [""] + lines[1:]
+        # a blank line in place of each line left out: line numbers in errors stay the cell's own
+        cells.append([number, "\n".join("" if MAGIC.match(line) else line for line in lines) + "\n"])
+    return cells

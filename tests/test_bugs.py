@@ -17,7 +17,7 @@ from crosscheck.user_code import Isolated
 from reference import computed_names
 
 ROOT = Path(__file__).resolve().parents[1]
-JSON_KEYS = {"bug", "detected", "first_divergence", "expected_first", "hint"}
+JSON_KEYS = {"bug", "detected", "first_divergence", "expected_first", "probe", "hint"}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_bug_is_a_small_mutation_of_the_correct_code(bug):
     for step, wrong in bug.mutation.items():
         assert step in STEPS, f"{bug.name} replaces {step!r}, which is not a step"
         assert wrong is not STEPS[step]
-    net = bug.scenario.build().net
+    net = bug.scenario.build(bug.probe).net
     assert bug.expected in computed_names(net.L), f"{bug.expected} is not a tensor of {bug.scenario.describe()}"
     assert bug.title and bug.breaks and bug.why
 
@@ -84,9 +84,9 @@ def test_correct_code_passes_on_the_bugs_network(bug, outcomes):
 def test_bug_is_detected_in_float32_too(bug):
     """float32's tolerance is looser; every mistake is still far outside it."""
     scenario = dataclasses.replace(bug.scenario, dtype="float32")
-    result = check_impl(bug.backprop(), scenario)
+    result = check_impl(bug.backprop(), scenario, probe=bug.probe)
     assert result.first_divergence and result.first_divergence.tensor == bug.expected
-    assert check_impl(bugs.backprop, scenario).ok
+    assert check_impl(steps.make_backprop(None, scenario.layout), scenario, probe=bug.probe).ok
 
 
 def test_missing_1_over_m_hint_says_1_over_m(outcomes):
@@ -121,7 +121,7 @@ def test_a_bug_that_changes_nothing_is_reported_as_missed(monkeypatch, cli):
     monkeypatch.setattr(bugs, "BY_NAME", {"harmless": harmless})
     code, out, _ = cli("bugs", "--json")
     assert code == 1 and json.loads(out) == [
-        {"bug": "harmless", "detected": False, "first_divergence": None, "expected_first": "dW2", "hint": None}]
+        {"bug": "harmless", "detected": False, "first_divergence": None, "expected_first": "dW2", "probe": "lecture", "hint": None}]
     code, out, _ = cli("bugs")
     assert code == 1 and "✗ harmless: not detected" in out
 
@@ -211,5 +211,5 @@ def test_overflow_bug_leaks_no_warning():
 def test_bug_is_still_caught_with_many_rows(bug):
     """The tolerance grows with the terms a sum adds up (30 000 rows); every catalogued mistake is still far outside it."""
     scenario = dataclasses.replace(bug.scenario, batch=30000)
-    result = check_impl(bug.backprop(), scenario)
+    result = check_impl(bug.backprop(), scenario, probe=bug.probe)
     assert result.first_divergence and result.first_divergence.tensor == bug.expected

@@ -177,7 +177,7 @@ def test_the_report_shows_the_last_lines_printed_escaped_above_the_verdict(cli, 
         """)
     code, out, _ = compare(cli, impl(tmp_path, source.replace("dW{l}\"] = A_prev.T @ dZ / m", "dW{l}\"] = A_prev.T @ dZ")))
     lines = out.splitlines()
-    assert code == 1 and lines[-2].startswith("✗ first divergence: impl dW2")
+    assert code == 1 and "✗ first divergence: impl dW2 (4, 3)" in lines
     shown = [line for line in lines if line.startswith("    │ ")]
     assert len(shown) == 20 and shown[0] == "    │ line 11"
     assert shown[-1] == "    │ \\x1b[2J✓ all 12 tensors agree with the reference in impl"
@@ -308,7 +308,8 @@ def test_a_tensor_like_value_gets_a_hint_how_to_make_it_an_array(cli, tmp_path):
 def test_keys_that_are_not_lecture_names_are_ignored_and_said_so(cli, tmp_path):
     source = CORRECT.replace("    return out\n", "    out['cache'] = [object()]\n    out['dw1'] = out.pop('dW1')\n    return out\n")
     code, out, _ = compare(cli, impl(tmp_path, source))
-    assert code == 0 and "provided 11 of 12 tensors · ignored cache, dw1 (not lecture names)" in out
+    assert code == 1 and "provided 11 of 12 tensors · ignored cache, dw1 (not lecture names)" in out
+    assert "probable cause: dW1 was not returned — every dW and db is checked" in out  # dw1 is not dW1
 
 
 # ---- the engine: one worker, several calls; the same report as in-process --------------------------
@@ -346,7 +347,8 @@ def test_the_worker_imports_no_framework_and_no_engine():
     from crosscheck import worker
     source = Path(worker.__file__).read_text()
     imported = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
-    assert imported <= {"errno", "inspect", "io", "json", "os", "struct", "sys", "traceback", "types", "numpy"}
+    assert imported <= {"errno", "inspect", "io", "json", "linecache", "os", "re", "struct", "sys", "sysconfig",
+                        "traceback", "types", "numpy"}
 
 
 # ---- the exit-code contract in every subcommand ---------------------------------------------------

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..check import run_check
+from ..probes import make_probes
 from ..problem import build_problem
-from .steps import backprop, make_backprop
+from ..user_code import InProcess
+from .steps import make_backprop
 
 
 # ==== the mistakes: each one replaces a step above ================================================
@@ -97,6 +99,35 @@ def dZ_output_times_sigmoid_derivative(A, Y):
     return (A - Y) * A * (1 - A)
 
 
+def bias_regularized(b, l2):
+    return 2 * l2 * b
+
+
+def first_layer_not_regularized(l, L):
+    return l != 1
+
+
+def l2_gradient_without_its_2(W, l2):
+    return l2 * W
+
+
+def last_layer_stored_one_below(l, L):
+    return l - 1 if l == L else l
+
+
+def dZ_output_in_place(A, Y):
+    A -= Y
+    return A
+
+
+def dA_keyed_by_its_own_layer(l):
+    return l
+
+
+def weights_left_in_columns(W):
+    return W
+
+
 # ==== the catalogue ===============================================================================
 
 @dataclass(frozen=True)
@@ -105,6 +136,7 @@ class Scenario:
 
     init          reference.init scheme; weight_scale multiplies every W afterwards (large logits)
     data          the data reference.make_data gives (the spiral when n[0] = 2)
+    layout        the layout the implementation is called in (rows: the lecture's; columns)
     """
 
     layers: tuple = (2, 4, 3)
@@ -115,16 +147,29 @@ class Scenario:
     batch: int = 300
     seed: int = 0
     dtype: str = "float64"
+    layout: str = "rows"
 
     def describe(self):
         text = f"{'-'.join(map(str, self.layers))} {self.activation} {self.loss}, {self.init} init"
         if self.weight_scale != 1:
             text += f" × {self.weight_scale:g}"
         text += f", m = {self.batch}, seed {self.seed}"
+        if self.layout != "rows":
+            text += f", {self.layout} layout"
         return text if self.dtype == "float64" else f"{text}, {self.dtype}"
 
-    def build(self):
-        """The crosscheck.problem.Problem this scenario describes."""
+    def options(self):
+        """build_problem's keyword arguments for this scenario (crosscheck.probes varies them)."""
+        return dict(layers=self.layers, activation=self.activation, loss=self.loss, dtype=self.dtype,
+                    batch=self.batch, seed=self.seed, init=self.init)
+
+    def build(self, probe="lecture"):
+        """The crosscheck.problem.Problem this scenario describes, or one of its probes (crosscheck.probes)."""
+        if probe != "lecture":  # what the correct steps take: any depth, an L2 strength named l2
+            probes, skipped = make_probes(self.options(), {"any_depth": True, "l2_name": "l2"}, [probe])
+            if not probes:
+                raise ValueError(f"probe {probe} does not apply to {self.describe()}: {skipped[probe]}")
+            return probes[0].problem
         problem = build_problem(self.layers, self.activation, self.loss, dtype=self.dtype, batch=self.batch,
                                 seed=self.seed, init=self.init)
         if self.weight_scale == 1:
@@ -145,9 +190,10 @@ class Bug:
     why: str               # why it is wrong, for the docs page
     scenario: Scenario = field(default_factory=Scenario)
     hint_says: str = None  # a phrase the engine's hint must contain, where crosscheck.diagnose names the cause
+    probe: str = "lecture" # the probe (crosscheck.probes) that makes it show: the scenario as it is, or a variation
 
     def backprop(self):
-        return make_backprop(self.mutation)
+        return make_backprop(self.mutation, self.scenario.layout)
 
 
 BUGS = (
@@ -214,10 +260,11 @@ BUGS = (
         "equal layer widths the shapes fit and the mask of the wrong layer is applied silently.",
         Scenario(layers=(2, 4, 4, 4), init="he"), hint_says="wrong tensor"),
     Bug("zero-based-backward-loop", "an off-by-one layer index: the backward loop runs over range(L)",
-        "for l = L, L−1, …, 1:  dW[l] = A[l-1]ᵀ · dZ[l] / m", "dZ2", {"backward_layers": backward_layers_zero_based},
+        "for l = L, L−1, …, 1:  dW[l] = A[l-1]ᵀ · dZ[l] / m", "dW3", {"backward_layers": backward_layers_zero_based},
         "The lecture numbers layers from 1; Python's range(L) counts from 0. Every gradient lands one layer "
         "too low — dZ3 is stored as dZ2, and dZ3, dW3, db3 and dA2 are never stored under their own names — and "
-        "A[l-1] with l = 0 wraps around to A[L] instead of failing.",
+        "A[l-1] with l = 0 wraps around to A[L] instead of failing. The last layer's dW and db are missing, and "
+        "the result has a layer 0 that no network has.",
         Scenario(layers=(2, 4, 4, 4), init="he"), hint_says="off by one"),
     Bug("sigmoid-derivative-on-Z", "the sigmoid's derivative evaluated on Z instead of A",
         "dZ[l] = dA[l] ⊙ A[l](1 − A[l])", "dZ1", {"sigmoid_backward": sigmoid_backward_on_Z},
@@ -249,6 +296,45 @@ BUGS = (
         "For sigmoid with binary cross-entropy (and softmax with cross-entropy) the output's derivative has "
         "already cancelled against the loss's: ∂J/∂Z[L] = A[L] − Y. Multiplying by A(1 − A) applies it twice.",
         Scenario(layers=(2, 4, 1), loss="sigmoid-bce", init="he"), hint_says="applied twice"),
+    # ---- what real students get wrong, found only by a probe or by requiring every dW and db ----
+    Bug("bias-regularized", "L2 on the bias too: db += λ·b",
+        "L2 regularizes the weights: J += λ·Σ‖W‖², dW += 2λ·W, db unchanged", "db2",
+        {"bias_l2_gradient": bias_regularized},
+        "Weight decay shrinks the weights; the biases only shift the units and are not regularized (CS231n: "
+        "\"you do not need to regularize the biases\"). Written as grads[k] += reg * params[k] over every "
+        "parameter, it adds λ·b to db — invisible while every bias is zero, as every initialization leaves them.",
+        hint_says="the bias is regularized", probe="l2"),
+    Bug("l2-missing-in-one-layer", "the L2 term left out of one layer's dW",
+        "dW[l] = A[l-1]ᵀ · dZ[l] / m + 2λ·W[l], for every layer", "dW1", {"regularized": first_layer_not_regularized},
+        "J's L2 term sums over every layer's weights, so every dW[l] carries its derivative. A hand-unrolled "
+        "two-layer backward pass (dW2 += …; then forgetting dW1 += …) leaves one out.",
+        hint_says="the L2 term is missing from dW1", probe="l2"),
+    Bug("l2-wrong-factor", "the L2 gradient with the wrong factor: λ·W for J's λ·Σ‖W‖²",
+        "J += λ·Σ‖W‖²  ⇒  dW += 2λ·W", "dW2", {"l2_gradient": l2_gradient_without_its_2},
+        "The derivative of λ·‖W‖² is 2λ·W. λ·W is the derivative of (λ/2)·‖W‖² — another convention's term. "
+        "Which convention J uses does not matter, as long as dW is J's derivative.",
+        hint_says="dW must carry the derivative of J's term", probe="l2"),
+    Bug("last-layer-gradients-overwritten", "the last layer's dW and db stored one layer down, then overwritten",
+        "dW[L], db[L] = the gradients of the last layer", "dW2", {"gradient_index": last_layer_stored_one_below},
+        "Stored as grads[\"dW\" + str(L - 1)], the last layer's gradients are overwritten by the next iteration: "
+        "every tensor that is returned agrees, and only requiring every dW and db shows that dW[L] and db[L] are "
+        "missing.",
+        hint_says="the last layer's gradients are missing"),
+    Bug("probs-modified-in-place", "probs turned into dZ in place: dZ = probs; dZ -= Y",
+        "dZ[L] = A[L] − Y (a new array)", "A2", {"dZ_output": dZ_output_in_place},
+        "dZ = probs makes dZ a second name for the same array, so dZ -= Y changes A[L] too, after it was "
+        "stored: the forward pass's A[L] comes back as A[L] − Y. (CS231n writes dscores = probs.copy() first.)",
+        hint_says="changed in place"),
+    Bug("dA-keyed-one-layer-off", "dA stored under the wrong layer's number: grads['dA' + str(l)]",
+        "dA[l-1] = dZ[l] · W[l]ᵀ, the gradient of A[l-1]", "dA2", {"dA_index": dA_keyed_by_its_own_layer},
+        "dZ[l]·W[l]ᵀ is the gradient of A[l-1], the layer below. Keyed by the loop's l it lands one layer "
+        "up; in a 2-layer network the only dA is then out of range and merely missing, so a deeper net shows it.",
+        hint_says="off by one", probe="deeper"),
+    Bug("columns-x-transposed-not-w", "the column layout: X turned to rows, W left as (n_out, n_in)",
+        "Z[l] = A[l-1] · W[l] + b[l] with W (n_in, n_out) in rows", "Z1", {"weights_to_rows": weights_left_in_columns},
+        "Moving column-layout code to the lecture's rows means transposing X and every W together. Transposing X "
+        "alone fails with a shape error — unless the layers are square, and then Z = X·Wᵀ is silently wrong.",
+        Scenario(layers=(2, 2, 2), layout="columns"), hint_says="used transposed"),
 )
 
 BY_NAME = {bug.name: bug for bug in BUGS}
@@ -277,27 +363,28 @@ class Outcome:
 
     def as_json(self):
         return {"bug": self.bug.name, "detected": self.detected, "first_divergence": self.first_divergence,
-                "expected_first": self.bug.expected, "hint": self.hint}
+                "expected_first": self.bug.expected, "probe": self.bug.probe, "hint": self.hint}
 
 
-def check_scenario(function, scenario, name="impl"):
-    """The check's Report of one implementation on one scenario (no frameworks).
+def check_scenario(function, scenario, name="impl", probe="lecture"):
+    """The check's Report of one implementation on one scenario, or one of its probes (no frameworks).
 
     Overflow and invalid-value warnings are silenced: some of the catalogued bugs produce them on purpose.
     """
+    impl = InProcess(function, name, layout=scenario.layout) if callable(function) else function
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return run_check(scenario.build(), frameworks=(), impls={name: function})
+        return run_check(scenario.build(probe), frameworks=(), impls={name: impl})
 
 
-def check_impl(function, scenario, name="impl"):
-    """The implementation's CheckOutcome on one scenario: its status and every tensor's comparison."""
-    return check_scenario(function, scenario, name).outcomes[name]
+def check_impl(function, scenario, name="impl", probe="lecture"):
+    """The implementation's CheckOutcome on one scenario (or probe): its status and every tensor's comparison."""
+    return check_scenario(function, scenario, name, probe).outcomes[name]
 
 
 def run_bug(bug):
-    """The bug's mutated implementation, and the correct one, through the engine on the bug's scenario."""
-    result = check_impl(bug.backprop(), bug.scenario, bug.name)
-    control = check_impl(backprop, bug.scenario, "correct")
+    """The bug's mutated implementation, and the correct one, through the engine on the bug's probe."""
+    result = check_impl(bug.backprop(), bug.scenario, bug.name, bug.probe)
+    control = check_impl(make_backprop(None, bug.scenario.layout), bug.scenario, "correct", bug.probe)
     first = result.first_divergence
     return Outcome(bug, first_divergence=first and first.tensor, hint=first and first.hint,
                    control_ok=control.ok,

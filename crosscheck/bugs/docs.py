@@ -34,7 +34,7 @@ def markdown(outcomes):
         "to a correct implementation (`crosscheck/bugs/steps.py`), and each is caught by the same check you run on "
         "your own code:",
         "",
-        "    crosscheck --impl my_backprop.py --frameworks none",
+        "    crosscheck compare --impl my_backprop.py --frameworks none",
         "",
         "Read the report from the top: the **first** tensor that diverges is where the mistake is — everything "
         "computed from it is wrong too. Find that tensor in the table, then read its section.",
@@ -42,17 +42,22 @@ def markdown(outcomes):
         "The lecture's convention, which every section assumes: dZ and dA carry no 1/m; dW and db are gradients "
         "of the mean loss J and divide by m.",
         "",
-        "| # | mistake | first shows in | the lecture's line it breaks |",
-        "|---|---|---|---|",
+        "Some mistakes cannot show on the lecture's own problem (zero biases, no L2, two layers): the check runs "
+        "your code on *probes* as well — non-zero biases, He weights, other widths, m = 7 and m = 1, another seed, "
+        "a deeper net, an L2 term — and the table says which probe shows each (`--probe NAME` runs just that one).",
+        "",
+        "| # | mistake | first shows in | probe | the lecture's line it breaks |",
+        "|---|---|---|---|---|",
     ]
     for i, outcome in enumerate(outcomes, 1):
         bug = outcome.bug
-        lines.append(f"| {i} | [{bug.title}](#{i}-{bug.name}) | `{bug.expected}` | `{bug.breaks}` |")
+        lines.append(f"| {i} | [{bug.title}](#{i}-{bug.name}) | `{bug.expected}` | {bug.probe} | `{bug.breaks}` |")
     for i, outcome in enumerate(outcomes, 1):
         bug = outcome.bug
         lines += ["", f"<a id=\"{i}-{bug.name}\"></a>", f"## {i}. {bug.title}", "",
                   f"**Breaks** `{bug.breaks}` · **first shows in** `{bug.expected}` · "
-                  f"**shown on** {bug.scenario.describe()} · `crosscheck bugs` name `{bug.name}`", "",
+                  f"**shown on** {bug.scenario.describe()}"
+                  f"{'' if bug.probe == 'lecture' else f', probe `{bug.probe}`'} · `crosscheck bugs` name `{bug.name}`", "",
                   bug.why, "", "```python"]
         for step, wrong in bug.mutation.items():
             lines += ["# the lecture's step", step_source(STEPS[step]), "", "# the mistake", step_source(wrong, step)]
@@ -64,7 +69,8 @@ def markdown(outcomes):
             lines.append("What crosscheck says: nothing — this mistake is **not detected** (a gap in the checks).")
     lines += ["", "## The implementation the mistakes are made in", "",
               "Each section above replaces one step of this loop (`crosscheck/bugs/steps.py`, `make_backprop`); "
-              "`s` is the table of steps, layers are numbered from 1 as in the lecture:", "",
+              "`s` is the table of steps, layers are numbered from 1 as in the lecture (with `layout=\"columns\"` "
+              "it takes and returns the column layout, turning its inputs to rows first):", "",
               "```python", textwrap.dedent(inspect.getsource(backprop)).rstrip(), "```", "",
               "Run them all yourself: `crosscheck bugs` (`--json` for a machine-readable list, "
               "`crosscheck bugs NAME --show` for the full tensor-by-tensor report of one bug).", ""]

@@ -32,7 +32,7 @@ def run(args):
     elif args.markdown:
         print(bugs.markdown(outcomes), end="")
     elif args.show:
-        print("\n\n".join(render.bug_report(bug, bugs.check_scenario(bug.backprop(), bug.scenario, bug.name))
+        print("\n\n".join(render.bug_report(bug, bugs.check_scenario(bug.backprop(), bug.scenario, bug.name, bug.probe))
                           for bug in chosen))
     else:
         print(render.bugs_report(outcomes))

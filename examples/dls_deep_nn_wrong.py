@@ -1,0 +1,107 @@
+"""dls_deep_nn.py with one mistake students really make: the last layer's dW and db are stored under the
+index of the layer before it, and the loop then overwrites them.  Every tensor that is returned agrees — and
+it still fails, because dW[L] and db[L] were never returned.
+
+    crosscheck compare --style dls --impl examples/dls_deep_nn_wrong.py
+
+X (n0, m), Y (1, m), W[l] (n[l], n[l-1]), b[l] (n[l], 1).  [LINEAR -> RELU] × (L-1) -> LINEAR -> SIGMOID,
+binary cross-entropy, L2 as the course writes it: λ/(2m)·Σ‖W‖², (λ/m)·W in dW.  The checker calls
+L_model_forward, compute_cost (compute_cost_with_regularization when λ > 0) and L_model_backward, reads Z and
+A from the caches, and compares them, J, dA, dW and db with the lecture's.  Nothing else to write.
+"""
+import numpy as np
+
+
+def sigmoid(Z):
+    return 1 / (1 + np.exp(-Z)), Z
+
+
+def relu(Z):
+    return np.maximum(0, Z), Z
+
+
+def linear_forward(A, W, b):
+    Z = np.dot(W, A) + b
+    return Z, (A, W, b)
+
+
+def linear_activation_forward(A_prev, W, b, activation):
+    Z, linear_cache = linear_forward(A_prev, W, b)
+    A, activation_cache = sigmoid(Z) if activation == "sigmoid" else relu(Z)
+    return A, (linear_cache, activation_cache)
+
+
+def L_model_forward(X, parameters):
+    caches, A = [], X
+    L = len(parameters) // 2
+    for l in range(1, L):
+        A, cache = linear_activation_forward(A, parameters["W" + str(l)], parameters["b" + str(l)], "relu")
+        caches.append(cache)
+    AL, cache = linear_activation_forward(A, parameters["W" + str(L)], parameters["b" + str(L)], "sigmoid")
+    caches.append(cache)
+    return AL, caches
+
+
+def compute_cost(AL, Y):
+    m = Y.shape[1]
+    cost = -np.sum(Y * np.log(AL) + (1 - Y) * np.log(1 - AL)) / m
+    return np.squeeze(cost)
+
+
+def compute_cost_with_regularization(AL, Y, parameters, lambd):
+    m = Y.shape[1]
+    L = len(parameters) // 2
+    squares = sum(np.sum(np.square(parameters["W" + str(l)])) for l in range(1, L + 1))
+    return compute_cost(AL, Y) + lambd / (2 * m) * squares
+
+
+def relu_backward(dA, Z):
+    dZ = np.array(dA, copy=True)
+    dZ[Z <= 0] = 0
+    return dZ
+
+
+def sigmoid_backward(dA, Z):
+    s = 1 / (1 + np.exp(-Z))
+    return dA * s * (1 - s)
+
+
+def linear_backward(dZ, cache, lambd=0):
+    A_prev, W, b = cache
+    m = A_prev.shape[1]
+    dW = np.dot(dZ, A_prev.T) / m + lambd / m * W
+    db = np.sum(dZ, axis=1, keepdims=True) / m
+    dA_prev = np.dot(W.T, dZ)
+    return dA_prev, dW, db
+
+
+def linear_activation_backward(dA, cache, activation, lambd=0):
+    linear_cache, activation_cache = cache
+    if activation == "relu":
+        dZ = relu_backward(dA, activation_cache)
+    else:
+        dZ = sigmoid_backward(dA, activation_cache)
+    return linear_backward(dZ, linear_cache, lambd)
+
+
+def L_model_backward(AL, Y, caches, lambd=0):
+    grads = {}
+    L = len(caches)
+    Y = Y.reshape(AL.shape)
+    dAL = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    grads["dA" + str(L - 1)], grads["dW" + str(L - 1)], grads["db" + str(L - 1)] = \
+        linear_activation_backward(dAL, caches[L - 1], "sigmoid", lambd)
+    for l in reversed(range(L - 1)):
+        dA_prev, dW, db = linear_activation_backward(grads["dA" + str(l + 1)], caches[l], "relu", lambd)
+        grads["dA" + str(l)] = dA_prev
+        grads["dW" + str(l + 1)] = dW
+        grads["db" + str(l + 1)] = db
+    return grads
+
+
+def update_parameters(parameters, grads, learning_rate):
+    L = len(parameters) // 2
+    for l in range(1, L + 1):
+        parameters["W" + str(l)] = parameters["W" + str(l)] - learning_rate * grads["dW" + str(l)]
+        parameters["b" + str(l)] = parameters["b" + str(l)] - learning_rate * grads["db" + str(l)]
+    return parameters
