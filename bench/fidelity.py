@@ -106,7 +106,7 @@ def part_estimators(args):
            "share_within_5pct_of_median": undisturbed, "rules": {}}
     rows = []
     for name, settings in (("old quick: 3 rounds ≥ 20 ms", OLD_QUICK), ("old full: 7 rounds ≥ 100 ms", OLD_FULL),
-                           ("new quick: rounds ≥ 1 ms, 0.25 s", QUICK), ("new full: rounds ≥ 1 ms, 1 s", FULL)):
+                           ("new quick: rounds ≥ 1 ms, 0.2 s", QUICK), ("new full: rounds ≥ 1 ms, 1 s", FULL)):
         figures = [replay(times, start, settings) for start in range(0, len(times), max(1, len(times) // 400))]
         ratios = [median / f for f in figures if f]  # speed by the rule / speed by the median call
         if not ratios:

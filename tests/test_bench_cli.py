@@ -318,7 +318,7 @@ def test_the_old_rules_replayed_on_one_trace_read_low(clock):
     (2e-6, "FULL", (500, 1000)),    # µs calls: 500 to a 1 ms round, a second's worth of rounds
     (0.010, "FULL", (1, 100)),      # a 1024³ GEMM: one call a round
     (0.5, "FULL", (1, 10)),         # a slow case still gets its minimum of rounds
-    (0.010, "QUICK", (1, 25)),
+    (0.010, "QUICK", (1, 20)),
     (0.5, "QUICK", (1, 5)),
 ])
 def test_round_plan(per_call, settings, expected):

@@ -34,6 +34,11 @@ def _spread(r, colour):
     return text
 
 
+def _times(ratio):
+    """1.18×, 12.3×, 276× — or '-'."""
+    return "-" if ratio is None else f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.3g}×"
+
+
 def _verdict(met, colour):
     if met is None:
         return ""
@@ -93,9 +98,9 @@ def reference_section(ratios, colour=None):
                                                                           ("fastest", q.get("met"))) if met is not None]
         rows.append([q["config"], q["dtype"], q["device"],
                      seconds(q["reference_s"]) + (" (scattered)" if q.get("reference_scattered") else ""),
-                     floor, "-" if q.get("floor_ratio") is None else f"{q['floor_ratio']:.2f}×",
+                     floor, _times(q.get("floor_ratio")),
                      q.get("fastest") or "-", seconds(q.get("fastest_s")),
-                     "-" if q.get("ratio") is None else f"{q['ratio']:.2f}×", ", ".join(verdicts)])
+                     _times(q.get("ratio")), ", ".join(verdicts)])
     title = (f"the reference's train step against its GEMM floor and the fastest framework "
              f"(targets at {TARGET_CONFIG}: ≤ {FLOOR_TARGET}× floor, ≤ {REFERENCE_TARGET}× fastest)")
     return (title, ["config", "dtype", "device", "reference", "GEMM floor", "× floor", "fastest framework",

@@ -41,7 +41,7 @@ class Settings:
 
 
 FULL = Settings()
-QUICK = Settings(budget_s=0.25, min_rounds=5, warmup_s=0.05, warmup_calls=1)
+QUICK = Settings(budget_s=0.2, min_rounds=5, warmup_s=0.05, warmup_calls=1)
 
 
 @dataclass

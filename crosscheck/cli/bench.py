@@ -58,7 +58,7 @@ def parse_peaks(text):
 def add_arguments(parser):
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="cpu", help="where to run (default cpu)")
     parser.add_argument("--quick", action="store_true",
-                        help="3 matmul shapes, 0.25 s of rounds per case, one train-step mode per framework (under a minute on 2 cores)")
+                        help="3 matmul shapes, 0.2 s of rounds per case, one train-step mode per framework (under a minute on 2 cores)")
     options.add_frameworks_argument(parser, plan.TIMED, extra="; numpy is the reference")
     parser.add_argument("--ops", type=_choice_list("--ops", ("matmul", "train")), default=("matmul", "train"),
                         metavar="OPS", help="matmul, train or both (default)")
@@ -74,7 +74,7 @@ def add_arguments(parser):
     parser.add_argument("--rounds", type=options.positive_int, metavar="N",
                         help="at least N timed rounds per case, however long they take (default 10, quick 5)")
     parser.add_argument("--budget", type=options.positive_float, metavar="SECONDS",
-                        help="time in timed rounds per case, when the minimum of rounds fits in it (default 1, quick 0.25)")
+                        help="time in timed rounds per case, when the minimum of rounds fits in it (default 1, quick 0.2)")
     parser.add_argument("--no-self-check", dest="self_check", action="store_false",
                         help="leave out each framework's self-check (its harness against a plain loop on one case)")
     parser.add_argument("--repeat", type=options.positive_int, default=1, metavar="N",
