@@ -447,6 +447,7 @@ def test_repeats_pool_the_self_checks_and_flag_disagreeing_runs():
     assert pooled["ratios"] == [1.0, 1.0, 1.0, 0.8, 0.8, 0.8, 1.0, 1.0, 1.0] and pooled["ratio"] == 1.0
     [r] = merged["results"]
     assert r["median_s"] == 1.5 and r["scattered"] is True  # the runs' IQR, 0.5, is a third of 1.5
+    assert r["runs_iqr_pct"] == pytest.approx(100 / 3)
 
 
 def test_plain_loop_is_a_stopwatch_of_its_own():

@@ -25,10 +25,14 @@ def _rate(g):
 
 
 def _spread(r, colour):
-    """'1.2%' — the IQR of the rounds over the median — and ' scattered' past the limit (older runs: '-')."""
+    """'1.2%' — the IQR of the rounds over the median — with ', runs 14%' when --repeat's runs scattered more,
+    and ' scattered' past the limit (runs saved before the spread was recorded: '-')."""
     if r.get("iqr_pct") is None:
         return "-"
-    text = f"{r['iqr_pct']:.1f}%" if r["iqr_pct"] < 10 else f"{r['iqr_pct']:.0f}%"
+    percent = lambda x: f"{x:.1f}%" if x < 10 else f"{x:.0f}%"  # noqa: E731
+    text = percent(r["iqr_pct"])
+    if r.get("runs_iqr_pct") is not None and r["runs_iqr_pct"] > r["iqr_pct"]:
+        text += f", runs {percent(r['runs_iqr_pct'])}"  # --repeat: the spread of the runs' medians
     if r.get("scattered"):
         text += " " + (paint("scattered", "yellow", enabled=colour) if colour is not False else "scattered")
     return text

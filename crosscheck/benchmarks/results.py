@@ -163,7 +163,9 @@ def merge_repeats(runs):
         chosen = dict(ranked[(len(ranked) - 1) // 2])
         chosen["median_s_repeats"] = [r["median_s"] for r in records]
         # the repeats disagreeing is scatter too: flag it even where the chosen run's own rounds agreed
-        chosen["scattered"] = bool(chosen.get("scattered")) or (len(ranked) > 2 and _spread(ranked) > SCATTER_LIMIT)
+        if len(ranked) > 2:
+            chosen["runs_iqr_pct"] = 100 * _spread(ranked)
+            chosen["scattered"] = bool(chosen.get("scattered")) or chosen["runs_iqr_pct"] > 100 * SCATTER_LIMIT
         results.append(chosen)
     measured = set(by_case)
     skipped = {case_label(s): s for run in runs for s in run["skipped"] if case_label(s) not in measured}
