@@ -62,11 +62,15 @@ def run_framework(framework, cases, settings, threads, tf32, emit, check=True):
                 emit(skipped(case, str(exc)))
             continue
         emit({"kind": "framework", "framework": framework, "device": device, "info": info})
-        measured = []
+        # the case the harness checks itself on keeps its kernel: nothing is built (or compiled) twice
+        chosen = representative(device_cases) if check else None
+        kept = None
         for case in device_cases:
             try:
                 kernel = make_kernel(kernels, case)
                 timing = measure(kernel, settings)
+                if case is chosen:
+                    kept = kernel
             except adapters.Unavailable as exc:
                 emit(skipped(case, str(exc)))
                 continue
@@ -76,24 +80,23 @@ def run_framework(framework, cases, settings, threads, tf32, emit, check=True):
             finally:
                 kernel = None
                 gc.collect()
-            measured.append(case)
             emit({"kind": "result", "result": result_record(case, info, timing.median_s, timing.first_call_s,
                                                             timing.calls_per_round, min(timing.per_call_s),
                                                             len(timing.per_call_s), *timing.quartiles_s)})
-        if check and measured:
-            _check_harness(kernels, representative(measured), settings, emit)
+        if kept is not None:
+            _check_harness(kept, chosen, settings, emit)
+            kept = None
+            gc.collect()
 
 
-def _check_harness(kernels, case, settings, emit):
-    """The self-check: the harness and a plain loop in turns on one case; a record, or nothing if it fails."""
+def _check_harness(kernel, case, settings, emit):
+    """The self-check: the harness and a plain loop in turns on one case's kernel; a record, or none (and so
+    no claim) if the kernel fails now — the failure is the framework's and its case already says so."""
     try:
-        kernel = make_kernel(kernels, case)
-        emit({"kind": "fidelity", "fidelity": fidelity_record(case, self_check(kernel, settings), load_average())})
-    except Exception:  # the case was just measured: a failure here is the framework's, already reported
-        pass
-    finally:
-        kernel = None
-        gc.collect()
+        check = self_check(kernel, settings)
+    except Exception:
+        return
+    emit({"kind": "fidelity", "fidelity": fidelity_record(case, check, load_average())})
 
 
 def pin_threads(threads):
