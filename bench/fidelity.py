@@ -11,8 +11,8 @@ on a quiet machine (about 10 minutes on 2 cores), from the repository root.  Fou
                 fresh process, taking turns, --pairs times, per framework at 1×1024³ float32: the median of the
                 pairs' speed ratios, which should lie within 0.95–1.05
     quick       --quick's figures against the full run's: the quick plan run in both settings, taking turns
-    floor       the reference's train step against its GEMM floor (its FLOPs at NumPy's best batched-matmul
-                rate in the same run) and NumPy's matmul sweep, --repeat 3
+    floor       the reference's wide step against its GEMM floor (its FLOPs at NumPy's 2048³ rate): the two
+                timed in turns, --pairs times; then as a run's table has it (NumPy's sweep, --repeat 3)
 
 Every figure is printed with the 1-minute load average at the moment it was taken; above half the cores the
 line says the machine was busy.  The OpenBLAS variables are read, never set: unset them for the command.
@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from adapters import FRAMEWORKS, usable_cores  # noqa: E402
 from crosscheck.benchmarks import machine, plan, report, results, workers  # noqa: E402
-from crosscheck.benchmarks.timing import FULL, QUICK, Settings, round_plan  # noqa: E402
+from crosscheck.benchmarks.timing import FULL, QUICK, Settings, measure, round_plan  # noqa: E402
 from crosscheck.console import table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,16 +192,53 @@ def part_quick(args):
 
 # ---- floor: the reference against its GEMM floor ------------------------------------------------------
 
+FLOOR_SHAPE = [1, 2048, 2048, 2048]  # NumPy's best rate in a quiet full run here
+
+
+def floor_pairs(dtype, pairs):
+    """The wide step and NumPy's 2048³ product timed in turns in this process, --pairs times: per pair the
+    step over its FLOPs at that pair's product rate.  Taking turns keeps a load that comes and goes out of
+    the ratio, where a run's table compares a product and a step timed a minute apart."""
+    import adapters
+    from adapters.numpy import kernels
+    adapters.setup("numpy", threads=usable_cores(), exact=False)
+    gemm = kernels.matmul(matmul_case("numpy", dtype, FLOOR_SHAPE))
+    case = {"op": "train_step", "framework": "numpy", "device": "cpu", "dtype": dtype, "mode": "eager", "config": "wide"}
+    step = kernels.train_step(case, plan.train_problem("wide", dtype))
+    out = []
+    for pair in range(pairs):
+        times = {}
+        for what in (("gemm", "step") if pair % 2 == 0 else ("step", "gemm")):
+            times[what] = measure(gemm if what == "gemm" else step, FULL).median_s
+        rate = plan.matmul_flops(FLOOR_SHAPE) / times["gemm"]
+        floor = plan.case_flops(case) / rate
+        out.append({"step_s": times["step"], "gemm_gflops": rate / 1e9, "floor_s": floor,
+                    "ratio": times["step"] / floor, "load_average": load()})
+    return out
+
+
 def part_floor(args):
+    print(f"\nfloor: the reference's wide step against its GEMM floor (its FLOPs at NumPy's {'×'.join(map(str, FLOOR_SHAPE))} "
+          f"rate), the two in turns in one process, {args.pairs} pairs (target ≤ {plan.FLOOR_TARGET}×)")
+    paired, rows = {}, []
+    for dtype in plan.CPU_DTYPES:
+        pairs = floor_pairs(dtype, args.pairs)
+        ratio = statistics.median(p["ratio"] for p in pairs)
+        loads = [p["load_average"] for p in pairs]
+        paired[dtype] = {"pairs": pairs, "ratio": ratio}
+        rows.append([dtype, report.seconds(statistics.median(p["step_s"] for p in pairs)),
+                     f"{statistics.median(p['gemm_gflops'] for p in pairs):.0f}", f"{ratio:.3f}",
+                     " ".join(f"{p['ratio']:.2f}" for p in pairs), f"{min(loads)}–{max(loads)}{' busy' if busy(loads) else ''}"])
+    print(table(["dtype", "step", "GFLOP/s", "× floor", "per pair", "load"], rows, list("lrrrll")))
+
     cases = plan.plan(frameworks=("numpy",), configs=("wide",))
     out = workers.run_plan(cases, FULL, repeat=args.repeat, check=False)
     ratios = results.reference_ratios(out["results"])
-    document = {"results": out["results"], "ratios": ratios}
-    print(f"\nfloor: the reference's wide step against its GEMM floor, numpy alone, each case the median of "
+    print(f"\nand as a run's table says it: NumPy's matmul sweep and the wide step, each case the median of "
           f"{args.repeat} runs{busy([load()])}; load {load()}")
-    for title, headers, rows, align in report.sections(document, colour=False):
+    for title, headers, rows, align in report.sections({"results": out["results"], "ratios": ratios}, colour=False):
         print(f"{title}\n{table(headers, rows, align)}\n")
-    return {"ratios": ratios, "results": out["results"], "load_average": load()}
+    return {"paired": paired, "ratios": ratios, "results": out["results"], "load_average": load()}
 
 
 def main(argv=None):
