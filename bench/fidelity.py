@@ -10,7 +10,8 @@ on a quiet machine (about 10 minutes on 2 cores), from the repository root.  Fou
     loop        the harness (a `crosscheck bench` worker, full and quick) against bench/plain_loop.py, each in a
                 fresh process, taking turns, --pairs times, per framework at 1×1024³ float32: the median of the
                 pairs' speed ratios, which should lie within 0.95–1.05
-    quick       --quick's figures against the full run's: the quick plan run in both settings, taking turns
+    quick       --quick's figures against the full run's: the quick and full rules in turns on each case's kernel
+                in one worker, then whole quick and full runs of the quick plan, taking turns
     floor       the reference's wide step against its GEMM floor (its FLOPs at NumPy's 2048³ rate): the two
                 timed in turns, --pairs times; then as a run's table has it (NumPy's sweep, --repeat 3)
 
@@ -160,8 +161,59 @@ def part_loop(args):
 
 # ---- quick: --quick against the full run ---------------------------------------------------------------
 
+def paired_rules(request):
+    """In a worker set up as crosscheck bench's (pinned threads, the allocator rule, the framework's timing
+    set-up): each case's kernel timed by the quick and the full rules in turns.  Prints one JSON line."""
+    workers.pin_threads(request["threads"])
+    machine.keep_freed_memory()
+    kernels, _ = workers.load_kernels(request["framework"], "cpu", request["threads"])
+    out = {}
+    for case in request["cases"]:
+        kernel = workers.make_kernel(kernels, case)
+        pairs = []
+        for pair in range(request["pairs"]):
+            times = {}
+            for what in (("quick", "full") if pair % 2 == 0 else ("full", "quick")):
+                times[what] = measure(kernel, QUICK if what == "quick" else FULL).median_s
+            pairs.append(times["full"] / times["quick"])
+        out[plan.case_label(case)] = pairs
+    print(json.dumps({"pairs": out, "load_average": load()}))
+
+
+def _paired_in_a_worker(framework, cases, pairs):
+    request = json.dumps({"framework": framework, "cases": cases, "pairs": pairs, "threads": usable_cores()})
+    code = "import json, sys; from bench.fidelity import paired_rules; paired_rules(json.loads(sys.argv[1]))"
+    done = subprocess.run([sys.executable, "-c", code, request], cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"  {framework}: {(done.stderr.strip().splitlines() or ['failed'])[-1]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _quick_table(title, by_case, loads, extra=""):
+    within = sum(abs(q - 1) <= 0.05 for q in by_case.values())
+    print(f"\n{title}{busy(loads)}; load {min(loads)}–{max(loads)}")
+    print(table(["case", "quick / full"], [[label, f"{q:.3f}"] for label, q in by_case.items()], list("lr")))
+    if by_case:
+        worst = max(by_case, key=lambda k: abs(by_case[k] - 1))
+        print(f"  {within} of {len(by_case)} within 5 %; median |quick/full − 1| "
+              f"{statistics.median(abs(q - 1) for q in by_case.values()):.1%}; worst {worst} {by_case[worst]:.3f}{extra}")
+    return within
+
+
 def part_quick(args):
+    """Two ways: the rules in turns on each case's kernel in one worker (what the rules do, with the machine's
+    drift between them taken out), then whole quick and full runs in turns (what a user compares)."""
     cases, _ = plan.one_mode_each(plan.plan(frameworks=args.frameworks, quick=True))
+    paired, loads = {}, []
+    for framework in args.frameworks:
+        answer = _paired_in_a_worker(framework, [c for c in cases if c["framework"] == framework], args.quick_pairs + 1)
+        if answer:
+            paired.update({label: statistics.median(q) for label, q in answer["pairs"].items()})
+            loads.append(answer["load_average"])
+    within_paired = _quick_table(f"quick: the quick and the full rules in turns on each case, {args.quick_pairs + 1} pairs "
+                                 f"(quick speed / full speed)", paired, loads or [load()])
+
     runs = {"quick": [], "full": []}
     for pair in range(args.quick_pairs):
         for what in (("quick", "full") if pair % 2 == 0 else ("full", "quick")):
@@ -175,19 +227,12 @@ def part_quick(args):
                  if label in f["results"] and label in q["results"]]
         if pairs:
             by_case[label] = statistics.median(pairs)
-    worst = max(by_case, key=lambda k: abs(by_case[k] - 1)) if by_case else None
-    loads = [r["load_average"] for what in runs.values() for r in what]
-    within = sum(abs(q - 1) <= 0.05 for q in by_case.values())
-    print(f"\nquick: --quick against the full run, {len(by_case)} cases, {args.quick_pairs} pairs taking turns "
-          f"(quick speed / full speed){busy(loads)}; load {min(loads)}–{max(loads)}")
-    rows = [[label, f"{q:.3f}"] for label, q in by_case.items()]
-    print(table(["case", "quick / full"], rows, list("lr")))
-    if by_case:
-        print(f"  {within} of {len(by_case)} within 5 %; median |quick/full − 1| "
-              f"{statistics.median(abs(q - 1) for q in by_case.values()):.1%}; worst {worst} {by_case[worst]:.3f}; "
-              f"a quick run took {statistics.median(r['seconds'] for r in runs['quick']):.0f} s "
-              f"(workers only), a full one {statistics.median(r['seconds'] for r in runs['full']):.0f} s")
-    return {"cases": by_case, "runs": runs, "within": within}
+    run_loads = [r["load_average"] for what in runs.values() for r in what]
+    extra = (f"; a quick run took {statistics.median(r['seconds'] for r in runs['quick']):.0f} s (workers only, "
+             f"no self-check), a full one {statistics.median(r['seconds'] for r in runs['full']):.0f} s")
+    within = _quick_table(f"quick: whole --quick and full runs of the quick plan in turns, {args.quick_pairs} pairs",
+                          by_case, run_loads, extra)
+    return {"paired": paired, "within_paired": within_paired, "cases": by_case, "runs": runs, "within": within}
 
 
 # ---- floor: the reference against its GEMM floor ------------------------------------------------------
