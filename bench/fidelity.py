@@ -2,7 +2,7 @@
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m bench.fidelity --save fidelity.json
 
-on a quiet machine (about 10 minutes on 2 cores), from the repository root.  Four parts (--parts):
+on a quiet machine (about 15 minutes on 2 cores), from the repository root.  Four parts (--parts):
 
     estimators  one plain-loop trace of NumPy's 1×1024³ float32 product (every call's time), read back by the
                 harness's old rules (3 or 7 rounds of ≥ 20 / 100 ms) and its new ones (rounds of ≥ 1 ms within
