@@ -120,12 +120,14 @@ if HAVE_PYTEST_BENCHMARK:
             kernel, info = _kernel(case, request.config)
             if benchmark.disabled:  # pedantic then calls its target once, untimed
                 return benchmark.pedantic(lambda: (kernel.call(), kernel.sync())[0])
-            first, n = timing.calibrate(kernel, timing.FULL)
+            plan_ = timing.calibrate(kernel, timing.FULL)
+            n = plan_.calls_per_round
             what = "x".join(map(str, case["shape"])) if case["op"] == "batched_matmul" else case["config"]
             benchmark.group = f"{case['op']} {case['device']} {case['dtype']} {what}"
-            benchmark.pedantic(timing.RoundOfCalls(kernel, n), iterations=n, rounds=timing.FULL.rounds, warmup_rounds=1)
+            benchmark.pedantic(timing.RoundOfCalls(kernel, n), iterations=n, rounds=plan_.rounds, warmup_rounds=1)
             stats = benchmark.stats.stats
-            benchmark.extra_info.update(results.result_record(case, info, stats.median, first, n, stats.min, stats.rounds))
+            benchmark.extra_info.update(results.result_record(case, info, stats.median, plan_.first_call_s, n,
+                                                              stats.min, stats.rounds, stats.q1, stats.q3))
             return None
         return run
 else:

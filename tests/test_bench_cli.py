@@ -7,6 +7,8 @@ import itertools
 import json
 import math
 import os
+import re
+import statistics
 import sys
 
 import numpy as np
@@ -17,7 +19,8 @@ from crosscheck.benchmarks import machine, plan, results
 from crosscheck.cli import main
 from reference.files import Exists, write_atomically
 
-SMALL = ["bench", "--quick", "--frameworks", "numpy", "--shapes", "1x300x4x3,2x8x16x4", "--configs", "lecture"]
+SMALL = ["bench", "--quick", "--frameworks", "numpy", "--shapes", "1x300x4x3,2x8x16x4", "--configs", "lecture",
+         "--budget", "0.02"]  # 20 ms of rounds per case: the file runs in seconds
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +74,7 @@ def test_pct_peak_uses_the_given_peak_per_dtype(document):
 
 
 def test_text_report_shows_the_table(cli):
-    code, out, err = cli(*SMALL[:-2], "--ops", "matmul")
+    code, out, err = cli(*SMALL, "--ops", "matmul")
     assert code == 0
     assert "GFLOP/s" in out and "1×300×4×3" in out and "numpy" in out
 
@@ -248,3 +251,216 @@ def test_benchmark_processes_keep_freed_memory():
     """Rule 9 of docs/benchmarks.md: NumPy's arrays are not paid for in page faults, and the run says so."""
     assert "keeps freed memory" in machine.keep_freed_memory()
     assert "keeps freed memory" in machine.machine_info()["allocator"]
+
+
+# ---- the timing rules, on a scripted clock ------------------------------------------------------------
+
+class ScriptedClock:
+    """perf_counter for crosscheck.benchmarks.timing that moves only when a kernel's call() says so."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from types import SimpleNamespace
+    from crosscheck.benchmarks import timing
+    scripted = ScriptedClock()
+    monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=scripted.perf_counter))
+    return scripted
+
+
+def scripted_kernel(clock, duration):
+    """A Kernel whose i-th call takes duration(i) seconds on the scripted clock."""
+    from adapters.kernel import Kernel
+    calls = itertools.count()
+
+    def call():
+        clock.now += duration(next(calls))
+    return Kernel(call=call)
+
+
+def every_fourth_call_disturbed(i):
+    """10 ms calls, one in four held up by 30 ms: what another job's time slices do to a GEMM."""
+    return 0.040 if i % 4 == 3 else 0.010
+
+
+def test_short_rounds_read_the_median_call_where_long_rounds_read_the_disturbed_mean(clock):
+    from crosscheck.benchmarks import timing
+    kernel = scripted_kernel(clock, every_fourth_call_disturbed)
+    now = timing.measure(kernel, timing.FULL)
+    assert now.calls_per_round == 1 and now.median_s == pytest.approx(0.010)
+    assert statistics.median(timing.plain_loop(kernel, 1.0)) == pytest.approx(0.010)
+    # the rules before issue 14: 7 rounds of at least 100 ms, i.e. 10 or 11 calls, two or three of them disturbed
+    old = timing.measure(kernel, timing.Settings(budget_s=0, min_rounds=7, round_s=0.1))
+    assert old.calls_per_round in (10, 11)
+    assert old.median_s >= (9 * 0.010 + 2 * 0.040) / 11 > 0.015  # every round's mean holds two disturbed calls
+
+
+def test_the_old_rules_replayed_on_one_trace_read_low(clock):
+    from bench.fidelity import OLD_FULL, OLD_QUICK, replay
+    from crosscheck.benchmarks.timing import FULL, QUICK
+    times = [every_fourth_call_disturbed(i) for i in range(2000)]
+    old_quick = []
+    for start in range(8):  # every phase of the disturbance
+        assert replay(times, start, FULL) == pytest.approx(0.010)
+        assert replay(times, start, QUICK) == pytest.approx(0.010)
+        assert replay(times, start, OLD_FULL) > 0.015  # 10 calls a round: never an undisturbed round
+        old_quick.append(replay(times, start, OLD_QUICK))
+    # 3 rounds of 2 calls: the median round is disturbed in some phases, never faster than the median call
+    assert min(old_quick) == pytest.approx(0.010) and max(old_quick) == pytest.approx(0.025)
+
+
+@pytest.mark.parametrize("per_call,settings,expected", [
+    (2e-6, "FULL", (500, 1000)),    # µs calls: 500 to a 1 ms round, a second's worth of rounds
+    (0.010, "FULL", (1, 100)),      # a 1024³ GEMM: one call a round
+    (0.5, "FULL", (1, 10)),         # a slow case still gets its minimum of rounds
+    (0.010, "QUICK", (1, 20)),
+    (0.5, "QUICK", (1, 5)),
+])
+def test_round_plan(per_call, settings, expected):
+    from crosscheck.benchmarks import timing
+    assert timing.round_plan(per_call, getattr(timing, settings)) == expected
+
+
+@pytest.mark.parametrize("pattern,scattered", [((0.010,), False), ((0.010, 0.0105), False), ((0.010, 0.014), True)])
+def test_iqr_over_the_rounds_and_the_scattered_flag(clock, pattern, scattered):
+    from crosscheck.benchmarks import timing
+    timed = timing.measure(scripted_kernel(clock, lambda i: pattern[i % len(pattern)]), timing.QUICK)
+    per_call = np.array(timed.per_call_s)
+    iqr = np.percentile(per_call, 75) - np.percentile(per_call, 25)
+    assert timed.iqr_s == pytest.approx(iqr, abs=1e-15)
+    assert timed.scattered is scattered
+    assert bool(iqr > 0.1 * np.median(per_call)) is scattered
+
+
+def test_self_check_of_a_steady_kernel_is_one(clock):
+    from crosscheck.benchmarks import timing
+    check = timing.self_check(scripted_kernel(clock, every_fourth_call_disturbed), timing.QUICK)
+    assert len(check.ratios) == timing.QUICK.self_check_pairs
+    assert check.ratio == pytest.approx(1.0) and check.within
+
+
+def test_self_check_ratio_is_loop_over_harness_per_pair():
+    from crosscheck.benchmarks.timing import SelfCheck
+    check = SelfCheck(harness_s=[1.0, 2.0, 1.0], loop_s=[1.1, 1.8, 1.2])
+    assert check.ratios == pytest.approx([1.1, 0.9, 1.2])
+    assert check.ratio == pytest.approx(1.1) and not check.within
+
+
+# ---- the self-check, the spread and the floor in a run ------------------------------------------------
+
+def test_every_result_has_its_spread(document):
+    for r in document["results"]:
+        assert r["q1_s"] <= r["median_s"] <= r["q3_s"]
+        assert r["iqr_s"] == pytest.approx(r["q3_s"] - r["q1_s"])
+        assert r["iqr_pct"] == pytest.approx(100 * r["iqr_s"] / r["median_s"])
+        assert r["scattered"] == (r["iqr_s"] > 0.1 * r["median_s"])
+        assert r["rounds"] >= 5
+
+
+def test_the_run_checks_its_harness_against_a_plain_loop(document):
+    [check] = document["fidelity"]
+    assert check["framework"] == "numpy" and check["op"] == "batched_matmul"
+    assert check["dtype"] == "float32" and check["shape"] == [1, 300, 4, 3]  # the largest matmul of SMALL
+    assert len(check["ratios"]) == 3
+    assert check["ratio"] == pytest.approx(statistics.median(check["ratios"]))
+    assert check["within"] == (abs(check["ratio"] - 1) <= 0.05)
+    warned = results.fidelity_warnings(document)
+    assert bool(warned) != check["within"]
+    if warned:
+        assert "1x300x4x3" in warned[0]
+
+
+def test_no_self_check_leaves_it_out(cli):
+    code, out, err = cli(*SMALL, "--ops", "matmul", "--json", "--no-self-check", "--budget", "0.01", "--rounds", "3")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["fidelity"] == [] and doc["env"]["settings"]["min_rounds"] == 3
+    assert doc["env"]["settings"]["budget_s"] == 0.01
+
+
+def test_text_report_shows_spread_and_self_check(cli):
+    code, out, err = cli(*SMALL)
+    assert code == 0
+    assert "IQR" in out and "the harness against a plain loop" in out and "GEMM floor" in out
+
+
+@pytest.mark.parametrize("shapes,expected", [
+    ([(1, 300, 4, 3), (1, 1024, 1024, 1024), (1, 2048, 2048, 2048)], ("batched_matmul", [1, 1024, 1024, 1024])),
+    ([(1, 300, 4, 3), (64, 256, 256, 256)], ("batched_matmul", [64, 256, 256, 256])),
+    ([], ("train_step", "wide")),
+])
+def test_representative_case(shapes, expected):
+    ops = ("batched_matmul", "train_step") if shapes else ("train_step",)
+    cases = plan.plan(frameworks=("torch",), ops=ops, shapes=shapes or None)
+    chosen = plan.representative(cases)
+    assert chosen["dtype"] == "float32"
+    assert (chosen["op"], chosen.get("shape") or chosen["config"]) == expected
+    if chosen["op"] == "train_step":
+        assert chosen["mode"] == "eager"  # never a torch.compile for the check
+
+
+def _matmul(framework, dtype, shape, gflops):
+    flops = plan.matmul_flops(shape)
+    return {"op": "batched_matmul", "framework": framework, "device": "cpu", "dtype": dtype, "mode": "eager",
+            "shape": list(shape), "flops": flops, "median_s": flops / gflops / 1e9, "gflops": gflops}
+
+
+def test_reference_floor_is_its_flops_at_numpys_best_matmul_rate():
+    wide = plan.TRAIN_CONFIGS["wide"]
+    flops = 2 * 1024 * (784 * 1024 * 2 + 1024 * 1024 * 3 + 1024 * 10 * 3)
+    steps = [dict(_step("numpy", "eager", "wide", "float32", 0.060), flops=flops),
+             dict(_step("jax", "compiled", "wide", "float32", 0.050), flops=flops)]
+    matmuls = [_matmul("numpy", "float32", (1, 1024, 1024, 1024), 150.0), _matmul("numpy", "float32", (1, 2048, 2048, 2048), 200.0),
+               _matmul("torch", "float32", (1, 2048, 2048, 2048), 300.0),  # another framework's rate is not NumPy's floor
+               _matmul("numpy", "float64", (1, 2048, 2048, 2048), 400.0)]  # nor another dtype's
+    [q] = results.reference_ratios(steps + matmuls)
+    assert plan.train_step_flops(wide.sizes, wide.batch) == flops
+    assert q["floor_gflops"] == 200.0 and q["floor_from"] == "numpy-cpu-float32-1x2048x2048x2048"
+    assert q["floor_s"] == pytest.approx(9_793_699_840 / 200e9)
+    assert q["floor_ratio"] == pytest.approx(0.060 / (9_793_699_840 / 200e9))
+    assert q["floor_met"] is (q["floor_ratio"] <= 1.25)
+    assert q["ratio"] == pytest.approx(1.2) and q["met"] is False and q["fastest"] == "jax compiled"
+
+
+def test_reference_floor_without_another_framework():
+    flops = plan.train_step_flops((2, 4, 3), 300)
+    steps = [dict(_step("numpy", "eager", "lecture", "float64", 1e-4), flops=flops)]
+    [q] = results.reference_ratios(steps + [_matmul("numpy", "float64", (1, 300, 4, 3), 2.0)])
+    assert q["floor_s"] == pytest.approx(flops / 2e9) and q["ratio"] is None and q["floor_met"] is None
+    assert results.reference_ratios(steps) == []  # neither a floor nor another framework: nothing to say
+
+
+def test_repeats_pool_the_self_checks_and_flag_disagreeing_runs():
+    case = {"op": "batched_matmul", "framework": "numpy", "device": "cpu", "dtype": "float32", "mode": "eager",
+            "shape": [1, 2, 3, 4]}
+    check = lambda ratios: {"framework": "numpy", "device": "cpu", "ratios": ratios, "limit": 0.05,  # noqa: E731
+                            "ratio": statistics.median(ratios), "within": True}
+    runs = [{"results": [dict(case, median_s=t, scattered=False)], "skipped": [], "frameworks": {},
+             "fidelity": [check(q)]} for t, q in ((1.0, [1.0, 1.0, 1.0]), (2.0, [0.8, 0.8, 0.8]), (1.5, [1.0, 1.0, 1.0]))]
+    merged = results.merge_repeats(runs)
+    [pooled] = merged["fidelity"]
+    assert pooled["ratios"] == [1.0, 1.0, 1.0, 0.8, 0.8, 0.8, 1.0, 1.0, 1.0] and pooled["ratio"] == 1.0
+    [r] = merged["results"]
+    assert r["median_s"] == 1.5 and r["scattered"] is True  # the runs' IQR, 0.5, is a third of 1.5
+    assert r["runs_iqr_pct"] == pytest.approx(100 / 3)
+
+
+def test_plain_loop_is_a_stopwatch_of_its_own():
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "bench.plain_loop", "numpy", "float64", "2x8x16x4", "0.05", "--times"],
+                          cwd=root, capture_output=True, text=True, check=True)
+    line = json.loads(done.stdout)
+    assert line["calls"] == len(line["times"]) >= 5
+    assert line["median_s"] == pytest.approx(statistics.median(line["times"]))
+    assert line["gflops"] == pytest.approx(2 * 2 * 8 * 16 * 4 / line["median_s"] / 1e9)
+    source = (root / "bench" / "plain_loop.py").read_text()
+    assert not re.search(r"^\s*(from|import)\s+(crosscheck|adapters|reference|bench)\b", source, re.M), \
+        "the stopwatch must not share code with the harness it checks"

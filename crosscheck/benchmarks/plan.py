@@ -41,9 +41,14 @@ TRAIN_CONFIGS = {
     "wide": TrainConfig((784, 1024, 1024, 10), 1024, "he"),     # GEMM-bound: an MNIST-sized MLP
 }
 
-# the reference's train step should stay within this factor of the fastest framework, at the wide config
+# the reference's train step at the wide config should stay within these factors of the fastest framework,
+# and of its GEMM floor (its FLOPs at NumPy's best batched-matmul rate in the same run)
 REFERENCE_TARGET = 1.15
+FLOOR_TARGET = 1.25
 TARGET_CONFIG = "wide"
+
+# the shape each framework's self-check times with a plain loop beside the harness, where the run has it
+REPRESENTATIVE_SHAPE = [1, 1024, 1024, 1024]
 
 
 def matmul_flops(shape):
@@ -138,6 +143,16 @@ def case_label(case):
     label = f"{case['framework']}-{case['device']}-{case['dtype']}-{what}"
     several_modes = len(FRAMEWORKS[case["framework"]].modes) > 1
     return label + (f"-{case['mode']}" if case["op"] == "train_step" and several_modes else "")
+
+
+def representative(cases):
+    """The case of one framework's cases that the harness checks itself on: 1×1024×1024×1024 in float32 where
+    the run has it, else its largest matmul, else its largest train step (eager before compiled)."""
+    def rank(c):
+        matmul = c["op"] == "batched_matmul"
+        return (matmul and list(c["shape"]) == REPRESENTATIVE_SHAPE, matmul, c.get("mode") != "compiled",
+                c["dtype"] == "float32", case_flops(c))
+    return max(cases, key=rank) if cases else None
 
 
 QUICK_REASON = ("--quick times one mode per framework: torch eager (torch.compile's first compile takes ~30 s here), "

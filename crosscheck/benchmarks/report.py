@@ -1,10 +1,13 @@
-"""A run as tables: batched matmul and train step per framework × shape × dtype × device (the fastest of each
-group marked), and the reference's train step against the fastest framework — as text or as Markdown.
+"""A run as tables: batched matmul and train step per framework × shape × dtype × device, each median with the
+spread of its rounds (the fastest of each group marked, a scattered case flagged), the reference's train
+step against its GEMM floor and the fastest framework, and each framework's harness against a plain loop —
+as text or as Markdown.
 """
 from adapters import FRAMEWORKS
 
 from ..console import paint, table
-from .plan import REFERENCE_TARGET, TRAIN_CONFIGS, matmul_flops
+from .plan import FLOOR_TARGET, REFERENCE_TARGET, TARGET_CONFIG, TRAIN_CONFIGS, matmul_flops
+from .results import run_warnings
 
 
 def seconds(s):
@@ -19,6 +22,32 @@ def seconds(s):
 
 def _rate(g):
     return "-" if g is None else f"{g:.2g}" if g < 1 else f"{g:,.1f}" if g < 100 else f"{g:,.0f}"
+
+
+def _spread(r, colour):
+    """'1.2%' — the IQR of the rounds over the median — with ', runs 14%' when --repeat's runs scattered more,
+    and ' scattered' past the limit (runs saved before the spread was recorded: '-')."""
+    if r.get("iqr_pct") is None:
+        return "-"
+    percent = lambda x: f"{x:.1f}%" if x < 10 else f"{x:.0f}%"  # noqa: E731
+    text = percent(r["iqr_pct"])
+    if r.get("runs_iqr_pct") is not None and r["runs_iqr_pct"] > r["iqr_pct"]:
+        text += f", runs {percent(r['runs_iqr_pct'])}"  # --repeat: the spread of the runs' medians
+    if r.get("scattered"):
+        text += " " + (paint("scattered", "yellow", enabled=colour) if colour is not False else "scattered")
+    return text
+
+
+def _times(ratio):
+    """1.18×, 12.3×, 276× — or '-'."""
+    return "-" if ratio is None else f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.3g}×"
+
+
+def _verdict(met, colour):
+    if met is None:
+        return ""
+    text = "met" if met else "not met"
+    return paint(text, "green" if met else "red", enabled=colour) if colour is not False else text
 
 
 def _order(r):
@@ -43,7 +72,7 @@ def sections(document, colour=None):
         for r in rows:
             best[group(r)] = min(best.get(group(r), float("inf")), r["median_s"])
         headers = ["framework", "mode", "device", "dtype", "shape" if op == "batched_matmul" else "config",
-                   "median", "GFLOP/s"] + (["% peak"] if show_peak else []) + ["first call"]
+                   "median", "IQR", "GFLOP/s"] + (["% peak"] if show_peak else []) + ["first call"]
         table_rows = []
         for r in rows:
             rate = _rate(r["gflops"])
@@ -51,22 +80,49 @@ def sections(document, colour=None):
                 rate = paint(rate, "green", enabled=colour) if colour is not False else f"**{rate}**"
             what = "×".join(map(str, r["shape"])) if op == "batched_matmul" else r["config"]
             mode = "eager" if r["mode"] == "eager" else FRAMEWORKS[r["framework"]].compiler
-            table_rows.append([r["framework"], mode, r["device"], r["dtype"], what, seconds(r["median_s"]), rate]
+            table_rows.append([r["framework"], mode, r["device"], r["dtype"], what, seconds(r["median_s"]),
+                               _spread(r, colour), rate]
                               + ([f"{r['pct_peak']:.0f}%" if r.get("pct_peak") is not None else "-"] if show_peak else [])
                               + [seconds(r["first_call_s"])])
-        out.append((title, headers, table_rows, list("lllllrr") + (["r"] if show_peak else []) + ["r"]))
+        out.append((title, headers, table_rows, list("lllllrrr") + (["r"] if show_peak else []) + ["r"]))
     if document.get("ratios"):
-        rows = []
-        for q in document["ratios"]:
-            verdict = ("" if q["met"] is None else "met" if q["met"] else "not met")
-            if colour is not False and verdict:
-                verdict = paint(verdict, "green" if q["met"] else "red", enabled=colour)
-            rows.append([q["config"], q["dtype"], q["device"], seconds(q["reference_s"]), q["fastest"],
-                         seconds(q["fastest_s"]), f"{q['ratio']:.2f}×", verdict])
-        out.append((f"the reference's train step against the fastest framework (target: ≤ {REFERENCE_TARGET}× at wide)",
-                    ["config", "dtype", "device", "reference", "fastest framework", "its time", "ratio", "target"],
-                    rows, list("lllrlrrl")))
+        out.append(reference_section(document["ratios"], colour))
+    if document.get("fidelity"):
+        out.append(fidelity_section(document["fidelity"], colour))
     return out
+
+
+def reference_section(ratios, colour=None):
+    """The reference's step against its GEMM floor (its FLOPs at NumPy's best matmul rate in the run) and
+    against the fastest framework; the targets judged at the wide config."""
+    rows = []
+    for q in ratios:
+        floor = "-" if q.get("floor_s") is None else f"{seconds(q['floor_s'])} at {_rate(q['floor_gflops'])} GFLOP/s"
+        verdicts = [f"{what} {_verdict(met, colour)}" for what, met in (("floor", q.get("floor_met")),
+                                                                          ("fastest", q.get("met"))) if met is not None]
+        rows.append([q["config"], q["dtype"], q["device"],
+                     seconds(q["reference_s"]) + (" (scattered)" if q.get("reference_scattered") else ""),
+                     floor, _times(q.get("floor_ratio")),
+                     q.get("fastest") or "-", seconds(q.get("fastest_s")),
+                     _times(q.get("ratio")), ", ".join(verdicts)])
+    title = (f"the reference's train step against its GEMM floor and the fastest framework "
+             f"(targets at {TARGET_CONFIG}: ≤ {FLOOR_TARGET}× floor, ≤ {REFERENCE_TARGET}× fastest)")
+    return (title, ["config", "dtype", "device", "reference", "GEMM floor", "× floor", "fastest framework",
+                    "its time", "× fastest", "targets"], rows, list("lllrrrlrrl"))
+
+
+def fidelity_section(fidelity, colour=None):
+    """Each framework's self-check: its harness and a plain loop in turns on one case, the speed ratio."""
+    rows = []
+    for f in fidelity:
+        what = "×".join(map(str, f["shape"])) if f["op"] == "batched_matmul" else f"{f['config']} {f['mode']}"
+        rows.append([f["framework"], f["device"], f"{f['dtype']} {what}", seconds(f["harness_s"]), seconds(f["loop_s"]),
+                     f"{f['ratio']:.3f}", " ".join(f"{q:.2f}" for q in f["ratios"]), _verdict(f["within"], colour)])
+    limit = fidelity[0]["limit"]
+    title = (f"the harness against a plain loop (harness speed / loop speed, pairs in turns; target within "
+             f"{1 - limit:.2f}–{1 + limit:.2f})")
+    return (title, ["framework", "device", "case", "harness", "plain loop", "ratio", "pairs", "target"],
+            rows, list("lllrrrll"))
 
 
 def header(document):
@@ -82,7 +138,7 @@ def header(document):
     for key, info in env["frameworks"].items():
         lines.append(f"{key}: {info.get('version')}, {info.get('blas')}, threads {info.get('threads') or '-'}, "
                      f"precision {info.get('precision')}" + (f", {info.get('device_name')}" if key.endswith("cuda") else ""))
-    return lines + [f"warning: {w}" for w in env.get("warnings", [])]
+    return lines + [f"warning: {w}" for w in env.get("warnings", []) + run_warnings(document)]
 
 
 def skipped_lines(document):

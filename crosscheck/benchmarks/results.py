@@ -1,12 +1,14 @@
-"""The numbers of a run: one record per case, % of peak, the reference's ratio to the fastest framework,
-several runs merged, a saved run read back.
+"""The numbers of a run: one record per case with its spread, % of peak, the reference's step against its GEMM
+floor and the fastest framework, the harness's self-check, several runs merged, a saved run read back.
 """
 import json
+import statistics
 
 from adapters import FRAMEWORKS
 
 from ..errors import UsageError
-from .plan import REFERENCE_TARGET, TARGET_CONFIG, case_flops, case_label, gflops
+from .plan import FLOOR_TARGET, REFERENCE_TARGET, TARGET_CONFIG, case_flops, case_label, gflops
+from .timing import FIDELITY_LIMIT, SCATTER_LIMIT
 
 REFERENCE_FRAMEWORK = "numpy"  # the reference's own train step is timed as numpy's
 
@@ -18,13 +20,20 @@ def precision(dtype, tf32):
     return "ieee" if dtype == "float64" else "native"
 
 
-def result_record(case, info, median_s, first_call_s, calls_per_round, min_s, rounds):
-    """A case with its numbers: the `results` entry of --json, and the extra_info of bench/."""
+def result_record(case, info, median_s, first_call_s, calls_per_round, min_s, rounds, q1_s, q3_s):
+    """A case with its numbers: the `results` entry of --json, and the extra_info of bench/.
+
+    q1_s, q3_s: the quartiles of the rounds' per-call times; their distance over the median is the case's
+    spread, and past SCATTER_LIMIT the case is `scattered`: its median is not to be trusted.
+    """
     flops = case_flops(case)
     record = dict(case)
+    iqr = q3_s - q1_s
     record.update({
         "median_s": median_s, "gflops": gflops(flops, median_s), "pct_peak": None, "flops": flops,
         "first_call_s": first_call_s, "calls_per_round": calls_per_round, "min_s": min_s, "rounds": rounds,
+        "q1_s": q1_s, "q3_s": q3_s, "iqr_s": iqr, "iqr_pct": 100 * iqr / median_s,
+        "scattered": iqr > SCATTER_LIMIT * median_s,
         "threads": info.get("threads"), "tf32": info.get("tf32"),
         "precision": precision(case["dtype"], info.get("tf32")),
         "blas": info.get("blas"), "device_name": info.get("device_name"), "version": info.get("version"),
@@ -62,24 +71,83 @@ def add_peaks(results, given=None):
     return results
 
 
+def gemm_floor(results, dtype, device):
+    """(best GFLOP/s, its case label) of NumPy's batched matmul in this run for a dtype and device, or (None, None).
+
+    The reference's step cannot be faster than its FLOPs at this rate: the floor its overhead is measured from.
+    """
+    matmuls = [r for r in results if r["op"] == "batched_matmul" and r["framework"] == REFERENCE_FRAMEWORK
+               and r["dtype"] == dtype and r["device"] == device and r.get("gflops")]
+    if not matmuls:
+        return None, None
+    best = max(matmuls, key=lambda r: r["gflops"])
+    return best["gflops"], case_label(best)
+
+
 def reference_ratios(results):
-    """For each train-step config × dtype × device: the reference's median over the fastest framework's."""
+    """For each train-step config × dtype × device the reference has: its median against its GEMM floor
+    (its FLOPs at NumPy's best matmul rate in the run) and against the fastest framework's median."""
     ratios = []
     steps = [r for r in results if r["op"] == "train_step"]
     for key in dict.fromkeys((r["config"], r["dtype"], r["device"]) for r in steps):
         same = [r for r in steps if (r["config"], r["dtype"], r["device"]) == key]
         reference = [r for r in same if r["framework"] == REFERENCE_FRAMEWORK]
         others = [r for r in same if r["framework"] != REFERENCE_FRAMEWORK]
-        if not reference or not others:
+        rate, source = gemm_floor(results, key[1], key[2])
+        if not reference or not (others or rate):
             continue
-        fastest = min(others, key=lambda r: r["median_s"])
-        ratio = reference[0]["median_s"] / fastest["median_s"]
-        ratios.append({"config": key[0], "dtype": key[1], "device": key[2],
-                       "reference_s": reference[0]["median_s"], "fastest": f"{fastest['framework']} {fastest['mode']}",
-                       "fastest_s": fastest["median_s"], "ratio": ratio,
-                       "target": REFERENCE_TARGET if key[0] == TARGET_CONFIG else None,
-                       "met": ratio <= REFERENCE_TARGET if key[0] == TARGET_CONFIG else None})
+        mine, judged = reference[0], key[0] == TARGET_CONFIG
+        entry = {"config": key[0], "dtype": key[1], "device": key[2], "reference_s": mine["median_s"],
+                 "reference_scattered": mine.get("scattered"),
+                 "floor_s": None, "floor_gflops": rate, "floor_from": source, "floor_ratio": None,
+                 "floor_target": FLOOR_TARGET if judged else None, "floor_met": None,
+                 "fastest": None, "fastest_s": None, "ratio": None,
+                 "target": REFERENCE_TARGET if judged else None, "met": None}
+        if rate:
+            entry["floor_s"] = mine["flops"] / (rate * 1e9)
+            entry["floor_ratio"] = mine["median_s"] / entry["floor_s"]
+            entry["floor_met"] = entry["floor_ratio"] <= FLOOR_TARGET if judged else None
+        if others:
+            fastest = min(others, key=lambda r: r["median_s"])
+            entry.update(fastest=f"{fastest['framework']} {fastest['mode']}", fastest_s=fastest["median_s"],
+                         ratio=mine["median_s"] / fastest["median_s"])
+            entry["met"] = entry["ratio"] <= REFERENCE_TARGET if judged else None
+        ratios.append(entry)
     return ratios
+
+
+def fidelity_record(case, check, load=None):
+    """The self-check of one framework: the harness against a plain loop on its representative case."""
+    return {"framework": case["framework"], "device": case["device"], "case": case_label(case), **case,
+            "harness_s": statistics.median(check.harness_s), "loop_s": statistics.median(check.loop_s),
+            "ratios": check.ratios, "ratio": check.ratio, "limit": FIDELITY_LIMIT, "within": check.within,
+            "load_average": load}
+
+
+def fidelity_warnings(document):
+    """A line per framework whose harness strayed from its plain loop by more than FIDELITY_LIMIT, naming the case."""
+    lines = []
+    for f in document.get("fidelity", []):
+        if not f["within"]:
+            way = "low" if f["ratio"] < 1 else "high"
+            lines.append(f"the harness reads {abs(f['ratio'] - 1):.0%} {way} against a plain loop on {f['case']} "
+                         f"(ratios {', '.join(f'{q:.2f}' for q in f['ratios'])}): {f['framework']}'s figures in this "
+                         f"run are not good to {f['limit']:.0%}")
+    return lines
+
+
+def run_warnings(document):
+    """What the run itself says about its figures: harnesses that strayed from their plain loops, scattered cases."""
+    return fidelity_warnings(document) + [w for w in [scattered_warning(document)] if w]
+
+
+def scattered_warning(document):
+    """One line when some cases' rounds scattered past SCATTER_LIMIT, or None."""
+    scattered = [r for r in document["results"] if r.get("scattered")]
+    if not scattered:
+        return None
+    return (f"{len(scattered)} of {len(document['results'])} cases scattered (IQR over {SCATTER_LIMIT:.0%} of the "
+            f"median, marked in the tables): their medians are not to be trusted")
 
 
 def merge_repeats(runs):
@@ -94,13 +162,36 @@ def merge_repeats(runs):
         ranked = sorted(records, key=lambda r: r["median_s"])
         chosen = dict(ranked[(len(ranked) - 1) // 2])
         chosen["median_s_repeats"] = [r["median_s"] for r in records]
+        # the repeats disagreeing is scatter too: flag it even where the chosen run's own rounds agreed
+        if len(ranked) > 2:
+            chosen["runs_iqr_pct"] = 100 * _spread(ranked)
+            chosen["scattered"] = bool(chosen.get("scattered")) or chosen["runs_iqr_pct"] > 100 * SCATTER_LIMIT
         results.append(chosen)
     measured = set(by_case)
     skipped = {case_label(s): s for run in runs for s in run["skipped"] if case_label(s) not in measured}
     frameworks = {}
     for run in runs:
         frameworks.update(run["frameworks"])
-    return {"results": results, "skipped": list(skipped.values()), "frameworks": frameworks}
+    fidelity = {}
+    for run in runs:  # the self-checks of every repeat, their pairs pooled per framework and device
+        for f in run.get("fidelity", []):
+            key = (f["framework"], f["device"])
+            if key in fidelity:
+                pooled = fidelity[key]
+                pooled["ratios"] = pooled["ratios"] + f["ratios"]
+                pooled["ratio"] = statistics.median(pooled["ratios"])
+                pooled["within"] = abs(pooled["ratio"] - 1) <= pooled["limit"]
+            else:
+                fidelity[key] = dict(f)
+    return {"results": results, "skipped": list(skipped.values()), "frameworks": frameworks,
+            "fidelity": list(fidelity.values())}
+
+
+def _spread(ranked):
+    """The IQR of several runs' medians over their median."""
+    times = [r["median_s"] for r in ranked]
+    q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive")
+    return (q3 - q1) / statistics.median(times)
 
 
 def load_document(path):
@@ -115,5 +206,6 @@ def load_document(path):
     if not (isinstance(document, dict) and isinstance(document.get("env"), dict) and isinstance(document.get("results"), list)):
         raise UsageError(f"--from {path}: not a crosscheck bench run (needs \"env\" and \"results\")")
     document.setdefault("skipped", [])
-    document.setdefault("ratios", reference_ratios(document["results"]))
+    document.setdefault("fidelity", [])
+    document["ratios"] = reference_ratios(document["results"])  # derived: a run saved before the floor gets one
     return document

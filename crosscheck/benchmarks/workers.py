@@ -5,8 +5,9 @@
 
 A worker sets itself up (pinned cores, the allocator rule) before any framework starts, then sets the
 framework up for timing (adapters.setup with exact=False: the kernels a user gets by default) and times
-each case with its kernels (adapters/<name>/kernels.py).  A framework that cannot start, or fails on one
-case, skips that case with the reason; a worker that dies skips the rest with its last words.
+each case with its kernels (adapters/<name>/kernels.py), then checks itself: one representative case timed
+again by the harness and by a plain loop, in turns (timing.self_check).  A framework that cannot start, or
+fails on one case, skips that case with the reason; a worker that dies skips the rest with its last words.
 """
 import gc
 import importlib
@@ -19,10 +20,10 @@ import tempfile
 import adapters
 from reference.errors import one_line
 
-from .machine import keep_freed_memory
-from .plan import case_label, train_problem
-from .results import merge_repeats, result_record
-from .timing import FULL, Settings, measure
+from .machine import keep_freed_memory, load_average
+from .plan import case_label, representative, train_problem
+from .results import fidelity_record, merge_repeats, result_record
+from .timing import FULL, Settings, measure, self_check
 
 MARK = "@@crosscheck-bench "   # the worker's records on stdout; anything else a framework prints is ignored
 
@@ -49,8 +50,9 @@ def load_kernels(framework, device, threads=None, tf32=False):
         raise adapters.Unavailable(f"{framework}: {one_line(exc)}") from None
 
 
-def run_framework(framework, cases, settings, threads, tf32, emit):
-    """Run one framework's cases in this process; emit() its set-up per device and a record per case."""
+def run_framework(framework, cases, settings, threads, tf32, emit, check=True):
+    """Run one framework's cases in this process; emit() its set-up per device, a record per case and, with
+    check, the self-check of its representative case on each device."""
     for device in dict.fromkeys(c["device"] for c in cases):
         device_cases = [c for c in cases if c["device"] == device]
         try:
@@ -60,10 +62,15 @@ def run_framework(framework, cases, settings, threads, tf32, emit):
                 emit(skipped(case, str(exc)))
             continue
         emit({"kind": "framework", "framework": framework, "device": device, "info": info})
+        # the case the harness checks itself on keeps its kernel: nothing is built (or compiled) twice
+        chosen = representative(device_cases) if check else None
+        kept = None
         for case in device_cases:
             try:
                 kernel = make_kernel(kernels, case)
                 timing = measure(kernel, settings)
+                if case is chosen:
+                    kept = kernel
             except adapters.Unavailable as exc:
                 emit(skipped(case, str(exc)))
                 continue
@@ -75,7 +82,21 @@ def run_framework(framework, cases, settings, threads, tf32, emit):
                 gc.collect()
             emit({"kind": "result", "result": result_record(case, info, timing.median_s, timing.first_call_s,
                                                             timing.calls_per_round, min(timing.per_call_s),
-                                                            len(timing.per_call_s))})
+                                                            len(timing.per_call_s), *timing.quartiles_s)})
+        if kept is not None:
+            _check_harness(kept, chosen, settings, emit)
+            kept = None
+            gc.collect()
+
+
+def _check_harness(kernel, case, settings, emit):
+    """The self-check: the harness and a plain loop in turns on one case's kernel; a record, or none (and so
+    no claim) if the kernel fails now — the failure is the framework's and its case already says so."""
+    try:
+        check = self_check(kernel, settings)
+    except Exception:
+        return
+    emit({"kind": "fidelity", "fidelity": fidelity_record(case, check, load_average())})
 
 
 def pin_threads(threads):
@@ -89,8 +110,9 @@ def pin_threads(threads):
             os.sched_setaffinity(0, cores[:threads])
 
 
-def _run_isolated(framework, cases, settings, threads, tf32, on_record):
-    request = {"framework": framework, "cases": cases, "settings": settings.__dict__, "threads": threads, "tf32": tf32}
+def _run_isolated(framework, cases, settings, threads, tf32, on_record, check=True):
+    request = {"framework": framework, "cases": cases, "settings": settings.__dict__, "threads": threads, "tf32": tf32,
+               "check": check}
     env = dict(os.environ)
     # the worker imports the packages this process imported, from a source checkout or an installed copy
     home = os.path.dirname(os.path.dirname(os.path.abspath(adapters.__file__)))
@@ -106,7 +128,7 @@ def _run_isolated(framework, cases, settings, threads, tf32, on_record):
             for line in process.stdout:
                 if line.startswith(MARK):
                     record = json.loads(line[len(MARK):])
-                    if record["kind"] != "framework":
+                    if record["kind"] in ("result", "skipped"):
                         reported.add(case_label(record.get("case") or record["result"]))
                     on_record(record)
             code = process.wait()
@@ -123,18 +145,20 @@ def _run_isolated(framework, cases, settings, threads, tf32, on_record):
                     on_record(skipped(case, why))
 
 
-def run_plan(cases, settings=FULL, threads=None, tf32=False, isolate=True, on_record=None, repeat=1):
+def run_plan(cases, settings=FULL, threads=None, tf32=False, isolate=True, on_record=None, repeat=1, check=True):
     """Run every case, each framework in its own process unless isolate=False.
 
-    Returns {"results": [...], "skipped": [...], "frameworks": {"torch:cpu": {...}, …}}; on_record(record)
-    is called as each record arrives (for a progress bar).  With repeat > 1 the whole plan runs that many
-    times, the frameworks taking turns, and each case keeps the run with the median median_s: on a shared
-    machine whose load changes, every framework then meets the same mix of quiet and busy moments.
+    Returns {"results": [...], "skipped": [...], "frameworks": {"torch:cpu": {...}, …}, "fidelity": [...]};
+    on_record(record) is called as each record arrives (for a progress bar).  With repeat > 1 the whole
+    plan runs that many times, the frameworks taking turns, and each case keeps the run with the median
+    median_s: on a shared machine whose load changes, every framework then meets the same mix of quiet and
+    busy moments.  check=False leaves out each framework's self-check (bench/fidelity.py does its own).
     """
     if repeat > 1:
-        return merge_repeats([run_plan(cases, settings, threads, tf32, isolate, on_record) for _ in range(repeat)])
+        return merge_repeats([run_plan(cases, settings, threads, tf32, isolate, on_record, check=check)
+                              for _ in range(repeat)])
     threads = threads or adapters.usable_cores()
-    out = {"results": [], "skipped": [], "frameworks": {}}
+    out = {"results": [], "skipped": [], "frameworks": {}, "fidelity": []}
     if not isolate:
         keep_freed_memory()  # the workers do it for themselves
 
@@ -143,6 +167,8 @@ def run_plan(cases, settings=FULL, threads=None, tf32=False, isolate=True, on_re
             out["frameworks"][f"{record['framework']}:{record['device']}"] = record["info"]
         elif record["kind"] == "result":
             out["results"].append(record["result"])
+        elif record["kind"] == "fidelity":
+            out["fidelity"].append(record["fidelity"])
         else:
             out["skipped"].append({**record["case"], "reason": record["reason"]})
         if on_record:
@@ -151,9 +177,9 @@ def run_plan(cases, settings=FULL, threads=None, tf32=False, isolate=True, on_re
     for framework in dict.fromkeys(c["framework"] for c in cases):
         mine = [c for c in cases if c["framework"] == framework]
         if isolate:
-            _run_isolated(framework, mine, settings, threads, tf32, collect)
+            _run_isolated(framework, mine, settings, threads, tf32, collect, check)
         else:
-            run_framework(framework, mine, settings, threads, tf32, collect)
+            run_framework(framework, mine, settings, threads, tf32, collect, check)
     return out
 
 
@@ -169,7 +195,7 @@ def main():
         out.flush()
 
     run_framework(request["framework"], request["cases"], Settings(**request["settings"]),
-                  request["threads"], request["tf32"], emit)
+                  request["threads"], request["tf32"], emit, request.get("check", True))
     return 0
 
 

@@ -57,7 +57,8 @@ def parse_peaks(text):
 
 def add_arguments(parser):
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="cpu", help="where to run (default cpu)")
-    parser.add_argument("--quick", action="store_true", help="3 matmul shapes, 3 rounds, one train-step mode per framework (under a minute on 2 cores)")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 matmul shapes, 0.2 s of rounds per case, one train-step mode per framework (under a minute on 2 cores)")
     options.add_frameworks_argument(parser, plan.TIMED, extra="; numpy is the reference")
     parser.add_argument("--ops", type=_choice_list("--ops", ("matmul", "train")), default=("matmul", "train"),
                         metavar="OPS", help="matmul, train or both (default)")
@@ -70,7 +71,12 @@ def add_arguments(parser):
                         help="train steps eager, compiled (tf.function, jax.jit, torch.compile) or both "
                              "(default both; --quick: one per framework)")
     parser.add_argument("--threads", type=options.positive_int, metavar="N", help="threads for every framework (default: all usable cores)")
-    parser.add_argument("--rounds", type=options.positive_int, metavar="N", help="timed rounds per case (default 7, quick 3)")
+    parser.add_argument("--rounds", type=options.positive_int, metavar="N",
+                        help="at least N timed rounds per case, however long they take (default 10, quick 5)")
+    parser.add_argument("--budget", type=options.positive_float, metavar="SECONDS",
+                        help="time in timed rounds per case, when the minimum of rounds fits in it (default 1, quick 0.2)")
+    parser.add_argument("--no-self-check", dest="self_check", action="store_false",
+                        help="leave out each framework's self-check (its harness against a plain loop on one case)")
     parser.add_argument("--repeat", type=options.positive_int, default=1, metavar="N",
                         help="run the whole plan N times, frameworks taking turns; keep each case's median run "
                              "(steadier on a shared machine)")
@@ -118,17 +124,19 @@ def run(args):
     cases, skipped = build_plan(args)
     settings = timing.QUICK if args.quick else timing.FULL
     if args.rounds:
-        settings = dataclasses.replace(settings, rounds=args.rounds)
+        settings = dataclasses.replace(settings, min_rounds=args.rounds)
+    if args.budget:
+        settings = dataclasses.replace(settings, budget_s=args.budget)
     threads = args.threads or usable_cores()
     env = machine.machine_info()
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
     with Progress(len(cases) * args.repeat, "bench") as bar:
         def advance(record):
-            if record["kind"] != "framework":
+            if record["kind"] in ("result", "skipped"):
                 bar.advance(plan.case_label(record.get("case") or record["result"]))
         out = workers.run_plan(cases, settings, threads=threads, tf32=args.tf32, isolate=not args.in_process,
-                               on_record=advance, repeat=args.repeat)
+                               on_record=advance, repeat=args.repeat, check=args.self_check)
     measured = results.add_peaks(out["results"], args.peak_gflops)
     document = {
         "env": {"date": started,
@@ -138,8 +146,9 @@ def run(args):
         "results": measured,
         "skipped": skipped + out["skipped"],
         "ratios": results.reference_ratios(measured),
+        "fidelity": out["fidelity"],
     }
-    return finish(args, document, env["warnings"])
+    return finish(args, document, env["warnings"] + results.run_warnings(document))
 
 
 def finish(args, document, warnings):
