@@ -79,12 +79,17 @@ def run(args):
                                 output_limit=args.output_limit, progress=lambda r: bar.advance(r.name))
     text = grading.summary(results, assignment)
     written = write_files(files, results, assignment, args.force, text)
+    notes = []
+    if args.out and not _have_matplotlib():
+        notes.append("histogram.png not drawn: matplotlib is not installed (pip install 'backprop-crosscheck[plot]')")
     if args.json:
-        output.emit_json({**grading.as_json(results, assignment), "files": written})
+        output.emit_json({**grading.as_json(results, assignment), "files": written, "notes": notes})
     else:
         print(text)
         for what in written:
             print(f"wrote {what}")
+        for note in notes:
+            print(note)
     return 0 if all(r.status == "ok" for r in results) else 1
 
 
