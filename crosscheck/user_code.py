@@ -115,8 +115,8 @@ class Isolated(Implementation):
              worker is killed and the call fails (kind "output"); None: no limit
     A file ending in .ipynb is a notebook: its code cells run in order in the worker, then it is called like a file.
 
-    After close(), peak_memory_mb is the worker's peak resident memory (its own, from the kernel's accounting
-    when it was reaped; None where that is not known).
+    After close(), peak_memory_mb is the worker's peak resident memory (VmHWM, read just before it is stopped;
+    None where that is not known: a worker that had already died, a system without /proc).
     """
 
     def __init__(self, path, timeout=60.0, memory=4096, name="impl", style="lecture", layout=None, entry=None,
@@ -341,20 +341,12 @@ class Isolated(Implementation):
         return os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
     def _kill(self):
-        """SIGKILL to the worker's process group (it and what it started), then reap it; its exit status.
-        Reaped with wait4, whose accounting gives the worker's own peak resident memory."""
+        """SIGKILL to the worker's process group (it and what it started), then reap it; its exit status."""
+        self.peak_memory_mb = _peak_resident_mb(self._process.pid)
         try:
             os.killpg(self._process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        if hasattr(os, "wait4") and self._process.returncode is None:
-            try:
-                _, wait_status, usage = os.wait4(self._process.pid, 0)
-                self._process.returncode = os.waitstatus_to_exitcode(wait_status)
-                # ru_maxrss is in KB on Linux, in bytes on macOS
-                self.peak_memory_mb = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-            except ChildProcessError:
-                pass
         status = self._process.wait()
         self._process = None
         return status
@@ -462,6 +454,21 @@ class Isolated(Implementation):
         if self.layout == "columns" and self.style == "lecture":
             return f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without --layout columns"
         return None
+
+
+def _peak_resident_mb(pid):
+    """The peak resident memory of a live process, in MB (Linux: VmHWM); None where it cannot be read.
+
+    Not the rusage of wait4: its ru_maxrss counts the checker's own memory, which the child shared between the
+    fork and the exec of the worker."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def to_trace(arrays, ignored, X, name, path, layout="rows"):
