@@ -7,7 +7,7 @@ from bench import grading as bench
 
 
 def test_a_small_generated_class_is_graded_with_every_row_and_its_figures(capsys):
-    figures, results = bench.run(n=12, jobs=2, timeout=2.0, out=print, bugs=4)
+    figures, results = bench.run(n=12, jobs=2, timeout=1.0, out=print, bugs=4)
     kinds = {r.name: r.status for r in results}
     assert len(results) == figures["submissions"] == 12 and figures["per_second"] > 0
     # four catalogued bugs, each misbehaving kind once, two correct ones: a row each

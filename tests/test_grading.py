@@ -21,7 +21,7 @@ from crosscheck import grading
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 CORRECT = (EXAMPLES / "my_backprop.py").read_text()
-TIMEOUT = "3"  # seconds per call: the hanging submission costs this much, once
+TIMEOUT = "2"  # seconds per call: the hanging submission costs this much, once
 
 # the default scheme, restated: forward 1, J 1, dZ/dA 1, dW/db 2 per probe; lecture weighs 2, the other
 # seven probes that apply to the lecture's 2-4-3 network (l2 does not: the assignment has no L2) weigh 1
@@ -81,7 +81,7 @@ EXPECTED = {
     "jo.py": ("mismatch", MAX - PER_PROBE, "probe m1"),
 }
 REASONS = {
-    "dave.py": "dave.py: your code ran longer than --timeout 3 s in backprop",
+    "dave.py": "dave.py: your code ran longer than --timeout 2 s in backprop",
     "erin.py": "killed by SIGSEGV",
     "finn.py": "finn.py:2: importing it called sys.exit(0)",
     "gus.py": "your code printed more than 1 MB on stdout in backprop",

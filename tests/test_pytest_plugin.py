@@ -36,7 +36,8 @@ def copy(pytester, example, name):
 def test_the_fixture_passes_a_right_backprop_and_fails_a_wrong_one_with_the_report(pytester, run):
     copy(pytester, "my_backprop.py", "right.py")
     copy(pytester, "wrong_backprop.py", "wrong.py")
-    pytester.makepyfile(test_students="""
+    # (a module name no file of this suite has: pytester runs in this process, beside its modules)
+    pytester.makepyfile(test_homework_checks="""
         import right, wrong
 
         def test_right(crosscheck):
@@ -53,13 +54,13 @@ def test_the_fixture_passes_a_right_backprop_and_fails_a_wrong_one_with_the_repo
     assert "the lecture's line: dW2 = A1ᵀ · dZ2 / m" in text
     assert "dW2     (4, 3)    3.0e+02 ✗" in text              # the table follows the cause
     # __tracebackhide__: the failure points at the instructor's line, not into crosscheck
-    assert "test_students.py:7: AssertionError" in text
+    assert "test_homework_checks.py:7: AssertionError" in text
     assert "api.py" not in text and "pytest_plugin.py" not in text
 
 
 def test_the_fixture_fails_a_file_that_cannot_be_checked_rather_than_erroring(pytester, run):
     (pytester.path / "empty.py").write_text("x = 1\n")
-    pytester.makepyfile(test_empty="""
+    pytester.makepyfile(test_empty_submission="""
         def test_file(crosscheck):
             crosscheck.check("empty.py")
         """)
@@ -135,5 +136,5 @@ def test_a_file_that_cannot_be_imported_is_one_failing_item_that_says_why(pytest
 
 
 def test_without_the_option_the_plugin_adds_nothing(pytester, run):
-    pytester.makepyfile(test_plain="def test_one():\n    pass\n")
+    pytester.makepyfile(test_plain_one="def test_one():\n    pass\n")
     run().assert_outcomes(passed=1)
