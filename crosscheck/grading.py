@@ -18,7 +18,7 @@ with a mistake of its own, a required dW or db that is missing, and a tensor not
 the submission fails on (an exception, a hang), or cannot be run on (written for fewer layers), earns nothing.
 
 The maximum is the assignment's, the same for every student: the probes that apply to the network asked for
-(the l2 probe only when the assignment has an L2 term), and, per style, the tensors the course's API can return
+(the l2 probe when the assignment has an L2 term, and always for CS231n, whose loss takes reg), and, per style, the tensors the course's API can return
 (CS231n's loss gives Z[L], J, dW and db; DLS's caches and grads give everything but dZ).
 
 **Deterministic.**  Probes are seeded; the same submissions get the same scores, in the same order, run after
@@ -66,7 +66,7 @@ odd-m = 1
 m1 = 1
 seed = 1
 deeper = 1        # one more layer: the lecture's backprop takes any depth (0 for code written for one depth)
-l2 = 1            # graded only when the assignment has an L2 term (--l2)
+l2 = 1            # graded when the assignment has an L2 term (--l2), and for --style cs231n (its loss takes reg)
 
 [visibility]
 visible = ["lecture"]         # probes whose tests a student sees at once
@@ -190,8 +190,10 @@ class Assignment:
             raise UsageError(f"--style {self.style}: choose one of {', '.join(STYLES)}")
         settings = style_options(self.style, None, **self.options)
         weighted = [name for name in PROBES if self.scheme.probes.get(name, 0) > 0]
-        # what the network asked for allows: any depth, an L2 term only when the assignment has one
-        probes, self.not_graded = make_probes(settings, {"any_depth": True, "l2_name": None}, weighted)
+        # what the network asked for allows: any depth; the l2 probe when the assignment has an L2 term, or when
+        # the course's API always takes a strength (CS231n's reg), so that a regularized bias cannot pass unseen
+        l2_name = "reg" if self.style == "cs231n" else None
+        probes, self.not_graded = make_probes(settings, {"any_depth": True, "l2_name": l2_name}, weighted)
         self.probes = {probe.name: probe for probe in probes}
         self.tests = []  # (probe, group, max points), in order
         for probe in probes:

@@ -214,6 +214,21 @@ def test_grading_imports_no_framework(tmp_path):
     assert done.stdout.strip().splitlines()[-1] == "0 []", done.stderr
 
 
+def test_a_cs231n_class_is_graded_on_what_its_loss_returns_and_on_the_l2_probe(tmp_path, cli):
+    shutil.copy(EXAMPLES / "cs231n_fc_net.py", tmp_path / "right.py")
+    shutil.copy(EXAMPLES / "cs231n_fc_net_wrong.py", tmp_path / "wrong.py")   # reg * b added to db
+    code, out, _ = cli("grade", tmp_path / "right.py", tmp_path / "wrong.py", "--style", "cs231n", "--json")
+    by_name = rows(json.loads(out))
+    # the loss gives Z2 (forward), J and dW/db, no dZ or dA: 1 + 1 + 2 points per probe; eight probes weigh 1
+    # (l2 among them: the course's loss takes reg), lecture 2
+    per_probe = 1 + 1 + 2
+    assert by_name["right.py"]["max_score"] == 2 * per_probe + 8 * per_probe and by_name["right.py"]["status"] == "ok"
+    # the regularized bias shows on the l2 probe only: db2 and db1, two of dW/db's four tensors
+    wrong = by_name["wrong.py"]
+    assert wrong["score"] == 40 - 2 * 2 / 4 and wrong["first_divergence"] == "db2 on probe l2"
+    assert "the bias is regularized" in wrong["hint"]
+
+
 # ---- the points scheme ------------------------------------------------------------------------------
 
 def test_a_scheme_file_sets_points_weights_and_visibility(tmp_path, cli):
