@@ -128,6 +128,31 @@ def test_a_file_without_the_function_is_a_usage_error(tmp_path):
         crosscheck.check(write(tmp_path, "x = 1\n"))
 
 
+# the lecture's backward pass, as the lecture writes it for the 2-4-3 network (shared/LECTURE.md)
+LECTURE_LINES = {"dZ2": "dZ2 = A2 − Y", "dW2": "dW2 = A1ᵀ · dZ2 / m", "db2": "db2 = np.sum(dZ2, axis=0, keepdims=True) / m",
+                 "dA1": "dA1 = dZ2 · W2ᵀ", "dZ1": "dZ1 = dA1 ⊙ 1[Z1 > 0]   (dZ1 = dA1; dZ1[Z1 <= 0] = 0)",
+                 "dW1": "dW1 = Xᵀ · dZ1 / m", "db1": "db1 = np.sum(dZ1, axis=0, keepdims=True) / m",
+                 "Z1": "Z1 = X · W1 + b1", "A1": "A1 = ReLU(Z1)", "Z2": "Z2 = A1 · W2 + b2", "A2": "A2 = softmax(Z2)",
+                 "J": "J = −(1/m) Σ Y ⊙ log A2"}
+
+
+@pytest.mark.parametrize("name", list(LECTURE_LINES))
+def test_the_lecture_line_of_each_tensor_is_the_lectures(name):
+    from crosscheck.lecture import lecture_line
+    from reference import Network
+    assert lecture_line(name, Network((2, 4, 3))) == LECTURE_LINES[name]
+
+
+def test_the_lecture_line_follows_the_layout_and_the_l2_term():
+    from crosscheck.lecture import lecture_line
+    from reference import Network
+    net = Network((2, 4, 3), l2=0.1, l2_convention="course")
+    assert lecture_line("dW2", net, "columns") == "dW2 = dZ2 · A1ᵀ / m + (λ/m)·W2"
+    assert lecture_line("dA1", net, "columns") == "dA1 = W2ᵀ · dZ2"
+    assert lecture_line("J", net) == "J = −(1/m) Σ Y ⊙ log A2 + (λ/2m)·Σ‖W‖²"
+    assert lecture_line("dA2", net) is None and lecture_line("dW3", net) is None
+
+
 # ---- the text, the test failure and the JSON are the command line's -------------------------------
 
 def test_str_is_the_report_the_command_line_prints(cli):

@@ -229,6 +229,24 @@ def test_a_cs231n_class_is_graded_on_what_its_loss_returns_and_on_the_l2_probe(t
     assert "the bias is regularized" in wrong["hint"]
 
 
+def test_one_write_far_past_the_output_limit_is_cut_at_the_limit(tmp_path):
+    """The limit is the kernel's (RLIMIT_FSIZE on the worker), not only a watch: 100 MB written at once stop at 1."""
+    from crosscheck.errors import UserCodeError
+    from crosscheck.problem import build_problem
+    from crosscheck.user_code import Isolated
+    path = write(tmp_path, "flood.py", """
+        import sys
+        def backprop(X, Y, params, activation="relu"):
+            sys.stdout.write("y" * 100_000_000)
+            return {}
+        """)
+    with pytest.raises(UserCodeError) as excinfo:
+        with Isolated(str(path), output_limit=1) as impl:
+            impl.run(*build_problem())
+    assert excinfo.value.kind == "output" and "printed more than 1 MB on stdout in backprop" in str(excinfo.value)
+    assert excinfo.value.details["output"]["stdout"]["bytes"] <= 2**20
+
+
 # ---- the points scheme ------------------------------------------------------------------------------
 
 def test_a_scheme_file_sets_points_weights_and_visibility(tmp_path, cli):
