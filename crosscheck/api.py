@@ -80,7 +80,7 @@ def check(fn_or_path, *, layers=None, activation="relu", loss=None, l2=0.0, l2_c
         except UserCodeError as exc:
             return Report(None, impl, chosen[0], error=str(exc), output=(exc.details or {}).get("output"),
                           exception=getattr(impl, "exception", None))
-    return Report(run, impl, chosen[0], traces=recorder.traces)
+    return Report(run, impl, chosen[0], traces=recorder.traces, exception=getattr(impl, "exception", None))
 
 
 class Report:
@@ -92,8 +92,9 @@ class Report:
     comparisons        its Comparison of every tensor on that probe (crosscheck.tensors.Comparison)
     hint               the probable cause of the first divergence, or the error
     lecture_line       the lecture's formula for the tensor that diverges first
-    error, exception   the implementation failed on the problem as asked: how (one line), and, for code called
-                       in this process, the exception itself with its traceback
+    error              the implementation failed on the problem as asked: how, in one line (None otherwise)
+    exception          for code called in this process, the last exception it raised (on any probe), with its
+                       traceback
     output             what a worker process captured of its stdout and stderr ({} for code run here)
     run                the engine's crosscheck.check.ProbeRun (None on an error)
     """
