@@ -13,6 +13,9 @@ import pytest  # noqa: E402
 
 import adapters  # noqa: E402
 
+# pytester: the pytest plugin (crosscheck/pytest_plugin.py) is tested by running pytest inside a test
+pytest_plugins = ["pytester"]
+
 
 def pytest_configure(config):
     for name in adapters.FRAMEWORKS:

@@ -200,6 +200,24 @@ def _agreement(report, checked, on):
     return "; ".join(parts)
 
 
+def measured(comparison, layout="rows"):
+    """One line: how far a tensor is from the reference, against its tolerance (or why it could not be measured)."""
+    c = comparison
+    if c.missing or (c.max_abs is None and c.got_shape is None):
+        return "not returned"
+    if c.got_shape is not None:
+        return f"shape {_shape_text(c.got_shape, layout)} returned, {_shape_text(c.shape, layout)} expected"
+    if not np.isfinite(c.max_abs):
+        return "NaN or inf in it"
+    return (f"max|Δ| {c.max_abs:.3g} {'≤' if c.ok else '>'} tolerance {c.tolerance:.3g} "
+            f"(max|Δ| / max|reference| {c.max_rel:.3g})")
+
+
+def _shape_text(shape, layout):
+    shape = layouts.shape_in(shape, layout)
+    return str(shape) if shape else "(scalar)"
+
+
 def _cell(comparison, colour, layout="rows"):
     if comparison.ok is None:
         return paint("–", "dim", enabled=colour)

@@ -111,16 +111,24 @@ class Isolated(Implementation):
     style    lecture, dls or cs231n (STYLES): how the worker calls into the file
     layout   rows or columns; None: the style's own (dls: columns), else rows
     entry    the function or class to call (None: the style's: backprop, L_model_forward…, the CS231n class)
+    output_limit  MB the worker may write to its stdout and stderr (and to any file: RLIMIT_FSIZE); past it the
+             worker is killed and the call fails (kind "output"); None: no limit
     A file ending in .ipynb is a notebook: its code cells run in order in the worker, then it is called like a file.
+
+    After close(), peak_memory_mb is the worker's peak resident memory (VmHWM, read just before it is stopped;
+    None where that is not known: a worker that had already died, a system without /proc).
     """
 
-    def __init__(self, path, timeout=60.0, memory=4096, name="impl", style="lecture", layout=None, entry=None):
+    def __init__(self, path, timeout=60.0, memory=4096, name="impl", style="lecture", layout=None, entry=None,
+                 output_limit=None):
         if style not in STYLES:
             raise UsageError(f"--style {style}: choose one of {', '.join(STYLES)}")
         fixed = STYLE_LAYOUTS[style]
         if fixed and layout and layout != fixed:
             raise UsageError(f"--style {style} is the {fixed} layout: drop --layout {layout}")
         self.path, self.name, self.timeout, self.memory = path, name, timeout, memory
+        self.output_limit = output_limit
+        self.peak_memory_mb = None
         self.style, self.layout, self.entry = style, layout or fixed or "rows", entry
         self.loader = "notebook" if str(path).endswith(".ipynb") else "module"
         self.caller, self.function = style, entry
@@ -166,7 +174,8 @@ class Isolated(Implementation):
         try:
             with open(self._captured["stdout"], "wb") as out, open(self._captured["stderr"], "wb") as err:
                 self._process = subprocess.Popen(
-                    [sys.executable, "-u", WORKER, str(requests_r), str(replies_w), str(int(self.memory))],
+                    [sys.executable, "-u", WORKER, str(requests_r), str(replies_w), str(int(self.memory)),
+                     str(int(self.output_limit * 2**20) if self.output_limit else 0)],
                     stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(requests_r, replies_w),
                     cwd=os.path.dirname(absolute), env=env, start_new_session=True)
         finally:
@@ -247,6 +256,8 @@ class Isolated(Implementation):
         deadline = time.monotonic() + self.timeout
         self._send(meta, arrays, deadline, doing)
         reply, result = self._receive(deadline, doing)
+        if self._flooded():  # whatever it answered: what it printed past the limit was cut off (RLIMIT_FSIZE)
+            raise self._flood(doing)
         if reply.get("ok") is True:
             return reply, result
         raise self._error(reply.get("error"))
@@ -316,6 +327,8 @@ class Isolated(Implementation):
             poller.register(self._requests if write else self._replies, select.POLLOUT if write else select.POLLIN)
             if poller.poll(1000 * min(remaining, 0.05)):  # ready, or the other end closed (the read or write says)
                 return
+            if self._flooded():
+                raise self._flood(doing)
             if self._exited():  # a child it left behind may hold the pipe open: do not wait for its end
                 raise self._ended(doing)
 
@@ -329,6 +342,7 @@ class Isolated(Implementation):
 
     def _kill(self):
         """SIGKILL to the worker's process group (it and what it started), then reap it; its exit status."""
+        self.peak_memory_mb = _peak_resident_mb(self._process.pid)
         try:
             os.killpg(self._process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -336,6 +350,23 @@ class Isolated(Implementation):
         status = self._process.wait()
         self._process = None
         return status
+
+    def _flooded(self):
+        """Which stream (stdout, stderr) has more than output_limit MB in it, or None."""
+        if not self.output_limit or self._tmp is None:
+            return None
+        for stream, path in self._captured.items():
+            try:
+                if os.path.getsize(path) >= self.output_limit * 2**20:
+                    return stream
+            except OSError:
+                pass
+        return None
+
+    def _flood(self, doing, stream=None):
+        stream = stream or self._flooded() or "stdout"
+        return self._fail(UserCodeError, f"{self.path}: your code printed more than {self.output_limit:g} MB on "
+                                         f"{stream} {doing}", kind="output")
 
     def _fail(self, error, message, **extra):
         """The worker stopped, and the error to raise, with what the user's code printed."""
@@ -347,7 +378,8 @@ class Isolated(Implementation):
         if doing == "while starting":
             return self._fail(UsageError, f"--impl {self.path}: the worker process did not start within "
                                           f"{STARTUP_SECONDS} s")
-        return self._fail(UserCodeError, f"{self.path}: your code ran longer than --timeout {self.timeout:g} s {doing}")
+        return self._fail(UserCodeError, f"{self.path}: your code ran longer than --timeout {self.timeout:g} s {doing}",
+                          kind="timeout")
 
     def _ended(self, doing):
         end = time.monotonic() + 2  # the pipe closed: the process is ending
@@ -370,9 +402,13 @@ class Isolated(Implementation):
         if self.memory and any(sign in line.lower() for line in stderr[-3:] for sign in OUT_OF_MEMORY):
             # native code (a BLAS, a framework's allocator) that ran out of address space and gave up
             return UserCodeError(f"{self.path}: your code needed more than --memory {self.memory} MB {doing} "
-                                 f"({how}){last}", details=details)
+                                 f"({how}){last}", details=details, kind="memory")
+        if self.output_limit and any((output or {}).get(s, {}).get("bytes", 0) >= self.output_limit * 2**20
+                                     for s in ("stdout", "stderr")):  # killed by SIGXFSZ where it is not ignored
+            return UserCodeError(f"{self.path}: your code printed more than {self.output_limit:g} MB {doing}",
+                                 details=details, kind="output")
         return UserCodeError(f"{self.path}: the process running your code ended {doing} without answering "
-                             f"({how}){last}", details=details)
+                             f"({how}){last}", details=details, kind="ended")
 
     def _malformed(self, why):
         return self._fail(UserCodeError, f"{self.path}: the process running your code sent something that is not "
@@ -418,6 +454,21 @@ class Isolated(Implementation):
         if self.layout == "columns" and self.style == "lecture":
             return f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without --layout columns"
         return None
+
+
+def _peak_resident_mb(pid):
+    """The peak resident memory of a live process, in MB (Linux: VmHWM); None where it cannot be read.
+
+    Not the rusage of wait4: its ru_maxrss counts the checker's own memory, which the child shared between the
+    fork and the exec of the worker."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def to_trace(arrays, ignored, X, name, path, layout="rows"):

@@ -1,7 +1,7 @@
 """The worker: a user's implementation, imported and called in a process of its own.
 
-crosscheck.user_code starts it as `python -u worker.py REQUESTS_FD REPLIES_FD MEMORY_MB`, in a session of
-its own, stdin at /dev/null, stdout and stderr in capture files, and sends it requests.  Whatever the
+crosscheck.user_code starts it as `python -u worker.py REQUESTS_FD REPLIES_FD MEMORY_MB [OUTPUT_BYTES]`, in a
+session of its own, stdin at /dev/null, stdout and stderr in capture files, and sends it requests.  Whatever the
 user's code does here — sys.exit, os._exit, signals, patching NumPy, editing stack frames, printing — the
 verdict and the exit code are decided in the checker's process, from the plain arrays this process sends.
 
@@ -64,8 +64,20 @@ def _limit_resources(memory_mb):
         os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, min(cores, (memory_mb - 256) // 64)))
 
 
+def _limit_output(max_bytes):
+    """No file this process writes, its captured stdout and stderr included, grows past max_bytes: a write
+    beyond it fails with EFBIG (Python ignores SIGXFSZ), so a flood of output cannot fill the disk."""
+    import resource
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+    except (ValueError, OSError):
+        pass
+
+
 if __name__ == "__main__" and int(sys.argv[3]) > 0:  # 0: no limit (e.g. for CUDA, which reserves tens of GB)
     _limit_resources(int(sys.argv[3]))
+if __name__ == "__main__" and len(sys.argv) > 4 and int(sys.argv[4]) > 0:
+    _limit_output(int(sys.argv[4]))
 
 import numpy as np  # noqa: E402  (after the limit: NumPy starts under it)
 from numpy.lib import format as npy  # noqa: E402

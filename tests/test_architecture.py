@@ -101,6 +101,28 @@ def test_each_framework_folder_is_in_the_registry_with_its_roles():
         assert present == sorted(framework.roles), f"adapters/{name}/ has {present}, the registry says {framework.roles}"
 
 
+def test_importing_crosscheck_and_its_pytest_plugin_imports_no_framework_and_not_even_numpy():
+    """`import crosscheck` is free (crosscheck.check loads the API on first use), and so is the pytest plugin
+    that every pytest run of an environment with the package loads."""
+    heavy = ("numpy", "torch", "tensorflow", "jax", "keras", "optax", "cupy", "matplotlib", "reference", "adapters")
+    code = ("import sys, crosscheck, crosscheck.pytest_plugin; "
+            f"print([m for m in sys.modules if m.split('.')[0] in {heavy!r}])")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+    code = ("import sys, crosscheck; crosscheck.check; "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy) - {'numpy', 'reference', 'adapters'}!r}))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", "the API imports a framework before a check asks for one"
+
+
+def test_the_pytest_plugin_is_declared_as_a_pytest11_entry_point():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["pytest11"] == {"crosscheck": "crosscheck.pytest_plugin"}
+    import crosscheck.pytest_plugin as plugin
+    assert callable(plugin.pytest_addoption) and callable(plugin.crosscheck)
+
+
 @pytest.mark.slow
 def test_an_installed_wheel_runs_from_outside_the_checkout(tmp_path):
     """pip wheel, a fresh virtual environment, and both commands run from a directory that is not the checkout."""
@@ -122,6 +144,10 @@ def test_an_installed_wheel_runs_from_outside_the_checkout(tmp_path):
     where = subprocess.run([python, "-c", "import crosscheck, adapters; print(crosscheck.__file__, adapters.__file__)"],
                            cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
     assert str(ROOT) not in where and str(venv) in where
+    plugin = subprocess.run([python, "-c", "from importlib.metadata import entry_points; "
+                             "print([e.value for e in entry_points(group='pytest11') if e.name == 'crosscheck'])"],
+                            cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert plugin == "['crosscheck.pytest_plugin']"  # pytest finds the plugin through the installed distribution
     bench = crosscheck("bench", "--quick", "--frameworks", "numpy", "--json")
     assert bench.returncode == 0, bench.stderr
     assert "bench/kernels.py" not in bench.stderr

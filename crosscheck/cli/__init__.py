@@ -1,4 +1,4 @@
-"""The `crosscheck` command: compare (the default), gradcheck, train, bench, bugs, tune, analyze.
+"""The `crosscheck` command: compare (the default), gradcheck, train, bench, bugs, tune, analyze, grade.
 
 Each subcommand is a module here with two functions, add_arguments(parser) and run(args) -> int, which
 only declares its options, calls the engine (crosscheck.check, .training, .benchmarks, .bugs) and prints
@@ -28,6 +28,7 @@ COMMANDS = {
     "bugs": ("crosscheck.cli.bugs", "run the catalogue of classic backprop mistakes through the checks"),
     "tune": ("crosscheck.cli.tune", "random search of α, λ and the width on a dev split; the best again in Keras"),
     "analyze": ("crosscheck.cli.analyze", "error analysis: bias and variance, the confusion matrix, the surest mistakes"),
+    "grade": ("crosscheck.cli.grade", "grade a class's submissions: each in its own worker, points, CSV, Gradescope"),
 }
 
 
