@@ -91,19 +91,73 @@ def gamma(n, u=EPS64 / 2):
 
 def summand_scales(net, trace):
     """{name: (S, n)}: for every computed tensor of a reference Trace, the entry-wise Σ|terms| that were added up
-    to make it, and how many terms there were (see the policy above).  Computed in float64."""
+    to make it, and how many terms there were (see the policy above).  Computed in float64.
+
+    Rounding carried in from upstream is relative to the upstream tensor's own terms, so a tensor made from another
+    takes that one's S where it is larger than its |value| (dA = dAdrop ⊙ D / p, dW = A_prevᵀ dZ / m after a dZ
+    through batch norm, which cancels).  Batch norm and dropout (reference.network):
+
+        mu = Σ_rows Z / m                     S = Σ_rows S(Z) / m,                      n = m
+        var = Σ_rows (Z − mu)² / m            S = Σ_rows (S(Z) + S(mu))² / m,           n = m + 2
+        Zhat = (Z − mu) / √(var + ε)          S = (S(Z) + S(mu)) / √(var + ε) + |Zhat| S(var) / (var + ε)
+        Ztilde = γ Zhat + β                   S = |γ| S(Zhat) + |β|
+        Adrop = A ⊙ D / p, dA = dAdrop ⊙ D / p           S = S(A) D / p, S(dAdrop) D / p
+        dgamma = Σ_rows dZtilde ⊙ Zhat / m    S = Σ_rows |dZtilde| S(Zhat) / m,         n = m
+        dbeta = Σ_rows dZtilde / m            S = Σ_rows |dZtilde| / m,                 n = m
+        dZhat = γ dZtilde                     S = |γ| |dZtilde|
+        dZ (through the normalization) = (dZhat − mean(dZhat) − Zhat mean(dZhat ⊙ Zhat)) / √(var + ε)
+                                              S = (|dZhat| + mean|dZhat| + |Zhat| mean|dZhat| S(Zhat)) / √(var + ε)
+                                                  + |dZ| S(var) / (var + ε),        n = m + 3
+    """
     a = {name: np.abs(np.asarray(value, np.float64)) for name, value in trace.items()}
     m, L = a["X"].shape[0], net.L
     c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
     scales = {name: (value, 1) for name, value in a.items()}  # element-wise: |T| itself
+    S = lambda name: scales[name][0]  # noqa: E731
     for l in range(1, L + 1):
-        A_prev = a["X"] if l == 1 else a[f"A{l - 1}"]
-        n_in = A_prev.shape[1]
-        scales[f"Z{l}"] = (A_prev @ a[f"W{l}"] + a[f"b{l}"], n_in + 1)
-        scales[f"dW{l}"] = (A_prev.T @ a[f"dZ{l}"] / m + c * a[f"W{l}"], m + 1)
-        scales[f"db{l}"] = (a[f"dZ{l}"].sum(axis=0, keepdims=True) / m, m)
-        if l > 1:
-            scales[f"dA{l - 1}"] = (a[f"dZ{l}"] @ a[f"W{l}"].T, net.sizes[l])
+        A_prev = "X" if l == 1 else f"Adrop{l - 1}" if net.dropout(l - 1) else f"A{l - 1}"
+        n_in = a[A_prev].shape[1]
+        if net.normalized(l):
+            scales[f"Z{l}"] = (S(A_prev) @ a[f"W{l}"], n_in)
+            sigma2 = (a[f"var{l}"] if net.training else a[f"rvar{l}"]) + net.bn_eps
+            if net.training:
+                scales[f"mu{l}"] = (S(f"Z{l}").sum(axis=0, keepdims=True) / m, m)
+                scales[f"var{l}"] = (((S(f"Z{l}") + S(f"mu{l}")) ** 2).sum(axis=0, keepdims=True) / m, m + 2)
+                centred, spread = S(f"Z{l}") + S(f"mu{l}"), S(f"var{l}")
+            else:
+                centred, spread = S(f"Z{l}") + a[f"rmu{l}"], 0.0
+            scales[f"Zhat{l}"] = (centred / np.sqrt(sigma2) + a[f"Zhat{l}"] * spread / sigma2, n_in + 3)
+            scales[f"Ztilde{l}"] = (a[f"gamma{l}"] * S(f"Zhat{l}") + a[f"beta{l}"], n_in + 5)
+            scales[f"A{l}"] = (np.maximum(a[f"A{l}"], S(f"Ztilde{l}") * (a[f"A{l}"] > 0)), 1)
+        else:
+            scales[f"Z{l}"] = (S(A_prev) @ a[f"W{l}"] + a[f"b{l}"], n_in + 1)
+        if net.dropout(l):
+            scales[f"Adrop{l}"] = (S(f"A{l}") * a[f"D{l}"] / net.keep_prob, 1)
+    for l in range(L, 0, -1):  # backward: each tensor from the ones after it
+        if l < L:
+            W_next, dZ_next = a[f"W{l + 1}"], S(f"dZ{l + 1}")
+            first = f"dAdrop{l}" if net.dropout(l) else f"dA{l}"
+            scales[first] = (dZ_next @ W_next.T, net.sizes[l + 1])
+            if net.dropout(l):
+                scales[f"dA{l}"] = (S(first) * a[f"D{l}"] / net.keep_prob, net.sizes[l + 1])
+            if net.normalized(l):
+                sigma2 = (a[f"var{l}"] if net.training else a[f"rvar{l}"]) + net.bn_eps
+                dZtilde = np.maximum(a[f"dZtilde{l}"], S(f"dA{l}") * (a[f"dZtilde{l}"] > 0))
+                scales[f"dZtilde{l}"] = (dZtilde, 1)
+                scales[f"dgamma{l}"] = ((dZtilde * S(f"Zhat{l}")).sum(axis=0, keepdims=True) / m, m)
+                scales[f"dbeta{l}"] = (dZtilde.sum(axis=0, keepdims=True) / m, m)
+                dZhat = a[f"gamma{l}"] * dZtilde
+                scales[f"dZhat{l}"] = (dZhat, 1)
+                if net.training:
+                    mean = dZhat.mean(axis=0, keepdims=True)
+                    terms = dZhat + mean + S(f"Zhat{l}") * (dZhat * S(f"Zhat{l}")).mean(axis=0, keepdims=True)
+                    scales[f"dZ{l}"] = (terms / np.sqrt(sigma2) + a[f"dZ{l}"] * S(f"var{l}") / sigma2, m + 3)
+                else:
+                    scales[f"dZ{l}"] = (dZhat / np.sqrt(sigma2), 1)
+        A_prev = "X" if l == 1 else f"Adrop{l - 1}" if net.dropout(l - 1) else f"A{l - 1}"
+        scales[f"dW{l}"] = (S(A_prev).T @ S(f"dZ{l}") / m + c * a[f"W{l}"], m + 1)
+        if not net.normalized(l):
+            scales[f"db{l}"] = (S(f"dZ{l}").sum(axis=0, keepdims=True) / m, m)
     scales["J"] = (np.asarray(loss_terms(net, trace) + c / 2 * sum(np.sum(a[f"W{l}"] ** 2) for l in range(1, L + 1))),
                    m * net.sizes[-1] + sum(a[f"W{l}"].size for l in range(1, L + 1)))
     return scales

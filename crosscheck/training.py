@@ -251,6 +251,8 @@ class TrainOutcome(Outcome):
     final_loss: float = None
     accuracy: float = None           # on the training data, in an inference pass
     split_accuracy: dict = None      # {"dev": …, "test": …} when the data set was split
+    failed_step: int = None          # the first step outside the tolerance
+    hint: str = None                 # what the update at that step says (step_hint)
 
     @property
     def tolerance(self):
@@ -413,19 +415,63 @@ def follow(name, train, problem, optimizer, schedule, envelope, on_step=None):
     reference = Stepper(net, params, X, Y, optimizer, schedule.like(stopping=None))
     loss_gap, param_gap = np.full(planned, np.nan), np.full(planned, np.nan)
     end = EndState(net, X, Y, planned)
+    limit = envelope.tolerance.param
+    first = {}  # the first step outside the tolerance: how its update compares with the reference's
 
     def step(t, J, params_after):
         if t != reference.t + 1 or t > planned:
             raise ValueError(f"step {t} reported after step {reference.t} (of {planned})")
+        before = reference.params
         J_ref = reference.step()
         loss_gap[t - 1] = abs(float(J) - J_ref)
         param_gap[t - 1] = distance(params_after, reference.params)
         end.record(t, float(J), params_after)
+        if not first and t <= len(limit) and not param_gap[t - 1] <= limit[t - 1]:
+            first.update(step=t, ratio=update_ratio(before, params_after, reference.params))
         if on_step:
             on_step(name, t)
 
     run = train(net, params, X, Y, optimizer, schedule, step)
-    return judge(name, run, reference.t, loss_gap[:reference.t], param_gap[:reference.t], end, envelope)
+    outcome = judge(name, run, reference.t, loss_gap[:reference.t], param_gap[:reference.t], end, envelope)
+    if outcome.status == MISMATCH and first.get("step") == outcome.failed_step:
+        outcome.hint = step_hint(first["step"], first["ratio"], optimizer, schedule.steps_per_epoch)
+    return outcome
+
+
+def update_ratio(before, after, after_ref):
+    """(r, residual): the run's update at a step as r × the reference's from the same parameters, r by least squares
+    over every W and b, and how far it is from that (max|ΔP − r ΔP_ref| / max|ΔP_ref|; 0: the same direction)."""
+    flat = lambda params: np.concatenate([np.ravel(P).astype(np.float64) for layer in params for P in layer])  # noqa: E731
+    start = flat(before)
+    delta, delta_ref = flat(after) - start, flat(after_ref) - start
+    size = float(np.dot(delta_ref, delta_ref))
+    if not size or not np.all(np.isfinite(delta)):
+        return None, None
+    r = float(np.dot(delta, delta_ref)) / size
+    return r, float(np.max(np.abs(delta - r * delta_ref)) / np.max(np.abs(delta_ref)))
+
+
+def step_hint(t, ratio, optimizer, steps_per_epoch):
+    """What the run's update at its first wrong step says: another step size (a learning-rate schedule stepped per
+    step instead of per epoch, or another α), or another direction (another gradient or update rule)."""
+    r, residual = ratio
+    epoch = (t - 1) // steps_per_epoch
+    if r is None:
+        return f"step {t} (epoch {epoch + 1}) moves the parameters to something not finite"
+    if residual > 1e-6:
+        return (f"step {t} (epoch {epoch + 1}) moves the parameters in another direction than the reference's (its "
+                f"update is {r:.4g} × the reference's plus {residual:.1e} of it elsewhere): another gradient or "
+                f"update rule")
+    schedule = optimizer.schedule
+    if schedule is not None:
+        alpha = schedule.rate(optimizer.lr, epoch)
+        per_step = schedule.rate(optimizer.lr, t - 1)
+        if t > 1 and abs(r - per_step / alpha) <= 1e-6 * abs(per_step / alpha):
+            return (f"step {t}'s update is {r:.4g} × the reference's, the learning rate after {t - 1} steps where the "
+                    f"reference takes epoch {epoch + 1}'s (α_e = {alpha:.4g} for every step of an epoch): the schedule "
+                    f"is applied per step instead of per epoch")
+    return (f"step {t}'s update is {r:.4g} × the reference's, in the same direction: another learning rate "
+            f"(the reference's is {optimizer.lr:g}{', on its schedule' if schedule else ''})")
 
 
 def judge(name, run, reported, loss_gap, param_gap, end, envelope):
@@ -446,7 +492,7 @@ def judge(name, run, reported, loss_gap, param_gap, end, envelope):
         outside = np.flatnonzero(~(gap[:compared] <= limit[:compared]))
         if outside.size:
             t = int(outside[0])
-            outcome.status = MISMATCH
+            outcome.status, outcome.failed_step = MISMATCH, t + 1
             outcome.reason = (f"{label} {gap[t]:.1e} > {limit[t]:.1e} at step {t + 1} (the reference's twins differ "
                               f"by {spread[t]:.1e} there)")
             return outcome
