@@ -396,6 +396,21 @@ def bug_report(bug, report, colour=None):
     return header + "\n" + check_report(report, colour)
 
 
+def training_bug_report(bug, outcome, colour=None):
+    """A training loop's mistake: crosscheck train's verdict on the run, the step it leaves the reference, the hint."""
+    colour = use_colour() if colour is None else colour
+    header = paint(f"── {bug.name}: {bug.title}  (breaks {bug.breaks})", "bold", "cyan", enabled=colour)
+    lines = [header, f"crosscheck train's comparison on {bug.scenario.describe()}: every step against the reference "
+                     f"run and within what its twins show"]
+    if outcome.status == OK:
+        lines.append(paint("✓ follows the reference step for step: not detected", "red", "bold", enabled=colour))
+    else:
+        lines.append(paint(f"✗ leaves the reference's trajectory: {outcome.reason}", "red", "bold", enabled=colour))
+        if outcome.hint:
+            lines.append(f"  probable cause: {outcome.hint}")
+    return "\n".join(lines)
+
+
 # ---- crosscheck tune ------------------------------------------------------------------------------
 
 def _percent(fraction):

@@ -433,7 +433,7 @@ def follow(name, train, problem, optimizer, schedule, envelope, on_step=None):
 
     run = train(net, params, X, Y, optimizer, schedule, step)
     outcome = judge(name, run, reference.t, loss_gap[:reference.t], param_gap[:reference.t], end, envelope)
-    if outcome.status == MISMATCH and first.get("step") == outcome.failed_step:
+    if outcome.failed_step is not None and first.get("step") == outcome.failed_step:
         outcome.hint = step_hint(first["step"], first["ratio"], optimizer, schedule.steps_per_epoch)
     return outcome
 
@@ -467,7 +467,7 @@ def step_hint(t, ratio, optimizer, steps_per_epoch):
         alpha = schedule.rate(optimizer.lr, epoch)
         per_step = schedule.rate(optimizer.lr, t - 1)
         if t > 1 and abs(r - per_step / alpha) <= 1e-6 * abs(per_step / alpha):
-            return (f"step {t}'s update is {r:.4g} × the reference's, the learning rate after {t - 1} steps where the "
+            return (f"step {t}'s update is {r:.4g} × the reference's, the learning rate after {t - 1} step{'s' if t > 2 else ''} where the "
                     f"reference takes epoch {epoch + 1}'s (α_e = {alpha:.4g} for every step of an epoch): the schedule "
                     f"is applied per step instead of per epoch")
     return (f"step {t}'s update is {r:.4g} × the reference's, in the same direction: another learning rate "

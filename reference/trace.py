@@ -20,12 +20,30 @@ from .errors import InputError, one_line
 from .files import write_atomically
 
 
+class _PlainNetwork:
+    """What the name lists need to know of the lecture's plain L-layer network (no dropout, no batch norm)."""
+
+    training = True
+
+    def __init__(self, L):
+        self.L = int(L)
+
+    def dropout(self, l):
+        return False
+
+    def normalized(self, l):
+        return False
+
+    def layer_names(self, l):
+        return ("W", "b")
+
+    def learnt(self, l):
+        return 2
+
+
 def _plain(net):
-    """A Network, or a number of layers L standing for the lecture's plain L-layer network."""
-    if isinstance(net, (int, np.integer)):
-        from .network import Network
-        return Network(tuple([2] * (int(net) + 1)))
-    return net
+    """A Network (reference.network), or a number of layers L standing for the lecture's plain L-layer network."""
+    return _PlainNetwork(net) if isinstance(net, (int, np.integer)) else net
 
 
 def input_names(net):
