@@ -245,7 +245,7 @@ def test_keras_dropout_batch_norm_and_early_stopping_are_the_ones_stated():
                   "`keras.layers.Dropout(rate)` (no default)")
     assert defaults(keras.layers.Dropout)["rate"] is inspect.Parameter.empty
     A = np.random.default_rng(0).random((400, 50)) + 0.5
-    layer = keras.layers.Dropout(0.25, seed=0)
+    layer = keras.layers.Dropout(0.25, seed=0, dtype="float64")
     dropped = np.asarray(layer(A, training=True))
     kept = dropped != 0
     np.testing.assert_allclose(dropped[kept], A[kept] / 0.75, rtol=1e-6)       # the same scaling as torch's
