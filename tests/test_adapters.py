@@ -321,3 +321,17 @@ def test_a_framework_told_another_epsilon_or_keep_prob_fails_where_it_shows(adap
     net, params, X, Y = problem(case)
     trace = adapter.backprop(dataclasses.replace(net, **wrong), params, X, Y, masks=masks(case))
     assert first_divergence(compare("wrong", trace, *expected(case), net=net)).tensor == first
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layers", LAYERS)
+def test_the_tolerances_of_dropout_and_batch_norm_are_rounding_sized(layers, dtype):
+    """Their summand scales propagate each upstream tensor's rounding to first order (crosscheck.tolerance): the
+    tolerance stays a rounding-sized fraction of each tensor — measured at most 1e-7 (float64) and 1e-3 (float32,
+    dW1 behind a dZ1 that sums to zero over the rows) — never of the order of the tensor, where a mistake would pass."""
+    case = layer_case(layers, dtype)
+    reference, tol, _ = expected(case)
+    bound = 1e-6 if dtype == "float64" else 1e-2
+    loose = {name: tol[name] / np.max(np.abs(reference[name])) for name in computed_names(network(case))
+             if np.max(np.abs(reference[name])) > 0 and tol[name] > bound * np.max(np.abs(reference[name]))}
+    assert not loose, loose
