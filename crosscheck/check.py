@@ -107,24 +107,28 @@ class Expected(NamedTuple):
     scales: dict
 
 
-def reference_traces(net, params, X, Y):
-    """The reference's Trace, the tolerance of each of its tensors and their summand scales (crosscheck.tolerance)."""
-    reference = backprop(net, params, X, Y)
+def reference_traces(net, params, X, Y, masks=None):
+    """The reference's Trace, the tolerance of each of its tensors and their summand scales (crosscheck.tolerance).
+
+    masks: the dropout masks, when the network has dropout (crosscheck.problem.Problem.masks)."""
+    reference = backprop(net, params, X, Y, masks)
     if X.dtype == np.float64:
         scales = tolerance.summand_scales(net, reference)
         return Expected(reference, tolerance.tolerances(reference, scales=scales), scales)
-    upcast = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
-    reference64 = backprop(net, upcast, X.astype(np.float64), Y.astype(np.float64))
+    upcast = [tuple(P.astype(np.float64) for P in layer) for layer in params]
+    masks64 = None if masks is None else [D.astype(np.float64) for D in masks]
+    reference64 = backprop(net, upcast, X.astype(np.float64), Y.astype(np.float64), masks64)
     scales = tolerance.summand_scales(net, reference64)
-    tolerances = tolerance.tolerances(reference, reference64, twins=[reversed_twin(net, params, X, Y)], scales=scales)
+    tolerances = tolerance.tolerances(reference, reference64, twins=[reversed_twin(net, params, X, Y, masks)],
+                                      scales=scales)
     return Expected(reference, tolerances, scales)
 
 
-def reversed_twin(net, params, X, Y):
+def reversed_twin(net, params, X, Y, masks=None):
     """The reference run on the examples in reverse order, its per-example rows put back in order."""
-    twin = backprop(net, params, X[::-1], Y[::-1])
+    twin = backprop(net, params, X[::-1], Y[::-1], None if masks is None else [D[::-1] for D in masks])
     for name, value in twin.items():
-        if name[:1] in "XYZA" or name[:2] in ("dZ", "dA"):  # one row per example
+        if name[:1] in "XYZAD" or name[:2] in ("dZ", "dA"):  # one row per example (D: a dropout mask's)
             twin[name] = value[::-1]
     return twin
 
@@ -140,7 +144,7 @@ def run_check(problem, frameworks=(), impls=None, progress=None, partial=False):
     partial     an implementation need not return every dW and db (a half-written one)
     """
     net, params, X, Y = problem
-    expected = reference_traces(net, params, X, Y)
+    expected = reference_traces(net, params, X, Y, problem.masks)
     report = Report(config=problem.config, reference=expected.reference, tolerances=expected.tolerances)
     for name in frameworks:
         if progress:
@@ -158,9 +162,9 @@ def check_implementation(name, impl, problem, expected, partial=False):
     returned none of the names)."""
     impl = impl if isinstance(impl, Implementation) else InProcess(impl, name)
     start = time.perf_counter()
-    trace = impl.run(*problem)
+    trace = impl.run(*problem, **({"masks": problem.masks} if problem.masks is not None else {}))
     seconds = {"check": round(time.perf_counter() - start, 4)}
-    required = () if partial else parameter_gradients(problem.net.L)
+    required = () if partial else parameter_gradients(problem.net)
     comparisons = compare(name, trace, *expected, required=required, net=problem.net,
                           layout=getattr(impl, "layout", "rows"))
     J = next((c for c in comparisons if c.tensor == "J"), None)
@@ -189,12 +193,13 @@ def check_framework(name, problem, expected):
         return CheckOutcome(name, UNAVAILABLE, reason=str(exc))
     loaded = time.perf_counter()
     try:
-        trace = module.backprop(*problem, device=info["device"])
+        trace = module.backprop(*problem, device=info["device"],
+                                **({"masks": problem.masks} if problem.masks is not None else {}))
     except Exception as exc:  # an adapter that crashes is our bug; say so and go on with the others
         return CheckOutcome(name, ERROR, reason=f"{name} adapter raised {one_line(exc)}", info=info)
     # the import is paid once per process (adapters.load caches it); the check is paid per call
     seconds = {"import": round(loaded - start, 4), "check": round(time.perf_counter() - loaded, 4)}
-    comparisons = compare(name, trace, *expected)
+    comparisons = compare(name, trace, *expected, net=problem.net)
     status = OK if first_divergence(comparisons) is None else MISMATCH
     return CheckOutcome(name, status, info=info, seconds=seconds, comparisons=comparisons)
 

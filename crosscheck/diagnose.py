@@ -17,6 +17,7 @@ from reference import Network, l2_coefficient
 from reference.losses import OUTPUT_LOSSES
 from reference.regularization import L2_CONVENTIONS
 
+from . import dropout_batchnorm
 from .tolerance import EPS32, size_of
 
 # the network's layout in the lecture's formulas, for the hints that quote one
@@ -53,7 +54,8 @@ def diagnose(name, candidate, reference, comparison, scales=None, net=None, stat
     ref = np.asarray(reference[name] if ref is None else ref, dtype=np.float64)
     m = np.shape(reference["X"])[0]
     if comparison.got_shape is not None:
-        return _other_shape(name, got, reference) or _shape_hint(name, got, ref, m, layout)
+        return (dropout_batchnorm.shape_hint(name, got, ref, m, layout) or _other_shape(name, got, reference)
+                or _shape_hint(name, got, ref, m, layout))
     if not np.all(np.isfinite(got)):
         return (f"{name} contains NaN or inf: something overflowed — e.g. exp() of large logits in a softmax "
                 f"without subtracting the row max, or log(0)")
@@ -473,7 +475,7 @@ def _other_name(ctx):
     return None
 
 
-CHECKS = (_changed_in_place, _l2_term, _bias_regularized, _scale_factor, _float32_rounding, _weights_transposed, _transposed,
+CHECKS = (dropout_batchnorm.hint, _changed_in_place, _l2_term, _bias_regularized, _scale_factor, _float32_rounding, _weights_transposed, _transposed,
           _dA_without_transpose, _activation_derivative, _output_layer, _other_layer, _another_activation,
           _other_name, _forward_or_loss)
 
@@ -484,6 +486,8 @@ def local_reference(name, candidate, reference, net=None):
     """What `name` should be given the candidate's own tensors before it (the reference's where the candidate
     has none of the right shape); None for a name that has no formula here (X, W, …)."""
     net = network_of(reference, net)
+    if dropout_batchnorm.extended(net):  # the next lecture's layers: their own formulas
+        return dropout_batchnorm.local_reference(name, candidate, reference, net)
 
     def get(n):
         if n in candidate and np.shape(candidate[n]) == np.shape(reference[n]):

@@ -48,8 +48,8 @@ def training_figure(report, net, X, Y, path, force=False):
     steps = np.arange(1, report.steps + 1)
 
     ax = axes[0]
-    for name, run in runs.items():
-        ax.plot(steps, run.losses, label=name, **style(name))
+    for name, run in runs.items():  # early stopping may end a run before the schedule: each its own length
+        ax.plot(np.arange(1, len(run.losses) + 1), run.losses, label=name, **style(name))
     ax.set(title="J per step (they should coincide)", xlabel="step", ylabel="J")
     ax.legend(frameon=False)
 
@@ -62,15 +62,16 @@ def training_figure(report, net, X, Y, path, force=False):
         tol, n = envelope.tolerance, envelope.tolerance.compared_steps
         ax.fill_between(steps[:n], FLOOR, np.maximum(tol.param[:n], FLOOR), color="0.85", alpha=0.6, lw=0,
                         label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twins + floor" if i == 0 else None)
-        ax.semilogy(steps, np.maximum(envelope.param_spread, FLOOR), color="0.45", lw=0.8, ls=":",
+        ax.semilogy(steps[:len(envelope.param_spread)], np.maximum(envelope.param_spread, FLOOR), color="0.45", lw=0.8, ls=":",
                     label="the reference's twins" if i == 0 else None)
         if tol.chaos_step is not None and tol.chaos_step not in chaos_steps:
             chaos_steps.add(tol.chaos_step)
             ax.axvline(tol.chaos_step, color="k", lw=0.8, ls="--", label=f"chaotic from step {tol.chaos_step}")
     for name, o in compared.items():
         color = style(name).get("color")
-        ax.semilogy(steps, np.maximum(o.param_gap, FLOOR), lw=1.4, color=color, label=f"{name} max|ΔW|")
-        ax.semilogy(steps, np.maximum(o.loss_gap, FLOOR), ".", ms=2, alpha=0.4, color=color)
+        taken = steps[:len(o.param_gap)]
+        ax.semilogy(taken, np.maximum(o.param_gap, FLOOR), lw=1.4, color=color, label=f"{name} max|ΔW|")
+        ax.semilogy(taken, np.maximum(o.loss_gap, FLOOR), ".", ms=2, alpha=0.4, color=color)
     if compared:
         ax.legend(frameon=False, fontsize=7, loc="upper left")
     else:

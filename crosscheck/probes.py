@@ -131,9 +131,16 @@ def _describe(options):
 
 
 def with_biases(problem, seed, scale=0.5):
-    """The problem with every bias drawn from scale·N(0, 1) (seeded), the weights unchanged."""
+    """The problem with every bias drawn from scale·N(0, 1) (seeded), the weights unchanged.  A batch-norm layer's
+    (W, γ, β, μ_run, σ²_run) gets γ = 1 + scale·N, β and μ_run = scale·N, σ²_run = e^(scale·N) instead."""
     rng = np.random.default_rng(10_000 + seed)
-    params = [(W, (scale * rng.standard_normal(b.shape)).astype(b.dtype)) for W, b in problem.params]
+
+    def draw(shift, b):
+        return (shift + scale * rng.standard_normal(b.shape)).astype(b.dtype)
+
+    params = [(W, draw(0, rest[0])) if len(rest) == 1 else
+              (W, draw(1, rest[0]), draw(0, rest[1]), draw(0, rest[2]), np.exp(draw(0, rest[3])))
+              for W, *rest in problem.params]
     return dataclasses.replace(problem, params=params, config={**problem.config, "biases": f"{scale:g}·N(0, 1)"})
 
 

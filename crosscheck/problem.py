@@ -2,12 +2,13 @@
 
     build_problem(layers=(2, 4, 3), activation="relu", …)   the lecture's, or any network; seeded
     parameters (or a file of them) and the spiral, Gaussian stand-ins, a file of data or a named real data
-    set (digits, breast-cancer: its training split; the dev and test splits ride along); every input checked
+    set (digits, breast-cancer: its training split; the dev and test splits ride along); every input checked;
+    with dropout the masks D1…D(L−1), drawn once from the seed and handed to every framework
 """
 import os
 from dataclasses import dataclass, field
 
-from reference import Network, init_params, load_data, make_data, params_from_arrays
+from reference import Network, dropout_masks, init_params, load_data, make_data, params_from_arrays
 from reference.data import DATASETS, dataset_layers, file_layers, load_dataset, spiral_classes, split_file
 from reference.trace import load_npz
 
@@ -24,14 +25,19 @@ class Problem:
     Y: object             # (m, nL), one-hot for softmax-ce
     config: dict = field(default_factory=dict)  # how it was made, for reports and saved files
     dataset: object = None  # a reference.data.Dataset when the data was split: X, Y are its training split
+    masks: list = None      # with dropout in a training pass: [D1, …, D(L−1)], each (m, n[l]), shared by everyone
 
     def __iter__(self):  # net, params, X, Y = problem
         return iter((self.net, self.params, self.X, self.Y))
 
 
 def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_convention="keras", leaky_slope=0.01,
-                  dtype="float64", batch=300, seed=0, init="lecture", params=None, data=None, split_files=False):
+                  dtype="float64", batch=300, seed=0, init="lecture", params=None, data=None, split_files=False,
+                  keep_prob=1.0, batch_norm=False, bn_momentum=0.9, bn_eps=1e-5, inference=False):
     """The Problem the options describe.
+
+    keep_prob, batch_norm, bn_momentum, bn_eps, inference   the network's dropout and batch norm, and whether the
+            pass is an inference pass (reference.network.Network); the dropout masks come from `seed`
 
     params  an .npz of W1, b1, W2, b2, … (the layers follow from it; `layers`, if given, must agree)
     data    a data set's name (digits, breast-cancer): its training split, standardized on itself, split
@@ -39,7 +45,9 @@ def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_
             all of it (split like a named set when split_files, the layers then n0-32-K from the file);
             else the spiral when it fits, else Gaussian
     """
-    options = dict(activation=activation, loss=loss, l2=l2, l2_convention=l2_convention, leaky_slope=leaky_slope)
+    options = dict(activation=activation, loss=loss, l2=l2, l2_convention=l2_convention, leaky_slope=leaky_slope,
+                   keep_prob=keep_prob, batch_norm=batch_norm, bn_momentum=bn_momentum, bn_eps=bn_eps,
+                   training=not inference)
     named = data_name(data)
     if named and not layers and not params:
         layers = dataset_layers(named, loss)
@@ -67,10 +75,16 @@ def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_
               "batch": int(X.shape[0]), "seed": seed, "init": None if params else init, "l2": net.l2,
               "l2_convention": net.l2_convention, "params": params,
               "data": data or ("spiral" if spiral_classes(net) else "gaussian")}
+    if keep_prob < 1 or batch_norm:
+        config.update({"keep_prob": net.keep_prob, "batch_norm": net.batch_norm, "pass": "training" if net.training
+                       else "inference"})
+        if batch_norm:
+            config.update({"bn_momentum": net.bn_momentum, "bn_eps": net.bn_eps})
     if dataset is not None:
         config["data"] = f"{data}, training split"
         config["split"] = split_config(dataset)
-    return Problem(net, arrays, X, Y, config, dataset)
+    masks = dropout_masks(net, X.shape[0], seed, X.dtype.name)
+    return Problem(net, arrays, X, Y, config, dataset, masks)
 
 
 def data_name(data):

@@ -239,12 +239,15 @@ def _cell(comparison, colour, layout="rows"):
 # ---- crosscheck train -----------------------------------------------------------------------------
 
 def training_report(report, config, epochs, plot=None, colour=None):
-    """The training table: per framework its convention, final J, accuracy, largest divergence against its
-    tolerance, the steps compared, time; the chaos note and the end state when the run turned chaotic; the verdict."""
+    """The training table: per framework its convention, final J, accuracy (dev and test on a split data set), largest
+    divergence against its tolerance, the steps compared, time; the chaos note and the end state when the run turned
+    chaotic; early stopping; the verdict."""
     colour = use_colour() if colour is None else colour
     optimizer, c = report.optimizer, config
-    head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']} · {optimizer.name} α={optimizer.lr:g} · "
+    data = f" ({c['data']})" if c.get("split") else ""
+    head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']}{data} · {optimizer.describe()} · "
             f"{report.steps} steps ({epochs} epochs, batch {c['batch_size'] or 'full'}) · seed {c['seed']}")
+    split = bool(c.get("split"))
     rows, notes, judged = [], [], {}
     for name, o in report.outcomes.items():
         if o.status == UNAVAILABLE:
@@ -254,25 +257,57 @@ def training_report(report, config, epochs, plot=None, colour=None):
         else:
             judged[name] = o
             mark = paint("✓", "green", enabled=colour) if o.status == OK else paint("✗", "red", "bold", enabled=colour)
-            n = o.tolerance.compared_steps
+            n = min(o.tolerance.compared_steps, o.steps)
             compared = "every step" if o.chaos_step is None else (f"1–{n}, end" if n else "end only")
-            rows.append([name, o.convention, f"{o.final_loss:.6f}", f"{100 * o.accuracy:.1f}%",
+            accuracies = [f"{100 * o.accuracy:.1f}%"]
+            if split:
+                accuracies += [f"{100 * o.split_accuracy['dev']:.1f}%", f"{100 * o.split_accuracy['test']:.1f}%"]
+            rows.append([name, o.convention, f"{o.final_loss:.6f}", *accuracies,
                          _sci(o.max_loss_divergence), _sci(o.loss_tolerance), _sci(o.max_param_divergence),
                          _sci(o.param_tolerance), compared, mark, f"{o.seconds['train']:.1f}s"])
     lines = [paint(head, "bold", enabled=colour), ""]
     if rows:
-        lines.append(table(["framework", "convention", "final J", "accuracy", "max|ΔJ|", "tol ΔJ", "max|ΔW|", "tol ΔW",
-                            "steps compared", "", "time"], rows, align=["l", "l", "r", "r", "r", "r", "r", "r", "l", "l", "r"]))
-        lines.append(paint("max|Δ|: over the steps compared one by one and every W and b, against the reference run in "
-                           "that framework's optimizer convention; tol: the largest per-step tolerance, which grows with "
-                           "what rounding does to the reference's own twins", "dim", enabled=colour))
+        accuracy_columns = ["train acc", "dev acc", "test acc"] if split else ["accuracy"]
+        lines.append(table(["framework", "convention", "final J", *accuracy_columns, "max|ΔJ|", "tol ΔJ", "max|ΔW|",
+                            "tol ΔW", "steps compared", "", "time"], rows,
+                           align=["l", "l", "r"] + ["r"] * len(accuracy_columns) + ["r", "r", "r", "r", "l", "l", "r"]))
+        lines.append(paint("max|Δ|: over the steps compared one by one and every W and b (γ, β and batch norm's running "
+                           "averages too), against the reference run in that framework's optimizer convention; tol: "
+                           "the largest per-step tolerance, which grows with what rounding does to the reference's own "
+                           "twins", "dim", enabled=colour))
+        if split:
+            lines.append(paint(f"trained on the training split ({c['split']['train']} rows); accuracies in an "
+                               f"inference pass, dev {c['split']['dev']} and test {c['split']['test']} rows",
+                               "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
+        lines += early_stopping_note(judged, c)
         lines += chaos_note(report, judged, colour)
     lines += notes
     if plot:
         lines.append(f"plot: {plot}")
     lines += ["", training_verdict(report, colour)]
     return "\n".join(lines)
+
+
+def early_stopping_note(judged, config):
+    """When early stopping is on: where the reference stopped in each convention (each framework must stop there)."""
+    if not config.get("patience") or not judged:
+        return []
+    by_convention = {}
+    for o in judged.values():
+        by_convention.setdefault(o.convention, o.envelope)
+    parts = []
+    for convention, envelope in sorted(by_convention.items()):
+        steps, epochs = len(envelope.run.losses), -(-envelope.planned // envelope.steps_per_epoch)
+        stopped = (f"after epoch {-(-steps // envelope.steps_per_epoch)} of {epochs} (step {steps} of {envelope.planned})"
+                   if steps < envelope.planned else f"not before the last epoch ({epochs})")
+        parts.append(f"{convention} convention: stops {stopped}")
+    note = (f"early stopping (patience {config['patience']} epochs, on J of the dev split in an inference pass): the "
+            f"reference in the {'; the reference in the '.join(parts)} — each framework must stop where the reference "
+            f"in its convention does")
+    if len(parts) > 1 and config.get("batch_norm"):
+        note += " (batch norm's running variance differs by convention, and with it J on the dev split)"
+    return [note]
 
 
 def _sci(value):
@@ -318,7 +353,9 @@ def training_verdict(report, colour=False):
     bad = [name for name, o in report.outcomes.items() if o.status == MISMATCH]
     checked = [name for name, o in report.outcomes.items() if o.status == OK and name != REFERENCE]
     if bad:
-        return paint(f"✗ {', '.join(bad)} left the reference's trajectory: {report.outcomes[bad[0]].reason}",
+        first = report.outcomes[bad[0]]
+        hint = f"\n  probable cause: {first.hint}" if first.hint else ""
+        return paint(f"✗ {', '.join(bad)} left the reference's trajectory: {first.reason}{hint}",
                      "red", "bold", enabled=colour)
     if checked:
         verb = "follows" if len(checked) == 1 else "follow"
@@ -412,6 +449,21 @@ def bug_report(bug, report, colour=None):
     colour = use_colour() if colour is None else colour
     header = paint(f"── {bug.name}: {bug.title}  (breaks {bug.breaks})", "bold", "cyan", enabled=colour)
     return header + "\n" + check_report(report, colour)
+
+
+def training_bug_report(bug, outcome, colour=None):
+    """A training loop's mistake: crosscheck train's verdict on the run, the step it leaves the reference, the hint."""
+    colour = use_colour() if colour is None else colour
+    header = paint(f"── {bug.name}: {bug.title}  (breaks {bug.breaks})", "bold", "cyan", enabled=colour)
+    lines = [header, f"crosscheck train's comparison on {bug.scenario.describe()}: every step against the reference "
+                     f"run and within what its twins show"]
+    if outcome.status == OK:
+        lines.append(paint("✓ follows the reference step for step: not detected", "red", "bold", enabled=colour))
+    else:
+        lines.append(paint(f"✗ leaves the reference's trajectory: {outcome.reason}", "red", "bold", enabled=colour))
+        if outcome.hint:
+            lines.append(f"  probable cause: {outcome.hint}")
+    return "\n".join(lines)
 
 
 # ---- crosscheck tune ------------------------------------------------------------------------------

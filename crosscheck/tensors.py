@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference.trace import computed_names
+from reference.trace import computed_names, parameter_names
 
 from .diagnose import diagnose, layout_hint, local_reference, missing_hint
 from .status import MISMATCH, NOT_PROVIDED, OK
@@ -63,9 +63,10 @@ def measure(candidate, reference):
     return max_abs, (max_abs / scale if scale > 0 else (0.0 if max_abs == 0 else float("inf")))
 
 
-def parameter_gradients(L):
-    """dW1, db1, …, dWL, dbL: what an implementation must return unless it is partial."""
-    return [name for l in range(1, L + 1) for name in (f"dW{l}", f"db{l}")]
+def parameter_gradients(net):
+    """dW1, db1, …, dWL, dbL (dgamma, dbeta for a batch-norm layer): what an implementation must return unless it
+    is partial.  net: a Network, or L for the lecture's plain network."""
+    return parameter_names(net)
 
 
 def compare(framework, candidate, reference, tolerances, scales=None, required=True, net=None, layout="rows"):
@@ -78,7 +79,7 @@ def compare(framework, candidate, reference, tolerances, scales=None, required=T
     net         the Network (for the diagnoses' L2 and local references); None: from the reference's meta
     layout      the implementation's layout, for the hints (its arrays arrive here in rows)
     """
-    names = computed_names(reference.L)
+    names = computed_names(net if net is not None else reference.L)
     must = set(names) if required is True else set(required or ())
     ignored = list(getattr(candidate, "meta", {}).get("ignored", []))
     missing = [name for name in names if name in must and name not in candidate]

@@ -91,19 +91,85 @@ def gamma(n, u=EPS64 / 2):
 
 def summand_scales(net, trace):
     """{name: (S, n)}: for every computed tensor of a reference Trace, the entry-wise Σ|terms| that were added up
-    to make it, and how many terms there were (see the policy above).  Computed in float64."""
+    to make it, and how many terms there were (see the policy above).  Computed in float64.
+
+    Batch norm and dropout (reference.network) make tensors from tensors that carry rounding of their own; their S
+    is the first-order size of what rounding can move them by (δ(a·b) ≈ S(a)|b| + |a|S(b), δ(1/σ) ≈ S(σ²)/(2σ³)),
+    each upstream tensor's S standing for its own error:
+
+        mu = Σ_rows Z / m                 S = Σ_rows S(Z) / m,  n = m            (c = Z − mu:  S(c) = S(Z) + S(mu))
+        var = Σ_rows c² / m               S = Σ_rows (c² + 2|c| S(c)) / m,  n = m + 2
+        Zhat = c / √(var + ε)             S = S(c) / σ + |Zhat| S(var) / (2σ²)
+        Ztilde = γ Zhat + β               S = |γ| S(Zhat) + |β|;   A = g(Ztilde): S(Ztilde) where A ≠ 0 (|g'| ≤ 1)
+        Adrop = A ⊙ D / p, dA = dAdrop ⊙ D / p            S = S(A) D / p, S(dAdrop) D / p
+        dZtilde = dA ⊙ g'(Ztilde)         S = S(dA) where dZtilde ≠ 0, + |dA| S(Ztilde) for a curved g (tanh, sigmoid)
+        dgamma = Σ_rows dZtilde ⊙ Zhat / m                 S = Σ_rows (S(dZtilde)|Zhat| + |dZtilde| S(Zhat)) / m
+        dbeta = Σ_rows dZtilde / m        S = Σ_rows S(dZtilde) / m;   dZhat = γ dZtilde:  S = |γ| S(dZtilde)
+        dZ = (dZhat − mean(dZhat) − Zhat k) / σ,  k = mean(dZhat ⊙ Zhat)
+                                          S = (S(dZhat) + mean S(dZhat) + S(Zhat)|k| + |Zhat| S(k)) / σ
+                                              + |dZ| S(var) / (2σ²),  n = m + 3
+        Z = A_prev W, dW = A_prevᵀ dZ / m, dA_prev = dZ Wᵀ, db: the lecture's, with S(A_prev) and S(dZ) for |A_prev|
+        and |dZ| (the larger of S(A_prev)ᵀ|dZ| and |A_prev|ᵀS(dZ) for dW)
+
+    For the lecture's plain network every S(A), S(dZ) is |A|, |dZ|: the sums above are its own.
+    """
     a = {name: np.abs(np.asarray(value, np.float64)) for name, value in trace.items()}
     m, L = a["X"].shape[0], net.L
     c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
     scales = {name: (value, 1) for name, value in a.items()}  # element-wise: |T| itself
+    S = lambda name: scales[name][0]  # noqa: E731
+    mean = lambda T: T.sum(axis=0, keepdims=True) / m  # noqa: E731
+    curved = net.activation in ("tanh", "sigmoid")
     for l in range(1, L + 1):
-        A_prev = a["X"] if l == 1 else a[f"A{l - 1}"]
-        n_in = A_prev.shape[1]
-        scales[f"Z{l}"] = (A_prev @ a[f"W{l}"] + a[f"b{l}"], n_in + 1)
-        scales[f"dW{l}"] = (A_prev.T @ a[f"dZ{l}"] / m + c * a[f"W{l}"], m + 1)
-        scales[f"db{l}"] = (a[f"dZ{l}"].sum(axis=0, keepdims=True) / m, m)
-        if l > 1:
-            scales[f"dA{l - 1}"] = (a[f"dZ{l}"] @ a[f"W{l}"].T, net.sizes[l])
+        A_prev = "X" if l == 1 else f"Adrop{l - 1}" if net.dropout(l - 1) else f"A{l - 1}"
+        n_in = a[A_prev].shape[1]
+        if net.normalized(l):
+            scales[f"Z{l}"] = (S(A_prev) @ a[f"W{l}"], n_in)
+            if net.training:
+                var = a[f"var{l}"]
+                scales[f"mu{l}"] = (mean(S(f"Z{l}")), m)
+                centred = np.abs(np.asarray(trace[f"Z{l}"], np.float64) - np.asarray(trace[f"mu{l}"], np.float64))
+                S_centred = S(f"Z{l}") + S(f"mu{l}")
+                scales[f"var{l}"] = (mean(centred ** 2 + 2 * centred * S_centred), m + 2)
+                S_var = S(f"var{l}")
+            else:
+                var, S_centred, S_var = a[f"rvar{l}"], S(f"Z{l}") + a[f"rmu{l}"], 0.0
+            sigma2 = var + net.bn_eps
+            scales[f"Zhat{l}"] = (S_centred / np.sqrt(sigma2) + a[f"Zhat{l}"] * S_var / (2 * sigma2), n_in + 3)
+            scales[f"Ztilde{l}"] = (a[f"gamma{l}"] * S(f"Zhat{l}") + a[f"beta{l}"], n_in + 5)
+            scales[f"A{l}"] = (np.maximum(a[f"A{l}"], S(f"Ztilde{l}") * (a[f"A{l}"] > 0)), 1)
+        else:
+            scales[f"Z{l}"] = (S(A_prev) @ a[f"W{l}"] + a[f"b{l}"], n_in + 1)
+        if net.dropout(l):
+            scales[f"Adrop{l}"] = (S(f"A{l}") * a[f"D{l}"] / net.keep_prob, 1)
+    for l in range(L, 0, -1):  # backward: each tensor from the ones after it
+        if l < L:
+            first = f"dAdrop{l}" if net.dropout(l) else f"dA{l}"
+            scales[first] = (S(f"dZ{l + 1}") @ a[f"W{l + 1}"].T, net.sizes[l + 1])
+            if net.dropout(l):
+                scales[f"dA{l}"] = (S(first) * a[f"D{l}"] / net.keep_prob, net.sizes[l + 1])
+            if net.normalized(l):
+                sigma2 = (a[f"var{l}"] if net.training else a[f"rvar{l}"]) + net.bn_eps
+                S_dZtilde = np.maximum(a[f"dZtilde{l}"], S(f"dA{l}") * (a[f"dZtilde{l}"] > 0))
+                if curved:
+                    S_dZtilde = S_dZtilde + a[f"dA{l}"] * S(f"Ztilde{l}")
+                scales[f"dZtilde{l}"] = (S_dZtilde, 1)
+                scales[f"dgamma{l}"] = (mean(S_dZtilde * a[f"Zhat{l}"] + a[f"dZtilde{l}"] * S(f"Zhat{l}")), m)
+                scales[f"dbeta{l}"] = (mean(S_dZtilde), m)
+                scales[f"dZhat{l}"] = (a[f"gamma{l}"] * S_dZtilde, 1)
+                S_dZhat = S(f"dZhat{l}")
+                if net.training:
+                    k = np.abs(mean(np.asarray(trace[f"dZhat{l}"], np.float64) * np.asarray(trace[f"Zhat{l}"], np.float64)))
+                    S_k = mean(S_dZhat * a[f"Zhat{l}"] + a[f"dZhat{l}"] * S(f"Zhat{l}"))
+                    inner = S_dZhat + mean(S_dZhat) + S(f"Zhat{l}") * k + a[f"Zhat{l}"] * S_k
+                    scales[f"dZ{l}"] = (inner / np.sqrt(sigma2) + a[f"dZ{l}"] * S(f"var{l}") / (2 * sigma2), m + 3)
+                else:
+                    scales[f"dZ{l}"] = (S_dZhat / np.sqrt(sigma2), 1)
+        A_prev = "X" if l == 1 else f"Adrop{l - 1}" if net.dropout(l - 1) else f"A{l - 1}"
+        dW = np.maximum(S(A_prev).T @ a[f"dZ{l}"], a[A_prev].T @ S(f"dZ{l}")) / m
+        scales[f"dW{l}"] = (dW + c * a[f"W{l}"], m + 1)
+        if not net.normalized(l):
+            scales[f"db{l}"] = (mean(S(f"dZ{l}")), m)
     scales["J"] = (np.asarray(loss_terms(net, trace) + c / 2 * sum(np.sum(a[f"W{l}"] ** 2) for l in range(1, L + 1))),
                    m * net.sizes[-1] + sum(a[f"W{l}"].size for l in range(1, L + 1)))
     return scales

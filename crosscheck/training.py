@@ -12,6 +12,7 @@ kept per step is a handful of distances.
 """
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 import adapters
 from adapters import FRAMEWORKS, REFERENCE
 from reference.errors import one_line
-from reference.train import Run, Stepper, accuracy
+from reference.train import Run, Stepper, accuracy, as_schedule
 
 from .status import MISMATCH, OK, UNAVAILABLE, Outcome
 from .tolerance import END_FRACTION, TrajectoryTolerance, end_tolerance, trajectory_tolerance
@@ -67,6 +68,7 @@ def twins(problem, optimizer, schedule, seed=0):
     """
     net, params, X, Y = problem
     rng = np.random.default_rng(seed)
+    schedule = as_schedule(schedule, X.shape[0]).like(stopping=None)  # the twins stop where the reference stops
 
     def nudge(P):
         direction = np.full_like(P, np.inf)
@@ -77,21 +79,23 @@ def twins(problem, optimizer, schedule, seed=0):
     undo = [np.argsort(order) for order in orders]
 
     def permute(params, orders):
-        """Hidden layer l's units in orders[l − 1]: W[l]'s columns and b[l], and W[l + 1]'s rows."""
+        """Hidden layer l's units in orders[l − 1]: W[l]'s columns and its b (γ, β, μ_run, σ²_run), W[l + 1]'s rows."""
         out = []
-        for l, (W, b) in enumerate(params):
+        for l, (W, *vectors) in enumerate(params):
             rows = orders[l - 1] if l > 0 else slice(None)
             columns = orders[l] if l < len(orders) else slice(None)
-            out.append((W[rows][:, columns], b[:, columns]))
+            out.append((W[rows][:, columns], *(v[:, columns] for v in vectors)))
         return out
 
-    made = [Twin(TWINS[0], Stepper(net, params, X, Y, optimizer, [rows[::-1] for rows in schedule])),
-            Twin(TWINS[1], Stepper(net, [(nudge(W), nudge(b)) for W, b in params], X, Y, optimizer, schedule))]
-    if orders:
-        made.append(Twin(TWINS[2], Stepper(net, permute(params, orders), X, Y, optimizer, schedule),
+    made = [Twin(TWINS[0], Stepper(net, params, X, Y, optimizer, schedule.like([rows[::-1] for rows in schedule]))),
+            Twin(TWINS[1], Stepper(net, [tuple(nudge(P) for P in layer) for layer in params], X, Y, optimizer,
+                                   schedule))]
+    if orders:  # the dropout masks follow the units: a twin's unit j is the reference's unit orders[l][j]
+        made.append(Twin(TWINS[2], Stepper(net, permute(params, orders), X, Y, optimizer,
+                                           schedule.like(unit_orders=orders)),
                          lambda params: permute(params, undo)))
     if X.dtype == np.float32:
-        up = [(W.astype(np.float64), b.astype(np.float64)) for W, b in params]
+        up = [tuple(P.astype(np.float64) for P in layer) for layer in params]
         made.append(Twin(EXACT_TWIN, Stepper(net, up, X.astype(np.float64), Y.astype(np.float64), optimizer, schedule)))
     return made
 
@@ -113,20 +117,34 @@ def magnitude(params):
 
 
 class EndState:
-    """A run's end state, kept as it goes: J at every step of the last tenth, the training accuracy at
-    END_SAMPLES of them (the last included); summary() gives their medians."""
+    """A run's end state, kept as it goes: J at every step of its last tenth, the training accuracy at about
+    END_SAMPLES of them (every stride-th step, and the last); summary() gives their medians.
+
+    The last tenth is of the steps planned (the schedule's); a run that early stopping ends sooner is summarised
+    over as many steps before its own end, so memory stays flat and nothing needs to know the end in advance.
+    """
 
     def __init__(self, net, X, Y, steps):
         self.net, self.X, self.Y = net, X, Y
-        self.first = steps - max(1, math.ceil(steps * END_FRACTION)) + 1
-        self.sampled = set(np.linspace(self.first, steps, END_SAMPLES).round().astype(int).tolist())
-        self.losses, self.accuracies = [], []
+        self.window = max(1, math.ceil(steps * END_FRACTION))
+        self.stride = max(1, self.window // (END_SAMPLES - 1))
+        self.losses = deque(maxlen=self.window)
+        self.sampled = deque(maxlen=self.window // self.stride + 1)   # (t, accuracy)
+        self.last = None                                               # (t, params) of the last step seen
 
     def record(self, t, J, params):
-        if t >= self.first:
-            self.losses.append(J)
-        if t in self.sampled:
-            self.accuracies.append(accuracy(self.net, params, self.X, self.Y))
+        self.losses.append(J)
+        if t % self.stride == 0:
+            self.sampled.append((t, accuracy(self.net, params, self.X, self.Y)))
+        self.last = (t, params)
+
+    @property
+    def accuracies(self):
+        """The accuracies sampled in the last tenth, the last step's included."""
+        t_last, params = self.last
+        kept = [acc for t, acc in self.sampled if t > t_last - self.window and t != t_last]
+        return kept + [self.sampled[-1][1] if self.sampled and self.sampled[-1][0] == t_last
+                       else accuracy(self.net, params, self.X, self.Y)]
 
     def summary(self):
         """(median J, median accuracy) of the last tenth of the steps."""
@@ -155,6 +173,13 @@ class Envelope:
     end_steps: int             # how many steps the last tenth is
     tolerance: TrajectoryTolerance
     seconds: float = None      # how long the reference and its twins took
+    planned: int = None        # the steps the schedule has (early stopping may have ended the run before)
+    steps_per_epoch: int = 1
+
+    @property
+    def stopped_early(self):
+        """The epoch early stopping ended the reference's run after, or None."""
+        return self.run.meta.get("stopped_epoch")
 
     @property
     def scale(self):
@@ -175,13 +200,16 @@ def measure_envelope(problem, optimizer, schedule, on_step=None):
     net, params, X, Y = problem
     on_step = on_step or (lambda t: None)
     started = time.perf_counter()
-    steps = len(schedule)
+    schedule = as_schedule(schedule, X.shape[0])
+    planned = len(schedule)
     reference = Stepper(net, params, X, Y, optimizer, schedule)
     others = twins(problem, optimizer, schedule)
-    ends = [EndState(net, X, Y, steps) for _ in range(1 + len(others))]
-    losses, loss_spread, loss_scale, param_spread, param_scale = (np.empty(steps) for _ in range(5))
-    for t in range(1, steps + 1):
-        losses[t - 1] = J = reference.step()
+    ends = [EndState(net, X, Y, planned) for _ in range(1 + len(others))]
+    losses, loss_spread, loss_scale, param_spread, param_scale = (np.empty(planned) for _ in range(5))
+    while not reference.done:  # the schedule, or until early stopping ends the reference's run
+        J = reference.step()
+        t = reference.t
+        losses[t - 1] = J
         ends[0].record(t, J, reference.params)
         on_step(t)
         loss_spread[t - 1] = param_spread[t - 1] = 0.0
@@ -194,14 +222,20 @@ def measure_envelope(problem, optimizer, schedule, on_step=None):
             param_spread[t - 1] = np.max([param_spread[t - 1], distance(twin.params, reference.params)])
         param_scale[t - 1] = magnitude(reference.params)
         loss_scale[t - 1] = max(abs(J), reference.logit_scale)
+    steps = reference.t
+    losses, loss_spread, loss_scale, param_spread, param_scale = (a[:steps] for a in (
+        losses, loss_spread, loss_scale, param_spread, param_scale))
     tolerance = trajectory_tolerance(param_spread, loss_spread, param_scale, loss_scale, X.dtype)
     summaries = [end.summary() for end in ends]
     if tolerance.chaos_step is not None:
         tolerance.end_loss, tolerance.end_accuracy = end_tolerance(summaries[0], summaries[1:], ends[0].spread(),
                                                                    X.dtype, X.shape[0])
-    run = Run(REFERENCE, losses, reference.params, {"optimizer": optimizer.describe()})
+    meta = {"optimizer": optimizer.describe()}
+    if reference.patience:
+        meta["stopped_epoch"] = reference.patience.stopped_epoch
+    run = Run(REFERENCE, losses, reference.params, meta)
     return Envelope(optimizer.convention, run, param_spread, loss_spread, param_scale, summaries[0], summaries[1:],
-                    ends[0].steps, tolerance, time.perf_counter() - started)
+                    ends[0].steps, tolerance, time.perf_counter() - started, planned, schedule.steps_per_epoch)
 
 
 @dataclass
@@ -215,7 +249,10 @@ class TrainOutcome(Outcome):
     param_gap: np.ndarray = None     # per step: max|P − P_ref| over every W and b
     end: tuple = None                # (median J, median accuracy) over the last tenth of the steps
     final_loss: float = None
-    accuracy: float = None
+    accuracy: float = None           # on the training data, in an inference pass
+    split_accuracy: dict = None      # {"dev": …, "test": …} when the data set was split
+    failed_step: int = None          # the first step outside the tolerance
+    hint: str = None                 # what the update at that step says (step_hint)
 
     @property
     def tolerance(self):
@@ -253,11 +290,27 @@ class TrainOutcome(Outcome):
     def param_tolerance(self):
         return self._largest(self.tolerance.param) if self.envelope else None
 
+    @property
+    def steps(self):
+        """The steps the run took (fewer than the schedule's when early stopping ended it)."""
+        return len(self.run.losses) if self.run is not None else None
+
+    @property
+    def stopped_epoch(self):
+        """The epoch early stopping ended this run after, or None (it ran its schedule)."""
+        if self.run is None or self.envelope is None or self.steps >= self.envelope.planned:
+            return None
+        return math.ceil(self.steps / self.envelope.steps_per_epoch)
+
     def as_json(self):
         compared = self.run is not None and self.envelope is not None
         tol = self.tolerance
+        splits = self.split_accuracy or {}
         return {"status": self.status, "reason": self.reason, "convention": self.convention,
                 "final_loss": self.final_loss, "accuracy": self.accuracy,
+                "dev_accuracy": splits.get("dev"), "test_accuracy": splits.get("test"),
+                "steps": self.steps, "stopped_epoch": self.stopped_epoch, "failed_step": self.failed_step,
+                "hint": self.hint,
                 "max_param_divergence": self.max_param_divergence if compared else None,
                 "max_loss_divergence": self.max_loss_divergence if compared else None,
                 "param_tolerance": self.param_tolerance if compared else None,
@@ -326,7 +379,7 @@ def train_framework(name, problem, optimizer, schedule, envelopes, on_step=None)
     envelope = envelopes[rule]
     started = time.perf_counter()
     if name == REFERENCE:
-        steps = len(schedule)
+        steps = len(envelope.run.losses)
         outcome = TrainOutcome(name, OK, convention=rule, run=envelope.run, envelope=envelope,
                                loss_gap=np.zeros(steps), param_gap=np.zeros(steps), end=envelope.end)
     else:
@@ -343,6 +396,9 @@ def train_framework(name, problem, optimizer, schedule, envelopes, on_step=None)
     # the reference's row: the time of its run and its twins' (they run in lockstep)
     outcome.seconds = {"train": envelope.seconds if name == REFERENCE else time.perf_counter() - started}
     outcome.accuracy = accuracy(net, outcome.run.final_params, X, Y)
+    if problem.dataset is not None:
+        outcome.split_accuracy = {split: accuracy(net, outcome.run.final_params, *problem.dataset.split(split))
+                                  for split in ("dev", "test")}
     outcome.final_loss = float(outcome.run.losses[-1])
     return outcome
 
@@ -351,50 +407,107 @@ def follow(name, train, problem, optimizer, schedule, envelope, on_step=None):
     """Run train (a framework's, or any with the same signature) with a reference run in lockstep, and judge it.
 
     Each time the run reports step t, the reference takes its step t and the distances are kept: memory
-    stays flat however many steps there are.
+    stays flat however many steps there are.  The lockstep reference never stops early by itself: the run's
+    own early stopping is judged against the envelope's reference run (judge).
     """
     net, params, X, Y = problem
-    steps = len(schedule)
-    reference = Stepper(net, params, X, Y, optimizer, schedule)
-    loss_gap, param_gap = np.full(steps, np.nan), np.full(steps, np.nan)
-    end = EndState(net, X, Y, steps)
+    schedule = as_schedule(schedule, X.shape[0])
+    planned = len(schedule)
+    reference = Stepper(net, params, X, Y, optimizer, schedule.like(stopping=None))
+    loss_gap, param_gap = np.full(planned, np.nan), np.full(planned, np.nan)
+    end = EndState(net, X, Y, planned)
+    limit = envelope.tolerance.param
+    first = {}  # the first step outside the tolerance: how its update compares with the reference's
 
     def step(t, J, params_after):
-        if t != reference.t + 1 or t > steps:
-            raise ValueError(f"step {t} reported after step {reference.t} (of {steps})")
+        if t != reference.t + 1 or t > planned:
+            raise ValueError(f"step {t} reported after step {reference.t} (of {planned})")
+        before = reference.params
         J_ref = reference.step()
         loss_gap[t - 1] = abs(float(J) - J_ref)
         param_gap[t - 1] = distance(params_after, reference.params)
         end.record(t, float(J), params_after)
+        if not first and t <= len(limit) and not param_gap[t - 1] <= limit[t - 1]:
+            first.update(step=t, ratio=update_ratio(before, params_after, reference.params))
         if on_step:
             on_step(name, t)
 
     run = train(net, params, X, Y, optimizer, schedule, step)
-    return judge(name, run, reference.t, loss_gap, param_gap, end, envelope)
+    outcome = judge(name, run, reference.t, loss_gap[:reference.t], param_gap[:reference.t], end, envelope)
+    if outcome.failed_step is not None and first.get("step") == outcome.failed_step:
+        outcome.hint = step_hint(first["step"], first["ratio"], optimizer, schedule.steps_per_epoch)
+    return outcome
+
+
+def update_ratio(before, after, after_ref):
+    """(r, residual): the run's update at a step as r × the reference's from the same parameters, r by least squares
+    over every W and b, and how far it is from that (max|ΔP − r ΔP_ref| / max|ΔP_ref|; 0: the same direction)."""
+    flat = lambda params: np.concatenate([np.ravel(P).astype(np.float64) for layer in params for P in layer])  # noqa: E731
+    start = flat(before)
+    delta, delta_ref = flat(after) - start, flat(after_ref) - start
+    size = float(np.dot(delta_ref, delta_ref))
+    if not size or not np.all(np.isfinite(delta)):
+        return None, None
+    r = float(np.dot(delta, delta_ref)) / size
+    return r, float(np.max(np.abs(delta - r * delta_ref)) / np.max(np.abs(delta_ref)))
+
+
+def step_hint(t, ratio, optimizer, steps_per_epoch):
+    """What the run's update at its first wrong step says: another step size (a learning-rate schedule stepped per
+    step instead of per epoch, or another α), or another direction (another gradient or update rule)."""
+    r, residual = ratio
+    epoch = (t - 1) // steps_per_epoch
+    if r is None:
+        return f"step {t} (epoch {epoch + 1}) moves the parameters to something not finite"
+    if residual > 1e-6:
+        return (f"step {t} (epoch {epoch + 1}) moves the parameters in another direction than the reference's (its "
+                f"update is {r:.4g} × the reference's plus {residual:.1e} of it elsewhere): another gradient or "
+                f"update rule")
+    schedule = optimizer.schedule
+    if schedule is not None:
+        alpha = schedule.rate(optimizer.lr, epoch)
+        per_step = schedule.rate(optimizer.lr, t - 1)
+        if t > 1 and abs(r - per_step / alpha) <= 1e-6 * abs(per_step / alpha):
+            return (f"step {t}'s update is {r:.4g} × the reference's, the learning rate after {t - 1} step{'s' if t > 2 else ''} where the "
+                    f"reference takes epoch {epoch + 1}'s (α_e = {alpha:.4g} for every step of an epoch): the schedule "
+                    f"is applied per step instead of per epoch")
+    return (f"step {t}'s update is {r:.4g} × the reference's, in the same direction: another learning rate "
+            f"(the reference's is {optimizer.lr:g}{', on its schedule' if schedule else ''})")
 
 
 def judge(name, run, reported, loss_gap, param_gap, end, envelope):
-    """A TrainOutcome, ok or mismatch: every step before the chaos step within its tolerance (NaN fails),
-    and, if the run turned chaotic, the end state within what the twins allow."""
+    """A TrainOutcome, ok or mismatch: every step before the chaos step within its tolerance (NaN fails), as many
+    steps as the reference took (early stopping at the same epoch) unless the run was chaotic by then, and, if the
+    run turned chaotic, the end state within what the twins allow."""
     outcome = TrainOutcome(name, OK, convention=envelope.convention, run=run, envelope=envelope,
                            loss_gap=loss_gap, param_gap=param_gap)
     steps = len(envelope.run.losses)
-    if len(run.losses) != steps or reported != steps:
-        outcome.status = MISMATCH
-        outcome.reason = f"{min(len(run.losses), reported)} steps reported, expected {steps}"
-        return outcome
-    outcome.end = end.summary()
     tol = envelope.tolerance
-    compared = tol.compared_steps
+    if len(run.losses) != reported or not reported:
+        outcome.status = MISMATCH
+        outcome.reason = f"{min(len(run.losses), reported)} steps reported, {len(run.losses)} J returned"
+        return outcome
+    compared = min(tol.compared_steps, reported)
     for label, gap, limit, spread in (("max|ΔW|", param_gap, tol.param, envelope.param_spread),
                                       ("|ΔJ|", loss_gap, tol.loss, envelope.loss_spread)):
         outside = np.flatnonzero(~(gap[:compared] <= limit[:compared]))
         if outside.size:
             t = int(outside[0])
-            outcome.status = MISMATCH
+            outcome.status, outcome.failed_step = MISMATCH, t + 1
             outcome.reason = (f"{label} {gap[t]:.1e} > {limit[t]:.1e} at step {t + 1} (the reference's twins differ "
                               f"by {spread[t]:.1e} there)")
             return outcome
+    if reported != steps and (tol.chaos_step is None or tol.chaos_step > min(reported, steps)):
+        outcome.status = MISMATCH
+        if envelope.stopped_early is None and reported < envelope.planned:
+            outcome.reason = f"{reported} steps reported, expected {steps}"
+        else:
+            per = envelope.steps_per_epoch
+            outcome.reason = (f"stopped after step {reported} (epoch {math.ceil(reported / per)}), the reference after "
+                              f"step {steps} (epoch {math.ceil(steps / per)}): early stopping decided otherwise on "
+                              f"the same trajectory")
+        return outcome
+    outcome.end = end.summary()
     if tol.chaos_step is not None:
         (J, acc), (J_ref, acc_ref) = outcome.end, envelope.end
         if not abs(J - J_ref) <= tol.end_loss:

@@ -66,20 +66,28 @@ class Implementation:
     style, layout = "lecture", "rows"
     description = {"entry": "backprop", "l2_name": None, "any_depth": True, "depth": None}
 
-    def run(self, net, params, X, Y):
+    def run(self, net, params, X, Y, masks=None):
         raise NotImplementedError
 
 
 def _options(net):
-    return {"layers": net.L, "activation": net.activation, "loss": net.loss, "names": computed_names(net.L),
-            "l2": float(net.l2)}
+    options = {"layers": net.L, "activation": net.activation, "loss": net.loss, "names": computed_names(net),
+               "l2": float(net.l2)}
+    if net.keep_prob < 1 or net.batch_norm:  # the next lecture's network (reference.network): say what it has
+        options.update({"keep_prob": float(net.keep_prob), "batch_norm": net.batch_norm,
+                        "bn_eps": float(net.bn_eps), "training": net.training})
+    return options
 
 
-def _inputs(params, X, Y, layout):
-    """X, Y, W1, b1, … as the implementation receives them: copies, in its layout."""
+def _inputs(params, X, Y, layout, net=None, masks=None):
+    """X, Y, W1, b1, … (a batch-norm layer's W, gamma, beta, rmu, rvar; the dropout masks D1, …) as the
+    implementation receives them: copies, in its layout."""
     arrays = {"X": X, "Y": Y}
-    for l, (W, b) in enumerate(params, start=1):
-        arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+    for l, layer in enumerate(params, start=1):
+        names = net.layer_names(l) if net is not None else ("W", "b")
+        arrays.update({f"{name}{l}": value for name, value in zip(names, layer)})
+    for l, D in enumerate(masks or [], start=1):
+        arrays[f"D{l}"] = D
     return layouts.to_layout(arrays, layout)
 
 
@@ -91,10 +99,10 @@ class InProcess(Implementation):
         self.description = {"entry": getattr(function, "__name__", "backprop"),
                             "l2_name": worker.l2_parameter(function), "any_depth": True, "depth": None}
 
-    def run(self, net, params, X, Y):
+    def run(self, net, params, X, Y, masks=None):
         options = {**_options(net), "l2_name": self.description["l2_name"]}
         try:
-            result, ignored = worker.call_backprop(self.function, options, _inputs(params, X, Y, self.layout))
+            result, ignored = worker.call_backprop(self.function, options, _inputs(params, X, Y, self.layout, net, masks))
         except worker.ResultError as exc:
             raise UserCodeError(f"{self.name}: {exc}", kind="result") from None
         except Exception as exc:
@@ -214,7 +222,7 @@ class Isolated(Implementation):
                             "depth": depth if isinstance(depth, int) and 1 <= depth <= 100 else None,
                             "others": [_clean(o, 80) for o in others[:10] if isinstance(o, str)]}
 
-    def run(self, net, params, X, Y):
+    def run(self, net, params, X, Y, masks=None):
         """The user's code on the problem, in the worker: its tensors as a Trace in rows, validated."""
         if self.style == "cs231n" and net.loss != "softmax-ce":
             raise UsageError(f"--style cs231n: the course's loss is softmax with cross-entropy; --loss {net.loss} does "
@@ -222,7 +230,7 @@ class Isolated(Implementation):
         options = {**_options(net), "l2_name": self.description["l2_name"]}
         request = {"op": "call", "caller": self.caller, "function": self.function, "options": options}
         self._batch = X.shape[0]
-        reply, result = self._request(request, _inputs(params, X, Y, self.layout), f"in {self.function}")
+        reply, result = self._request(request, _inputs(params, X, Y, self.layout, net, masks), f"in {self.function}")
         ignored = reply.get("ignored", [])
         if not (isinstance(ignored, list) and len(ignored) <= MAX_NAMES and all(isinstance(k, str) for k in ignored)):
             raise self._malformed("the list of ignored keys is not a list of strings")

@@ -251,13 +251,22 @@ def call_backprop(function, options, arrays):
     """backprop(X, Y, params, activation=…[, loss=…][, l2=λ]) -> a dict of lecture names, or a (loss, grads) pair.
 
     arrays   X, Y, W1, b1, …, WL, bL
+    With dropout or batch norm (options "keep_prob", "batch_norm"): a batch-norm layer's parameters are the tuple
+    (W, gamma, beta, rmu, rvar), and the function is given keep_prob=, masks=[D1, …] (dropout in a training pass,
+    else None), batch_norm=True/False, bn_eps=ε and training=True/False, each where its signature takes it.
     """
-    params = [(arrays[f"W{l}"], arrays[f"b{l}"]) for l in range(1, options["layers"] + 1)]
+    params = [tuple(arrays[f"{name}{l}"] for name in ("W", "b", "gamma", "beta", "rmu", "rvar") if f"{name}{l}" in arrays)
+              for l in range(1, options["layers"] + 1)]
     kwargs = {"activation": options["activation"]}
     if accepts_keyword(function, "loss"):
         kwargs["loss"] = options["loss"]
     if options.get("l2_name"):
         kwargs[options["l2_name"]] = options.get("l2", 0.0)
+    if "keep_prob" in options:  # the next lecture's network: dropout and batch norm
+        extras = {"keep_prob": options["keep_prob"], "batch_norm": options["batch_norm"], "bn_eps": options["bn_eps"],
+                  "training": options["training"],
+                  "masks": [arrays[f"D{l}"] for l in range(1, options["layers"]) if f"D{l}" in arrays] or None}
+        kwargs.update({key: value for key, value in extras.items() if accepts_keyword(function, key)})
     returned = function(arrays["X"], arrays["Y"], params, **kwargs)
     if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):
         loss, grads = returned  # (loss, grads), CS231n-style: grads may be keyed by the parameters' names

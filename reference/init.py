@@ -1,6 +1,7 @@
 """Initial parameters, seeded: the lecture's small random weights, He, Glorot — or your own.
 
-Biases start at zero in every scheme.  W[l] (n[l-1], n[l]), b[l] (1, n[l]).
+Biases start at zero in every scheme.  W[l] (n[l-1], n[l]), b[l] (1, n[l]).  A batch-norm layer starts as every
+framework starts it: γ = 1, β = 0, the running averages μ_run = 0, σ²_run = 1 (each (1, n[l])).
 """
 import numpy as np
 
@@ -30,14 +31,20 @@ def init_params(net, scheme="lecture", seed=0, dtype="float64"):
         else:
             a = np.sqrt(6 / (n_in + n_out))
             W = rng.uniform(-a, a, (n_in, n_out))
-        params.append((W.astype(dtype), np.zeros((1, n_out), dtype=dtype)))
+        zeros, ones = np.zeros((1, n_out), dtype=dtype), np.ones((1, n_out), dtype=dtype)
+        if net.normalized(len(params) + 1):
+            params.append((W.astype(dtype), ones, zeros, zeros.copy(), ones.copy()))
+        else:
+            params.append((W.astype(dtype), zeros))
     return params
 
 
 def params_from_arrays(arrays, dtype=None):
     """[(W1, b1), …] from a mapping with keys W1, b1, W2, b2, … (an .npz file's contents).
 
-    b[l] may be given as (n,) or (1, n); it is returned as (1, n).  dtype None keeps the file's.
+    A layer with gamma{l} instead of b{l} is a batch-norm layer: (W, gamma, beta, rmu, rvar), the running
+    averages 0 and 1 where the file has none.  b[l] (and γ, β, …) may be given as (n,) or (1, n); they are
+    returned as (1, n).  dtype None keeps the file's.
     """
     layers = sorted(int(k[1:]) for k in arrays if k[:1] == "W" and k[1:].isdigit())
     if not layers:
@@ -46,24 +53,36 @@ def params_from_arrays(arrays, dtype=None):
         raise InputError(f"weights must be numbered W1…WL without gaps, found {', '.join(f'W{l}' for l in layers)}")
     params = []
     for l in layers:
-        if f"b{l}" not in arrays:
-            raise InputError(f"W{l} has no bias b{l}")
-        W, b = np.asarray(arrays[f"W{l}"]), np.asarray(arrays[f"b{l}"])
+        W = np.asarray(arrays[f"W{l}"])
         if W.ndim != 2:
             raise InputError(f"W{l} must be 2-D (n_in, n_out), got shape {W.shape}")
-        if b.ndim == 1:
-            b = b[np.newaxis, :]
-        if b.shape != (1, W.shape[1]):
-            raise InputError(f"b{l} has shape {b.shape}, expected (1, {W.shape[1]}) to match W{l} {W.shape}")
+        if f"b{l}" in arrays:
+            names = ("b",)
+        elif f"gamma{l}" in arrays:
+            names = ("gamma", "beta", "rmu", "rvar")
+        else:
+            raise InputError(f"W{l} has no bias b{l} (nor a batch-norm layer's gamma{l}, beta{l})")
+        defaults = {"rmu": np.zeros, "rvar": np.ones}
+        vectors = []
+        for name in names:
+            if f"{name}{l}" not in arrays and name not in defaults:
+                raise InputError(f"gamma{l} has no {name}{l}: a batch-norm layer has W, gamma, beta")
+            value = np.asarray(arrays[f"{name}{l}"]) if f"{name}{l}" in arrays else defaults[name]((1, W.shape[1]), W.dtype)
+            if value.ndim == 1:
+                value = value[np.newaxis, :]
+            if value.shape != (1, W.shape[1]):
+                raise InputError(f"{name}{l} has shape {value.shape}, expected (1, {W.shape[1]}) to match W{l} {W.shape}")
+            vectors.append(value)
         if l > 1 and W.shape[0] != params[-1][0].shape[1]:
             raise InputError(f"W{l} {W.shape} does not chain with W{l - 1} {params[-1][0].shape}: "
                              f"{W.shape[0]} inputs but the layer before has {params[-1][0].shape[1]} units")
-        for name, value in ((f"W{l}", W), (f"b{l}", b)):
+        for name, value in zip(("W",) + names, [W] + vectors):
             if value.dtype.kind not in "f":
-                raise InputError(f"{name} has dtype {value.dtype}; weights must be float32 or float64")
+                raise InputError(f"{name}{l} has dtype {value.dtype}; weights must be float32 or float64")
             if not np.all(np.isfinite(value)):
-                raise InputError(f"{name} contains NaN or inf")
+                raise InputError(f"{name}{l} contains NaN or inf")
+        layer = (W, *vectors)
         if dtype is not None:
-            W, b = W.astype(dtype), b.astype(dtype)
-        params.append((W, b))
+            layer = tuple(value.astype(dtype) for value in layer)
+        params.append(layer)
     return params

@@ -89,3 +89,78 @@ def identity_forward(Z):
 def identity_backward(dA, cache):
     """dZ = dA.   dA (m, n) -> dZ (m, n)"""
     return dA
+
+
+# ---- inverted dropout on a hidden activation: A ⊙ D / keep_prob ------------------------------------
+
+def dropout_forward(A, D, keep_prob):
+    """Adrop = A ⊙ D / keep_prob: the units D zeroes are dropped, the rest scaled up so that E[Adrop] = A.
+
+    A (m, n), D (m, n) of 0s and 1s (drawn once, with P(1) = keep_prob)  ->  Adrop (m, n), cache (D, keep_prob)
+    """
+    return A * D / keep_prob, (D, keep_prob)
+
+
+def dropout_backward(dAdrop, cache):
+    """dA = dAdrop ⊙ D / keep_prob: the same mask, the same scale, on the way back.   dAdrop (m, n) -> dA (m, n)"""
+    D, keep_prob = cache
+    return dAdrop * D / keep_prob
+
+
+# ---- batch normalization between the affine step and g: Ẑ = (Z − μ) / √(σ² + ε),  Z̃ = γ Ẑ + β ------------
+#
+# In training mode μ and σ² are the batch's (σ² biased: Σ (Z − μ)² / m, as every framework normalizes); in
+# inference mode they are the running averages the training kept.  γ, β, μ, σ² are (1, n): one per unit.
+
+def batchnorm_forward(Z, eps):
+    """Ẑ = (Z − μ) / √(σ² + ε) with the batch's μ = Σ_rows Z / m and σ² = Σ_rows (Z − μ)² / m (biased).
+
+    Z (m, n)  ->  Zhat (m, n), mu (1, n), var (1, n), cache (Zhat, √(σ² + ε))
+    """
+    mu = np.mean(Z, axis=0, keepdims=True)
+    var = np.mean((Z - mu) ** 2, axis=0, keepdims=True)
+    sigma = np.sqrt(var + eps)
+    Zhat = (Z - mu) / sigma
+    return Zhat, mu, var, (Zhat, sigma)
+
+
+def batchnorm_backward(dZhat, cache):
+    """dZ = (dẐ − mean_rows(dẐ) − Ẑ ⊙ mean_rows(dẐ ⊙ Ẑ)) / √(σ² + ε): through Ẑ, and through μ and σ², which
+    every row moves.   dZhat (m, n) -> dZ (m, n)  (no 1/m: the means are of the rows, dZ stays the gradient of m·J)"""
+    Zhat, sigma = cache
+    return (dZhat - np.mean(dZhat, axis=0, keepdims=True)
+            - Zhat * np.mean(dZhat * Zhat, axis=0, keepdims=True)) / sigma
+
+
+def batchnorm_inference_forward(Z, running_mu, running_var, eps):
+    """Ẑ = (Z − μ_run) / √(σ²_run + ε): the running averages, no batch statistics.
+
+    Z (m, n), running_mu, running_var (1, n)  ->  Zhat (m, n), cache √(σ²_run + ε)
+    """
+    sigma = np.sqrt(running_var + eps)
+    return (Z - running_mu) / sigma, sigma
+
+
+def batchnorm_inference_backward(dZhat, sigma):
+    """dZ = dẐ / √(σ²_run + ε): μ_run and σ²_run are constants here.   dZhat (m, n) -> dZ (m, n)"""
+    return dZhat / sigma
+
+
+def scale_shift_forward(Zhat, gamma, beta):
+    """Z̃ = γ Ẑ + β: the learnt scale and shift that let the layer undo the normalization.
+
+    Zhat (m, n), gamma, beta (1, n)  ->  Ztilde (m, n), cache (Zhat, gamma)
+    """
+    return Zhat * gamma + beta, (Zhat, gamma)
+
+
+def scale_shift_backward(dZtilde, cache):
+    """dγ = Σ_rows dZ̃ ⊙ Ẑ / m,  dβ = Σ_rows dZ̃ / m,  dẐ = dZ̃ ⊙ γ  (γ and β are parameters: their gradients carry 1/m).
+
+    dZtilde (m, n)  ->  dZhat (m, n), dgamma (1, n), dbeta (1, n)
+    """
+    Zhat, gamma = cache
+    m = Zhat.shape[0]
+    dgamma = np.sum(dZtilde * Zhat, axis=0, keepdims=True) / m
+    dbeta = np.sum(dZtilde, axis=0, keepdims=True) / m
+    return dZtilde * gamma, dgamma, dbeta

@@ -8,8 +8,19 @@ Legend:  m  examples (rows)    n[l]  units in layer l (n[0] inputs, n[L] outputs
     dA[l-1] = dZ[l] W[l]ᵀ          dZ[l-1] = dA[l-1] ⊙ g'(Z[l-1])
 
 Shapes:  X (m, n[0])   W[l] (n[l-1], n[l])   b[l] (1, n[l])   Z[l], A[l], dZ[l], dA[l] (m, n[l])   Y (m, n[L])
+
+The next lecture's two hidden-layer additions, each optional (Network.keep_prob, Network.batch_norm):
+
+    batch norm      Z[l] = A[l-1] W[l]  (no b: β takes its place)
+                    Zhat[l] = (Z[l] − μ[l]) / √(σ²[l] + ε)      Ztilde[l] = γ[l] Zhat[l] + β[l]      A[l] = g(Ztilde[l])
+                    μ, σ² the batch's in training (σ² biased), the running averages μ_run, σ²_run at inference
+    dropout         Adrop[l] = A[l] ⊙ D[l] / keep_prob          (inverted dropout; D[l] the 0/1 mask, training only)
+                    the next layer reads Adrop[l];  backward: dA[l] = dAdrop[l] ⊙ D[l] / keep_prob
+
+A layer's parameters are a tuple: (W, b), or with batch norm (W, gamma, beta, rmu, rvar) — the learnt W, γ, β
+and the running averages μ_run, σ²_run that inference normalizes with (each (1, n[l])).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -18,7 +29,7 @@ from . import layers
 from .errors import InputError
 from .losses import OUTPUT_LOSSES, output_backward
 from .regularization import L2_CONVENTIONS, l2_coefficient, l2_cost
-from .trace import Trace
+from .trace import Trace, input_names
 
 # name -> (forward, backward); leaky_relu gets its slope bound by Network.hidden_activation()
 ACTIVATIONS = {
@@ -42,6 +53,13 @@ class Network:
     l2             regularization strength λ (0 = none)
     l2_convention  keras, course or weight-decay (see reference.regularization)
     leaky_slope    the slope of leaky_relu for Z <= 0 (torch's default, 0.01)
+    keep_prob      inverted dropout on every hidden layer's A, keeping each unit with this probability (1: none)
+    batch_norm     batch normalization between every hidden layer's affine step and g (the layer then has no b)
+    bn_momentum    β of the running averages: μ_run ← β μ_run + (1 − β) μ (the course's β; Keras's momentum=β,
+                   torch's momentum=1 − β: the frameworks' two meanings of "momentum" are opposite)
+    bn_eps         ε of √(σ² + ε); torch's default is 1e-5, Keras's 1e-3 — every framework is given this one
+    training       a training pass (dropout's masks, batch statistics) or an inference pass (no dropout, running
+                   averages)
     """
 
     sizes: tuple
@@ -50,6 +68,11 @@ class Network:
     l2: float = 0.0
     l2_convention: str = "keras"
     leaky_slope: float = 0.01
+    keep_prob: float = 1.0
+    batch_norm: bool = False
+    bn_momentum: float = 0.9
+    bn_eps: float = 1e-5
+    training: bool = True
 
     def __post_init__(self):
         sizes = tuple(self.sizes)
@@ -71,6 +94,14 @@ class Network:
             raise InputError(f"leaky_relu slope must be finite, got {self.leaky_slope!r}")
         if self.loss == "softmax-ce" and sizes[-1] < 2:
             raise InputError("softmax-ce needs at least 2 output units (use sigmoid-bce for a single output)")
+        if not (0 < self.keep_prob <= 1):
+            raise InputError(f"keep_prob must be in (0, 1] (1: no dropout), got {self.keep_prob!r}")
+        if not (0 <= self.bn_momentum < 1):
+            raise InputError(f"batch norm momentum β must be in [0, 1), got {self.bn_momentum!r}")
+        if not (np.isfinite(self.bn_eps) and self.bn_eps > 0):
+            raise InputError(f"batch norm ε must be a number > 0, got {self.bn_eps!r}")
+        if (self.keep_prob < 1 or self.batch_norm) and len(sizes) < 3:
+            raise InputError("dropout and batch norm act on hidden layers: give at least one (e.g. layers 2,4,3)")
 
     @property
     def L(self):
@@ -83,11 +114,37 @@ class Network:
             forward = partial(forward, slope=self.leaky_slope)
         return forward, backward
 
+    def dropout(self, l):
+        """Whether layer l's activation is dropped out: a hidden layer, keep_prob < 1, a training pass."""
+        return self.training and self.keep_prob < 1 and l < self.L
+
+    def normalized(self, l):
+        """Whether layer l is batch-normalized: a hidden layer of a batch_norm network."""
+        return self.batch_norm and l < self.L
+
+    def layer_names(self, l):
+        """The names of layer l's parameters, in the order of its tuple: W, b — or W, gamma, beta, rmu, rvar."""
+        return ("W", "gamma", "beta", "rmu", "rvar") if self.normalized(l) else ("W", "b")
+
+    def learnt(self, l):
+        """How many of layer l's parameters the optimizer updates: W, b — or W, γ, β (not the running averages)."""
+        return 3 if self.normalized(l) else 2
+
+    def inference(self):
+        """The same network in an inference pass: no dropout, batch norm with the running averages."""
+        return replace(self, training=False)
+
     def describe(self):
         """A short line a person can read, e.g. '2-4-3 relu softmax-ce'."""
         text = f"{'-'.join(map(str, self.sizes))} {self.activation} {self.loss}"
         if self.l2:
             text += f" L2 λ={self.l2:g} ({self.l2_convention})"
+        if self.batch_norm:
+            text += f" batch norm (ε={self.bn_eps:g}, β={self.bn_momentum:g})"
+        if self.keep_prob < 1:
+            text += f" dropout keep_prob={self.keep_prob:g}"
+        if not self.training and (self.batch_norm or self.keep_prob < 1):
+            text += " · inference"
         return text
 
     @classmethod
@@ -95,14 +152,14 @@ class Network:
         """The network whose layer sizes the parameters [(W1, b1), …] imply."""
         if not params:
             raise InputError("no parameters: need at least one (W, b) pair")
-        sizes = [np.shape(params[0][0])[0]] + [np.shape(W)[-1] for W, _ in params]
+        sizes = [np.shape(params[0][0])[0]] + [np.shape(layer[0])[-1] for layer in params]
         return cls(tuple(sizes), **options)
 
 
 # ---- validation -----------------------------------------------------------------------------------
 
-def check_inputs(net, params, X, Y):
-    """Raise InputError naming the first thing wrong with params, X or Y; return the common dtype."""
+def check_inputs(net, params, X, Y, masks=None):
+    """Raise InputError naming the first thing wrong with params, X, Y or the dropout masks; return the common dtype."""
     X = np.asarray(X)
     if X.ndim != 2:
         raise InputError(f"X must be 2-D (m, {net.sizes[0]}), got shape {X.shape}")
@@ -118,16 +175,23 @@ def check_inputs(net, params, X, Y):
         raise InputError("X contains NaN or inf")
     if len(params) != net.L:
         raise InputError(f"{len(params)} (W, b) pairs given for a {net.L}-layer network")
-    for l, (W, b) in enumerate(params, start=1):
+    for l, layer in enumerate(params, start=1):
+        names = net.layer_names(l)
+        if len(layer) != len(names):
+            raise InputError(f"layer {l} has {len(layer)} parameters, expected {len(names)}: "
+                             f"{', '.join(f'{name}{l}' for name in names)}"
+                             + (" (a batch-norm layer has no b)" if net.normalized(l) else ""))
         n_in, n_out = net.sizes[l - 1], net.sizes[l]
-        for name, value, shape in ((f"W{l}", W, (n_in, n_out)), (f"b{l}", b, (1, n_out))):
-            value = np.asarray(value)
+        for name, value in zip(names, layer):
+            value, shape = np.asarray(value), (n_in, n_out) if name == "W" else (1, n_out)
             if value.shape != shape:
-                raise InputError(f"{name} has shape {value.shape}, expected {shape}")
+                raise InputError(f"{name}{l} has shape {value.shape}, expected {shape}")
             if value.dtype != dtype:
-                raise InputError(f"{name} has dtype {value.dtype} but X has {dtype}; convert explicitly")
+                raise InputError(f"{name}{l} has dtype {value.dtype} but X has {dtype}; convert explicitly")
             if not np.all(np.isfinite(value)):
-                raise InputError(f"{name} contains NaN or inf")
+                raise InputError(f"{name}{l} contains NaN or inf")
+            if name == "rvar" and np.any(value < 0):
+                raise InputError(f"rvar{l}, a running variance, has a negative entry")
     Y = np.asarray(Y)
     expected = (m, net.sizes[-1])
     if Y.shape != expected:
@@ -142,29 +206,90 @@ def check_inputs(net, params, X, Y):
             raise InputError(f"Y row {row} is not one-hot ({Y[row].tolist()}); softmax-ce needs one 1 per row")
     elif net.loss == "sigmoid-bce" and not np.all((Y >= 0) & (Y <= 1)):
         raise InputError("Y has values outside [0, 1]; sigmoid-bce needs targets in [0, 1]")
+    check_masks(net, masks, m, dtype)
     return dtype
+
+
+def check_masks(net, masks, m, dtype):
+    """InputError unless masks are what the network's dropout needs: [D1, …, D(L−1)], 0/1, (m, n[l]), in X's dtype."""
+    dropped = [l for l in range(1, net.L) if net.dropout(l)]
+    if not dropped:
+        if masks is not None and any(D is not None for D in masks):
+            raise InputError("dropout masks given for a network without dropout (keep_prob 1, or an inference pass)")
+        return
+    if masks is None or len(masks) != net.L - 1:
+        raise InputError(f"dropout with keep_prob {net.keep_prob:g} needs its masks D1…D{net.L - 1}, one per hidden "
+                         f"layer, drawn once and shared (reference.network.dropout_masks)")
+    for l in dropped:
+        D = np.asarray(masks[l - 1])
+        if D.shape != (m, net.sizes[l]):
+            raise InputError(f"D{l} has shape {D.shape}, expected {(m, net.sizes[l])}")
+        if D.dtype != dtype:
+            raise InputError(f"D{l} has dtype {D.dtype} but X has {dtype}; convert explicitly")
+        if not np.all((D == 0) | (D == 1)):
+            raise InputError(f"D{l} must hold only 0s and 1s (which units are kept)")
+
+
+def dropout_masks(net, m, seed=0, dtype="float64", rows=None, examples=None):
+    """[D1, …, D(L−1)]: each unit of each example kept with probability keep_prob, from one generator seeded by seed.
+
+    Each D[l] is drawn for `examples` rows (default m) and, with rows, the masks of those rows are taken: a mask
+    belongs to an example, so a batch in another order takes the same masks in that order.  None without dropout.
+    """
+    if not any(net.dropout(l) for l in range(1, net.L)):
+        return None
+    rng = np.random.default_rng(seed)
+    masks = []
+    for l in range(1, net.L):
+        D = (rng.random((examples or m, net.sizes[l])) < net.keep_prob).astype(dtype)
+        masks.append(D if rows is None else D[rows])
+    return masks
 
 
 # ---- the passes -----------------------------------------------------------------------------------
 
-def forward(net, params, X):
+def forward(net, params, X, masks=None):
     """Z[l], A[l] for l = 1..L and the caches the backward pass needs.
 
-    Returns Zs, As (lists of L arrays, (m, n[l]) each) and caches [(affine_cache, activation_cache), …].
+    Returns Zs, As (lists of L arrays, (m, n[l]) each; As[l−1] is what layer l+1 reads: Adrop[l] with dropout)
+    and caches, one dict per layer: the layers' caches and "named", the layer's tensors by their lecture names
+    in the order they are computed (Z, mu, var, Zhat, Ztilde, A, Adrop).
     """
     g_forward, _ = net.hidden_activation()
     output, _ = OUTPUT_LOSSES[net.loss]
     Zs, As, caches = [], [], []
     A = X
-    for l, (W, b) in enumerate(params, start=1):
-        Z, affine_cache = layers.affine_forward(A, W, b)
-        if l < net.L:
-            A, activation_cache = g_forward(Z)
+    for l, layer in enumerate(params, start=1):
+        cache = {"named": {}}
+        named = cache["named"]
+        if net.normalized(l):
+            W, gamma, beta, rmu, rvar = layer
+            Z = A @ W
+            cache["affine"] = (A, W)
+            named[f"Z{l}"] = Z
+            if net.training:
+                Zhat, mu, var, cache["bn"] = layers.batchnorm_forward(Z, net.bn_eps)
+                named[f"mu{l}"], named[f"var{l}"] = mu, var
+            else:
+                Zhat, cache["bn"] = layers.batchnorm_inference_forward(Z, rmu, rvar, net.bn_eps)
+            Ztilde, cache["shift"] = layers.scale_shift_forward(Zhat, gamma, beta)
+            named[f"Zhat{l}"], named[f"Ztilde{l}"] = Zhat, Ztilde
+            A, cache["g"] = g_forward(Ztilde)
         else:
-            A, activation_cache = output(Z), None
+            W, b = layer
+            Z, cache["affine"] = layers.affine_forward(A, W, b)
+            named[f"Z{l}"] = Z
+            if l < net.L:
+                A, cache["g"] = g_forward(Z)
+            else:
+                A, cache["g"] = output(Z), None
+        named[f"A{l}"] = A
+        if net.dropout(l):
+            A, cache["dropout"] = layers.dropout_forward(A, masks[l - 1], net.keep_prob)
+            named[f"Adrop{l}"] = A
         Zs.append(Z)
         As.append(A)
-        caches.append((affine_cache, activation_cache))
+        caches.append(cache)
     return Zs, As, caches
 
 
@@ -173,47 +298,72 @@ def cost(net, params, Z_L, Y):
     _, loss = OUTPUT_LOSSES[net.loss]
     J = loss(Z_L, Y)
     if net.l2:
-        J = J + l2_cost([W for W, _ in params], l2_coefficient(net.l2, net.l2_convention, Z_L.shape[0]))
+        J = J + l2_cost([layer[0] for layer in params], l2_coefficient(net.l2, net.l2_convention, Z_L.shape[0]))
     return J
 
 
 def backward(net, params, As, caches, Y):
-    """The lecture's backward pass; yields (name, tensor) in computation order: dZL, dWL, dbL, dA(L−1), …"""
+    """The lecture's backward pass; yields (name, tensor) in computation order: dZL, dWL, dbL, dA(L−1), …
+
+    With dropout a hidden layer starts from dAdrop[l] (what the next layer hands back), then dA[l]; with batch norm
+    it goes dZtilde[l], dgamma[l], dbeta[l], dZhat[l], dZ[l], dW[l] (and no db).
+    """
     _, g_backward = net.hidden_activation()
     m = Y.shape[0]
     c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0
     dZ = output_backward(As[-1], Y)
     for l in range(net.L, 0, -1):
-        affine_cache, _ = caches[l - 1]
+        cache = caches[l - 1]
+        if l < net.L:
+            dA = d_in
+            if net.dropout(l):
+                yield f"dAdrop{l}", dA
+                dA = layers.dropout_backward(dA, cache["dropout"])
+            yield f"dA{l}", dA
+            if net.normalized(l):
+                dZtilde = g_backward(dA, cache["g"])
+                yield f"dZtilde{l}", dZtilde
+                dZhat, dgamma, dbeta = layers.scale_shift_backward(dZtilde, cache["shift"])
+                yield f"dgamma{l}", dgamma
+                yield f"dbeta{l}", dbeta
+                yield f"dZhat{l}", dZhat
+                dZ = (layers.batchnorm_backward(dZhat, cache["bn"]) if net.training
+                      else layers.batchnorm_inference_backward(dZhat, cache["bn"]))
+            else:
+                dZ = g_backward(dA, cache["g"])
         yield f"dZ{l}", dZ
-        dA_prev, dW, db = layers.affine_backward(dZ, affine_cache, want_dA_prev=l > 1)
+        d_in, dW, db = layers.affine_backward(dZ, cache["affine"], want_dA_prev=l > 1)
         if c:
             dW = dW + c * params[l - 1][0]
         yield f"dW{l}", dW
-        yield f"db{l}", db
-        if l > 1:
-            yield f"dA{l - 1}", dA_prev
-            dZ = g_backward(dA_prev, caches[l - 2][1])
+        if not net.normalized(l):
+            yield f"db{l}", db
 
 
-def backprop(net, params, X, Y):
+def backprop(net, params, X, Y, masks=None):
     """One forward and one backward pass: a Trace of every lecture-named tensor.
 
-    params  [(W1, b1), …, (WL, bL)] with W[l] (n[l-1], n[l]) and b[l] (1, n[l])
+    params  [(W1, b1), …, (WL, bL)] with W[l] (n[l-1], n[l]) and b[l] (1, n[l]); a batch-norm layer is
+            (W, gamma, beta, rmu, rvar) instead
     X       (m, n[0]) float64 or float32;  Y  (m, n[L]) of the same dtype (one-hot for softmax-ce)
-    Everything is computed in X's dtype; params and Y must share it.
+    masks   with dropout in a training pass: [D1, …, D(L−1)], each (m, n[l]) of 0s and 1s (dropout_masks)
+    Everything is computed in X's dtype; params, Y and the masks must share it.
     """
-    dtype = check_inputs(net, params, X, Y)
+    dtype = check_inputs(net, params, X, Y, masks)
     trace = Trace(meta={"framework": "reference", "dtype": dtype.name, "network": net.describe(),
                         "activation": net.activation, "loss": net.loss})
-    trace["X"], trace["Y"] = X, Y
-    for l, (W, b) in enumerate(params, start=1):
-        trace[f"W{l}"], trace[f"b{l}"] = W, b
-    Zs, As, caches = forward(net, params, X)
-    for l, (Z, A) in enumerate(zip(Zs, As), start=1):
-        trace[f"Z{l}"], trace[f"A{l}"] = Z, A
+    inputs = dict(zip(["X", "Y"], [X, Y]))
+    for l, layer in enumerate(params, start=1):
+        inputs.update({f"{name}{l}": value for name, value in zip(net.layer_names(l), layer)})
+        if net.dropout(l):
+            inputs[f"D{l}"] = masks[l - 1]
+    for name in input_names(net):
+        trace[name] = inputs[name]
+    Zs, As, caches = forward(net, params, X, masks)
+    for cache in caches:
+        for name, tensor in cache["named"].items():
+            trace[name] = tensor
     trace["J"] = np.asarray(cost(net, params, Zs[-1], Y), dtype=dtype)
     for name, tensor in backward(net, params, As, caches, Y):
         trace[name] = tensor
     return trace
-

@@ -27,6 +27,31 @@ torch calls ρ `alpha` for RMSprop, optax calls it `decay`; every rule here says
 every parameter, biases included, as all three frameworks do by default; it is apart from the L2 term
 of J (reference.regularization), which the gradient carries and Adam rescales.  μ, β1, β2, ρ and ε
 are never left to a framework's default: every framework is given the values written here.
+
+Learning-rate schedules (LRSchedule) change α between epochs, never within one: epoch e = 0, 1, … is made of
+the steps t = e·S + 1 … (e + 1)·S (S steps per epoch), and all of them use
+
+| schedule    | α_e                                        | torch.optim.lr_scheduler | Keras (on the epoch)         | optax (on the epoch)     |
+|-------------|--------------------------------------------|--------------------------|------------------------------|--------------------------|
+| constant    | α                                          |                          |                              |                          |
+| step        | α · γ^⌊e / k⌋   (γ = factor, k = every)    | StepLR(k, γ)             | ExponentialDecay(α, k, γ, staircase=True) | exponential_decay(α, k, γ, staircase=True) |
+| exponential | α · γ^e                                    | ExponentialLR(γ)         | ExponentialDecay(α, 1, γ)    | exponential_decay(α, 1, γ) |
+| inverse     | α / (1 + r·e)   (1/t decay, r = factor)    | LambdaLR(1 / (1 + r·e))  | InverseTimeDecay(α, 1, r)    | written out: α / (1 + r·e) |
+| cosine      | α (f + (1 − f) (1 + cos(π e / E)) / 2)     | CosineAnnealingLR(E, f·α)| CosineDecay(α, E, alpha=f)   | cosine_decay_schedule(α, E, f) |
+|             | (E = epochs, f = floor: α_E = f·α)         |                          |                              |                          |
+
+torch's schedulers count epochs (scheduler.step() after each epoch's last step); Keras's and optax's count
+steps, so each is handed the epoch ⌊step / S⌋ instead of the step (adapters).
+
+Gradient clipping by the global norm ‖g‖ = √(Σ over every learnt tensor of Σ g²) — the norm of all of them
+together, not one per tensor (Keras's clipnorm is per tensor; global_clipnorm is this one) — rescales every
+gradient before the update, each framework in its own words:
+
+| convention | g ←                                   | the framework's call                               |
+|------------|---------------------------------------|----------------------------------------------------|
+| torch      | g · min(1, c / (‖g‖ + 1e-6))          | torch.nn.utils.clip_grad_norm_(parameters, c)      |
+| keras      | g · c · min(1/‖g‖, 1/c)               | keras.optimizers.…(global_clipnorm=c)              |
+| optax      | g if ‖g‖ < c, else g / ‖g‖ · c        | optax.clip_by_global_norm(c)                       |
 """
 from dataclasses import dataclass, field
 
@@ -35,6 +60,7 @@ import numpy as np
 from .errors import InputError
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "exponential", "inverse", "cosine")
 
 
 # ---- the update rules: (P, g, s, t, hyper) -> new P, filling in s ------------------------------
@@ -137,19 +163,87 @@ CONVENTIONS = tuple(dict.fromkeys(convention for _, convention in RULES))
 
 
 @dataclass(frozen=True)
+class LRSchedule:
+    """The learning rate of each epoch (see the table above): α_e, held for every step of epoch e = 0, 1, ….
+
+    name    constant, step, exponential, inverse (1/t) or cosine
+    factor  γ of step and exponential decay, r of inverse decay
+    every   k: step decay multiplies α by γ every k epochs
+    epochs  E: cosine anneals from α to floor·α over E epochs
+    floor   f of cosine: α_E = f·α
+    """
+
+    name: str = "constant"
+    factor: float = 0.5
+    every: int = 10
+    epochs: int = None
+    floor: float = 0.0
+
+    def __post_init__(self):
+        if self.name not in SCHEDULES:
+            raise InputError(f"unknown learning-rate schedule {self.name!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.name in ("step", "exponential") and not (0 < self.factor <= 1):
+            raise InputError(f"{self.name} decay needs a factor γ in (0, 1], got {self.factor!r}")
+        if self.name == "inverse" and not (np.isfinite(self.factor) and self.factor >= 0):
+            raise InputError(f"1/t decay needs a rate r >= 0, got {self.factor!r}")
+        if self.name == "step" and (isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer))
+                                    or self.every <= 0):
+            raise InputError(f"step decay needs every = a positive number of epochs, got {self.every!r}")
+        if self.name == "cosine" and (not isinstance(self.epochs, (int, np.integer)) or self.epochs <= 0
+                                      or not (0 <= self.floor <= 1)):
+            raise InputError(f"cosine decay needs epochs E > 0 and a floor in [0, 1], got {self.epochs!r}, {self.floor!r}")
+
+    def rate(self, lr, epoch):
+        """α_e for epoch e = 0, 1, … (a Python float)."""
+        if self.name == "step":
+            return lr * self.factor ** (epoch // self.every)
+        if self.name == "exponential":
+            return lr * self.factor ** epoch
+        if self.name == "inverse":
+            return lr / (1 + self.factor * epoch)
+        if self.name == "cosine":
+            f = self.floor
+            return lr * (f + (1 - f) * (1 + np.cos(np.pi * min(epoch, self.epochs) / self.epochs)) / 2)
+        return lr
+
+    def describe(self):
+        return {"constant": "constant",
+                "step": f"step decay ×{self.factor:g} every {self.every} epochs",
+                "exponential": f"exponential decay ×{self.factor:g} per epoch",
+                "inverse": f"1/t decay α/(1 + {self.factor:g}·epoch)",
+                "cosine": f"cosine over {self.epochs} epochs to {self.floor:g}·α"}[self.name]
+
+
+CLIP_CONVENTIONS = {"torch": "torch", "optax": "optax", "keras": "keras", "course": "torch"}
+
+
+def clip_scale(norm, c, convention):
+    """What every gradient is multiplied by, given their global norm ‖g‖ and the threshold c (the table above)."""
+    if convention == "keras":
+        return c * min(1 / norm, 1 / c) if norm else 1.0
+    if convention == "optax":
+        return 1.0 if norm < c else None  # None: g / ‖g‖ · c, divided then multiplied as optax does
+    return min(1.0, c / (norm + 1e-6))
+
+
+@dataclass(frozen=True)
 class Optimizer:
     """Which update, in which framework's convention, with every hyperparameter spelled out.
 
     name        sgd, momentum, adam or rmsprop
-    lr          the learning rate α
+    lr          the learning rate α (of the first epoch, with a schedule)
     convention  torch, keras, optax (or course for momentum): whose formula and whose defaults
     hyper       overrides of the defaults: mu, beta1, beta2, eps, rho, weight_decay
+    schedule    an LRSchedule: α per epoch (None: constant)
+    clip        c: every gradient rescaled so that their global norm is at most c (None: no clipping)
     """
 
     name: str
     lr: float
     convention: str = "torch"
     hyper: dict = field(default_factory=dict)
+    schedule: LRSchedule = None
+    clip: float = None
 
     def __post_init__(self):
         if self.name not in OPTIMIZERS:
@@ -164,29 +258,57 @@ class Optimizer:
         if unknown:
             raise InputError(f"{self.name} takes no {', '.join(sorted(unknown))} (it takes: {', '.join(defaults) or 'nothing'})")
         object.__setattr__(self, "hyper", {**defaults, **self.hyper})
+        if self.clip is not None and not (np.isfinite(self.clip) and self.clip > 0):
+            raise InputError(f"the clipping norm must be a number > 0, got {self.clip!r}")
+        if self.schedule is not None and self.schedule.name == "constant":
+            object.__setattr__(self, "schedule", None)
 
     def in_convention(self, convention):
-        """The same optimizer and learning rate in another framework's convention (its defaults)."""
-        return Optimizer(self.name, self.lr, convention)
+        """The same optimizer, learning rate, schedule and clipping in another framework's convention (its defaults)."""
+        return Optimizer(self.name, self.lr, convention, schedule=self.schedule, clip=self.clip)
 
     def describe(self):
         extra = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items())
-        return f"{self.name} α={self.lr:g}" + (f" ({self.convention}: {extra})" if extra else "")
+        text = f"{self.name} α={self.lr:g}" + (f" ({self.convention}: {extra})" if extra else "")
+        if self.schedule:
+            text += f", {self.schedule.describe()}"
+        if self.clip:
+            text += f", clipped to global norm {self.clip:g}"
+        return text
 
 
 class Updater:
-    """An optimizer at work on one network's parameters: holds the state and the step count t."""
+    """An optimizer at work on one network's parameters: holds the state and the step count t.
 
-    def __init__(self, optimizer, params):
+    Each layer's tuple is (W, b), or (W, gamma, beta, rmu, rvar) for a batch-norm layer: the optimizer updates the
+    tensors it has gradients for — W, b or W, γ, β — and passes the rest (the running averages) through.
+    steps_per_epoch says which epoch a step is in, for the learning-rate schedule.
+    """
+
+    def __init__(self, optimizer, params, steps_per_epoch=1):
         self.rule = RULES[optimizer.name, optimizer.convention][0]
+        self.optimizer, self.steps_per_epoch = optimizer, steps_per_epoch
         self.hyper = {"lr": optimizer.lr, **optimizer.hyper}
         self.t = 0
         # one state per tensor; every buffer starts at zero, shaped and typed like its tensor
-        self.state = [({k: np.zeros_like(W) for k in "mvs"}, {k: np.zeros_like(b) for k in "mvs"})
-                      for W, b in params]
+        self.state = [tuple({k: np.zeros_like(P) for k in "mvs"} for P in layer) for layer in params]
 
     def step(self, params, grads):
-        """New [(W1, b1), …] from the old and the gradients [(dW1, db1), …]."""
+        """New [(W1, b1), …] from the old and the gradients [(dW1, db1), …] (one gradient per learnt tensor)."""
         self.t += 1
-        return [(self.rule(W, dW, sW, self.t, self.hyper), self.rule(b, db, sb, self.t, self.hyper))
-                for (W, b), (dW, db), (sW, sb) in zip(params, grads, self.state)]
+        schedule, epoch = self.optimizer.schedule, (self.t - 1) // self.steps_per_epoch
+        self.hyper["lr"] = schedule.rate(self.optimizer.lr, epoch) if schedule else self.optimizer.lr
+        if self.optimizer.clip:
+            grads = self.clipped(grads)
+        return [tuple(self.rule(P, g, s, self.t, self.hyper) for P, g, s in zip(layer, layer_grads, states))
+                + tuple(layer[len(layer_grads):])
+                for layer, layer_grads, states in zip(params, grads, self.state)]
+
+    def clipped(self, grads):
+        """Every gradient rescaled by the convention's rule so that their global norm is at most c."""
+        c = self.optimizer.clip
+        norm = float(np.sqrt(sum(np.sum(np.asarray(g, np.float64) ** 2) for layer in grads for g in layer)))
+        scale = clip_scale(norm, c, CLIP_CONVENTIONS[self.optimizer.convention])
+        if scale is None:  # optax: g / ‖g‖ · c
+            return [tuple(g / g.dtype.type(norm) * g.dtype.type(c) for g in layer) for layer in grads]
+        return [tuple(g * g.dtype.type(scale) for g in layer) for layer in grads]

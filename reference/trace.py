@@ -7,7 +7,9 @@ compare engine, the command line and the saved files all speak.  Names are the l
     forward    Z1, A1, …, ZL, AL, J
     backward   dZL, dWL, dbL, dA(L−1), dZ(L−1), dW(L−1), db(L−1), …, dZ1, dW1, db1
 
-and so is the convention: dZ and dA carry no 1/m, dW and db are gradients of the mean loss J.
+and so is the convention: dZ and dA carry no 1/m, dW and db are gradients of the mean loss J.  Dropout and
+batch norm add their own (reference.network): D, Adrop, dAdrop; gamma, beta, rmu, rvar, mu, var, Zhat, Ztilde,
+dZtilde, dgamma, dbeta, dZhat — every dZ… and dA… without 1/m, dgamma and dbeta with it.
 """
 import json
 import os
@@ -18,29 +20,84 @@ from .errors import InputError, one_line
 from .files import write_atomically
 
 
-def input_names(L):
-    """X, Y, W1, b1, …, WL, bL."""
-    return ["X", "Y"] + [name for l in range(1, L + 1) for name in (f"W{l}", f"b{l}")]
+class _PlainNetwork:
+    """What the name lists need to know of the lecture's plain L-layer network (no dropout, no batch norm)."""
+
+    training = True
+
+    def __init__(self, L):
+        self.L = int(L)
+
+    def dropout(self, l):
+        return False
+
+    def normalized(self, l):
+        return False
+
+    def layer_names(self, l):
+        return ("W", "b")
+
+    def learnt(self, l):
+        return 2
 
 
-def forward_names(L):
-    """Z1, A1, …, ZL, AL, J — the forward tensors in the order they are computed."""
-    return [name for l in range(1, L + 1) for name in (f"Z{l}", f"A{l}")] + ["J"]
+def _plain(net):
+    """A Network (reference.network), or a number of layers L standing for the lecture's plain L-layer network."""
+    return _PlainNetwork(net) if isinstance(net, (int, np.integer)) else net
 
 
-def backward_names(L):
-    """dZL, dWL, dbL, dA(L−1), dZ(L−1), …, db1 — the backward tensors in the order they are computed."""
-    names = []
-    for l in range(L, 0, -1):
-        if l < L:
-            names.append(f"dA{l}")
-        names += [f"dZ{l}", f"dW{l}", f"db{l}"]
+def input_names(net):
+    """X, Y, W1, b1, …, WL, bL — with batch norm a hidden layer's W, gamma, beta (and in an inference pass the
+    running averages rmu, rvar it normalizes with), with dropout its mask D after them.  net: a Network or L."""
+    net = _plain(net)
+    names = ["X", "Y"]
+    for l in range(1, net.L + 1):
+        kept = net.layer_names(l) if not net.training or not net.normalized(l) else net.layer_names(l)[:3]
+        names += [f"{name}{l}" for name in kept]
+        if net.dropout(l):
+            names.append(f"D{l}")
     return names
 
 
-def computed_names(L):
-    """Every tensor a forward + backward pass computes, in computation order: what gets compared."""
-    return forward_names(L) + backward_names(L)
+def forward_names(net):
+    """Z1, A1, …, ZL, AL, J — the forward tensors in the order they are computed; with batch norm Z, mu, var (the
+    batch's, in training), Zhat, Ztilde, A; with dropout Adrop after A.  net: a Network or L."""
+    net = _plain(net)
+    names = []
+    for l in range(1, net.L + 1):
+        names.append(f"Z{l}")
+        if net.normalized(l):
+            names += ([f"mu{l}", f"var{l}"] if net.training else []) + [f"Zhat{l}", f"Ztilde{l}"]
+        names.append(f"A{l}")
+        if net.dropout(l):
+            names.append(f"Adrop{l}")
+    return names + ["J"]
+
+
+def backward_names(net):
+    """dZL, dWL, dbL, dA(L−1), dZ(L−1), …, db1 — the backward tensors in the order they are computed; with dropout
+    dAdrop before dA, with batch norm dZtilde, dgamma, dbeta, dZhat, dZ, dW and no db.  net: a Network or L."""
+    net = _plain(net)
+    names = []
+    for l in range(net.L, 0, -1):
+        if l < net.L:
+            names += ([f"dAdrop{l}"] if net.dropout(l) else []) + [f"dA{l}"]
+        if net.normalized(l):
+            names += [f"dZtilde{l}", f"dgamma{l}", f"dbeta{l}", f"dZhat{l}", f"dZ{l}", f"dW{l}"]
+        else:
+            names += [f"dZ{l}", f"dW{l}", f"db{l}"]
+    return names
+
+
+def computed_names(net):
+    """Every tensor a forward + backward pass computes, in computation order: what gets compared.  net: a Network or L."""
+    return forward_names(net) + backward_names(net)
+
+
+def parameter_names(net):
+    """dW1, db1, … (dgamma, dbeta for a batch-norm layer): the gradients of what the optimizer learns."""
+    net = _plain(net)
+    return [f"d{name}{l}" for l in range(1, net.L + 1) for name in net.layer_names(l)[:net.learnt(l)]]
 
 
 def to_lecture_convention(name, grad_of_J, m):
@@ -50,7 +107,7 @@ def to_lecture_convention(name, grad_of_J, m):
     the lecture's dZ and dA are gradients of m·J, so they are multiplied by m.  dW and db are
     already gradients of J and pass unchanged.
     """
-    if name.startswith(("dZ", "dA")):
+    if name.startswith(("dZ", "dA")):  # dZhat, dZtilde, dAdrop too: per-example tensors
         return grad_of_J * m
     return grad_of_J
 
@@ -95,8 +152,12 @@ class Trace:
 
     @property
     def params(self):
-        """[(W1, b1), …, (WL, bL)]."""
-        return [(self.tensors[f"W{l}"], self.tensors[f"b{l}"]) for l in range(1, self.L + 1)]
+        """[(W1, b1), …, (WL, bL)]; a batch-norm layer's (W, gamma, beta[, rmu, rvar]) as far as the Trace holds them."""
+        layers = []
+        for l in range(1, self.L + 1):
+            names = ("W", "b") if f"b{l}" in self.tensors else ("W", "gamma", "beta", "rmu", "rvar")
+            layers.append(tuple(self.tensors[f"{name}{l}"] for name in names if f"{name}{l}" in self.tensors))
+        return layers
 
     def __repr__(self):
         shapes = ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.tensors.items())

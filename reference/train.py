@@ -1,31 +1,39 @@
 """Training the lecture's network: gradient descent, full-batch or mini-batch, in a fixed, seeded order.
 
-Legend:  m  examples    B  batch size    t  the step (one batch, one update)
+Legend:  m  examples    B  batch size    t  the step (one batch, one update)    S  steps per epoch    e  the epoch
 
     for each step t, with rows r_t of X (the schedule):
-        Z, A   = forward(X[r_t])                  the lecture's forward pass
+        Z, A   = forward(X[r_t], D_t)              the lecture's forward pass (D_t: step t's dropout masks)
         J_t    = cost(Z[L], Y[r_t])                recorded before the update
         dW, db = backward(...)                    the lecture's backward pass (1/m with m = |r_t|)
-        W, b   ← update(W, b, dW, db)             W ← W − α dW for SGD; see reference.optim
+        W, b   ← update(W, b, dW, db)             W ← W − α_e dW for SGD; see reference.optim
+        μ_run, σ²_run ← the batch's μ, σ²         batch norm's running averages (RUNNING_VARIANCE)
+    after each epoch's last step: early stopping on the dev split (EarlyStopping)
 
-The schedule — which rows each step sees — is made once, here, and every framework is handed the
-same one, so that all of them see the same batches in the same order.
+The schedule — which rows each step sees, with which dropout masks, for how many epochs, and when to stop —
+is made once, here, and every framework is handed the same one, so that all of them see the same batches in
+the same order with the same masks.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .errors import InputError
-from .network import backward, check_inputs, cost, forward
+from .network import backward, check_inputs, cost, dropout_masks, forward
 from .optim import Updater
+
+# batch norm's running variance: which variance of the batch each framework averages.  Every framework normalizes
+# with the biased σ² = Σ (Z − μ)² / m; torch.nn.BatchNorm1d keeps the running average of the unbiased one,
+# σ² · m / (m − 1), Keras's BatchNormalization (and flax's, which the written-out JAX follows) of the biased one.
+RUNNING_VARIANCE = {"torch": "unbiased", "keras": "biased", "optax": "biased", "course": "biased"}
 
 
 @dataclass
 class Run:
     """One training run: J on each step's batch (before its update) and the parameters after the last step.
 
-    losses        (steps,) float64
-    final_params  [(W1, b1), …, (WL, bL)] after the last step
+    losses        (steps,) float64: as many as were taken (early stopping may end a run before its schedule)
+    final_params  [(W1, b1), …, (WL, bL)] after the last step (a batch-norm layer's (W, γ, β, μ_run, σ²_run))
 
     A run keeps no parameters of the steps in between: whoever needs them (crosscheck.training compares
     every step) takes them from on_step as the run goes, so that memory stays flat in the number of steps.
@@ -37,8 +45,86 @@ class Run:
     meta: dict = field(default_factory=dict)
 
 
-def batch_schedule(m, batch_size=None, epochs=1, seed=0):
-    """The rows of every step, in order: a list of index arrays, one per step.
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Early stopping on a dev split, the rule every framework follows (Keras's EarlyStopping callback is this rule):
+
+    after each epoch, J_dev = J on (X_dev, Y_dev) in an inference pass (no dropout, batch norm's running averages),
+    with its L2 term — Keras's val_loss.  An epoch improves when J_dev is lower than the lowest so far; after
+    `patience` epochs in a row without improvement, training stops (the parameters are those of the last step,
+    not the best epoch's: restore_best_weights=False).
+    """
+
+    patience: int
+    X: np.ndarray
+    Y: np.ndarray
+
+    def __post_init__(self):
+        if isinstance(self.patience, bool) or not isinstance(self.patience, (int, np.integer)) or self.patience <= 0:
+            raise InputError(f"early stopping's patience must be a positive number of epochs, got {self.patience!r}")
+
+    def watcher(self):
+        return Patience(self.patience)
+
+
+class Patience:
+    """The rule's state: update(J_dev) after each epoch, True when training stops there."""
+
+    def __init__(self, patience):
+        self.patience, self.best, self.wait, self.stopped_epoch = patience, np.inf, 0, None
+        self.epoch = 0
+
+    def update(self, J_dev):
+        self.epoch += 1
+        self.wait += 1
+        if J_dev < self.best:
+            self.best, self.wait = J_dev, 0
+            return False
+        if self.wait >= self.patience:
+            self.stopped_epoch = self.epoch
+            return True
+        return False
+
+
+class Schedule(list):
+    """The rows of every step, in order — a list of index arrays, one per step — and what comes with them:
+
+    epochs, steps_per_epoch   S steps make an epoch (the learning-rate schedule and early stopping count epochs)
+    m                         the examples the rows index (the dropout masks are drawn for all of them)
+    seed                      step t's dropout masks come from a generator seeded by (seed, t)
+    stopping                  an EarlyStopping, or None
+    """
+
+    def __init__(self, steps, m, epochs=1, seed=0, stopping=None, unit_orders=None):
+        super().__init__(steps)
+        self.m, self.epochs, self.seed, self.stopping = m, epochs, seed, stopping
+        self.steps_per_epoch = max(1, len(self) // epochs)
+        self.unit_orders = unit_orders
+
+    def masks(self, net, t, dtype="float64"):
+        """[D1, …, D(L−1)] for step t (1, 2, …), or None without dropout.
+
+        Each example has its own mask row at step t, drawn for all m examples and then taken for the step's rows:
+        the same batch in another row order takes the same masks in that order.
+        """
+        masks = dropout_masks(net, len(self[t - 1]), [self.seed, t], dtype, rows=self[t - 1], examples=self.m)
+        if masks is not None and self.unit_orders is not None:  # a twin with its hidden units in another order
+            masks = [D[:, order] for D, order in zip(masks, self.unit_orders)]
+        return masks
+
+    def end_of_epoch(self, t):
+        """Whether step t is its epoch's last."""
+        return t % self.steps_per_epoch == 0 or t == len(self)
+
+    def like(self, steps=None, stopping="same", unit_orders=None):
+        """The same schedule with other rows per step, without early stopping, or with the units in other orders."""
+        return Schedule(self if steps is None else steps, self.m, self.epochs, self.seed,
+                        self.stopping if stopping == "same" else stopping,
+                        unit_orders if unit_orders is not None else self.unit_orders)
+
+
+def batch_schedule(m, batch_size=None, epochs=1, seed=0, stopping=None):
+    """The rows of every step, in order: a Schedule, one index array per step.
 
     Full batch (batch_size None or >= m): each epoch is one step over rows 0..m−1 in their order.
     Mini-batch: each epoch draws a permutation of the m rows from one generator seeded once, and
@@ -50,13 +136,18 @@ def batch_schedule(m, batch_size=None, epochs=1, seed=0):
                                    or batch_size <= 0):
         raise InputError(f"batch size must be a positive integer, got {batch_size!r}")
     if batch_size is None or batch_size >= m:
-        return [np.arange(m)] * epochs
+        return Schedule([np.arange(m)] * epochs, m, epochs, seed, stopping)
     rng = np.random.default_rng(seed)
     steps = []
     for _ in range(epochs):
         order = rng.permutation(m)
         steps += [order[start:start + batch_size] for start in range(0, m, batch_size)]
-    return steps
+    return Schedule(steps, m, epochs, seed, stopping)
+
+
+def as_schedule(schedule, m):
+    """A Schedule for a plain list of row arrays (one epoch of all its steps, no masks' seed beyond 0)."""
+    return schedule if isinstance(schedule, Schedule) else Schedule(schedule, m, 1)
 
 
 def is_full_batch(schedule, m):
@@ -65,12 +156,40 @@ def is_full_batch(schedule, m):
     return all(rows is everything or np.array_equal(rows, everything) for rows in schedule)
 
 
-def gradients(net, params, X, Y):
-    """J, [(dW1, db1), …] and Z[L] for one batch: the lecture's forward and backward pass."""
-    Zs, As, caches = forward(net, params, X)
+def gradients(net, params, X, Y, masks=None):
+    """J, the gradients [(dW1, db1), …] (dW, dgamma, dbeta for a batch-norm layer), Z[L], and the batch statistics
+    [(μ, σ²) or None per layer] of one batch: the lecture's forward and backward pass."""
+    Zs, As, caches = forward(net, params, X, masks)
     J = cost(net, params, Zs[-1], Y)
     grads = dict(backward(net, params, As, caches, Y))
-    return J, [(grads[f"dW{l}"], grads[f"db{l}"]) for l in range(1, net.L + 1)], Zs[-1]
+    learnt = [[grads[f"d{name}{l}"] for name in net.layer_names(l)[:net.learnt(l)]] for l in range(1, net.L + 1)]
+    statistics = [(c["named"][f"mu{l}"], c["named"][f"var{l}"]) if f"mu{l}" in c["named"] else None
+                  for l, c in enumerate(caches, start=1)]
+    return J, learnt, Zs[-1], statistics
+
+
+def update_running_averages(net, params, statistics, m, convention):
+    """Batch norm's μ_run, σ²_run after a step, in a framework's convention (β = net.bn_momentum):
+
+        keras, optax:  μ_run ← β μ_run + (1 − β) μ,        σ²_run ← β σ²_run + (1 − β) σ²
+        torch:         the same with p = 1 − β (torch's momentum) and σ² · m / (m − 1), the unbiased variance
+    """
+    out = []
+    for layer, stats in zip(params, statistics):
+        if stats is None:
+            out.append(layer)
+            continue
+        W, gamma, beta, rmu, rvar = layer
+        mu, var = stats
+        real = rmu.dtype.type
+        if RUNNING_VARIANCE[convention] == "unbiased":
+            p = real(1 - net.bn_momentum)
+            rmu, rvar = p * mu + (1 - p) * rmu, p * (var * real(m / (m - 1))) + (1 - p) * rvar
+        else:
+            b = real(net.bn_momentum)
+            rmu, rvar = rmu * b + mu * (1 - b), rvar * b + var * (1 - b)
+        out.append((W, gamma, beta, rmu, rvar))
+    return out
 
 
 class Stepper:
@@ -79,25 +198,40 @@ class Stepper:
 
         stepper = Stepper(net, params, X, Y, optimizer, schedule)
         J = stepper.step()          J of step t's batch; stepper.params are the parameters after step t
+        stepper.done                the schedule is over, or early stopping ended it after step t
 
     stepper.logit_scale is max|Z[L]| of the last step's batch: J's rounding scales with it, not with J
     (J = mean of log Σ exp Z − Z_y, differences of numbers of the size of Z).
     """
 
     def __init__(self, net, params, X, Y, optimizer, schedule):
-        check_inputs(net, params, X, Y)
+        if not net.training:
+            raise InputError("training runs a training pass: the network must not be in inference mode")
+        check_inputs(replace(net, keep_prob=1.0), params, X, Y)  # the masks are the schedule's, drawn per step
+        schedule = as_schedule(schedule, X.shape[0])
         self.net, self.X, self.Y, self.schedule = net, X, Y, schedule
-        self.params = params
-        self.updater = Updater(optimizer, params)
+        self.params, self.optimizer = params, optimizer
+        self.updater = Updater(optimizer, params, schedule.steps_per_epoch)
         self.t, self.logit_scale = 0, 0.0
+        self.patience = schedule.stopping.watcher() if schedule.stopping else None
+        self.stopped = False
+
+    @property
+    def done(self):
+        return self.stopped or self.t >= len(self.schedule)
 
     def step(self):
         """Step t + 1: J on its batch, then the update; returns J (a float)."""
         rows = self.schedule[self.t]
-        J, grads, Z = gradients(self.net, self.params, self.X[rows], self.Y[rows])
-        self.params = self.updater.step(self.params, grads)
+        masks = self.schedule.masks(self.net, self.t + 1, self.X.dtype)
+        J, grads, Z, statistics = gradients(self.net, self.params, self.X[rows], self.Y[rows], masks)
+        params = self.updater.step(self.params, grads)
+        self.params = update_running_averages(self.net, params, statistics, len(rows), self.optimizer.convention)
         self.logit_scale = float(np.max(np.abs(Z)))
         self.t += 1
+        if self.patience and self.schedule.end_of_epoch(self.t):
+            stopping = self.schedule.stopping
+            self.stopped = self.patience.update(evaluate(self.net, self.params, stopping.X, stopping.Y))
         return float(J)
 
 
@@ -109,17 +243,27 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
     """
     stepper = Stepper(net, params, X, Y, optimizer, schedule)
     losses = []
-    for t in range(1, len(schedule) + 1):
+    while not stepper.done:
         J = stepper.step()
         losses.append(J)
         if on_step:
-            on_step(t, J, stepper.params)
-    return Run("numpy-reference", np.array(losses), stepper.params, {"optimizer": optimizer.describe()})
+            on_step(stepper.t, J, stepper.params)
+    meta = {"optimizer": optimizer.describe()}
+    if stepper.patience:
+        meta["stopped_epoch"] = stepper.patience.stopped_epoch
+    return Run("numpy-reference", np.array(losses), stepper.params, meta)
+
+
+def evaluate(net, params, X, Y):
+    """J on (X, Y) in an inference pass, with the L2 term: what early stopping watches (Keras's val_loss)."""
+    net = net.inference()
+    Zs, _, _ = forward(net, params, X)
+    return float(cost(net, params, Zs[-1], Y))
 
 
 def predict(net, params, X):
-    """The predicted class of each row: argmax of A[L] (for one sigmoid output: A[L] > 1/2)."""
-    _, As, _ = forward(net, params, X)
+    """The predicted class of each row in an inference pass: argmax of A[L] (for one sigmoid output: A[L] > 1/2)."""
+    _, As, _ = forward(net.inference(), params, X)
     A = As[-1]
     return (A[:, 0] > 0.5).astype(int) if A.shape[1] == 1 else np.argmax(A, axis=1)
 

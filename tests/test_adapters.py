@@ -15,7 +15,7 @@ import pytest
 
 import adapters
 from crosscheck.check import reference_traces
-from reference import (ACTIVATIONS, L2_CONVENTIONS, LOSSES, InputError, Network, computed_names,
+from reference import (ACTIVATIONS, L2_CONVENTIONS, LOSSES, InputError, Network, computed_names, dropout_masks,
                        init_params, make_data)
 
 DTYPES = ("float64", "float32")
@@ -45,36 +45,59 @@ class Case(NamedTuple):
     convention: str = "keras"
     logits: float = 0.0  # if not 0: output biases ±logits, so that Z[L] is about ±logits
     slope: float = 0.01  # leaky_relu's slope for Z <= 0
+    keep_prob: float = 1.0   # dropout, the masks drawn from seed 0
+    batch_norm: bool = False # batch norm: γ, β, the running averages drawn (not 1, 0, 0, 1)
+    inference: bool = False  # an inference pass
+
+
+def network(case):
+    sizes, _, _ = SHAPES[case.arch]
+    return Network(sizes, case.activation, case.loss, l2=case.l2, l2_convention=case.convention, leaky_slope=case.slope,
+                   keep_prob=case.keep_prob, batch_norm=case.batch_norm, training=not case.inference)
 
 
 @functools.lru_cache(maxsize=None)
 def problem(case):
     """(net, params, X, Y) in the case's dtype; float32 inputs are the float64 ones rounded once."""
-    sizes, m, _ = SHAPES[case.arch]
-    net = Network(sizes, case.activation, case.loss, l2=case.l2, l2_convention=case.convention, leaky_slope=case.slope)
+    _, m, _ = SHAPES[case.arch]
+    net = network(case)
     X, Y = make_data(net, batch=m, seed=0)
     if case.arch == "lecture":  # zero biases: the spiral's three points at the origin sit exactly on the ReLU kink
         params = init_params(net, "lecture", seed=0)
-    else:
+    else:  # non-zero biases; a batch-norm layer's γ ≈ 1, β, μ_run ≈ 0 and σ²_run > 0 drawn too
         rng = np.random.default_rng(1)
-        params = [(W, rng.normal(0, 0.5, b.shape)) for W, b in init_params(net, "he", seed=1)]
+        shifts = {"gamma": 1.0, "rvar": 1.0}
+        params = [(W, *(np.abs(rng.normal(shifts.get(name, 0), 0.5, P.shape)) if name == "rvar"
+                        else rng.normal(shifts.get(name, 0), 0.5, P.shape) for name, P in zip(net.layer_names(l)[1:], rest)))
+                  for l, (W, *rest) in enumerate(init_params(net, "he", seed=1), start=1)]
     if case.logits:
         W, b = params[-1]
         params[-1] = (W, case.logits * np.where(np.arange(b.shape[1]) % 2, -1.0, 1.0)[np.newaxis, :])
     dtype = case.dtype
-    return net, [(W.astype(dtype), b.astype(dtype)) for W, b in params], X.astype(dtype), Y.astype(dtype)
+    return net, [tuple(P.astype(dtype) for P in layer) for layer in params], X.astype(dtype), Y.astype(dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def masks(case):
+    """The dropout masks of a case (None without dropout), drawn once, in its dtype: every framework gets these."""
+    net, _, X, _ = problem(case)
+    return dropout_masks(net, X.shape[0], seed=0, dtype=case.dtype)
+
+
+def keyword_masks(case):
+    return {"masks": masks(case)} if masks(case) is not None else {}
 
 
 @functools.lru_cache(maxsize=None)
 def expected(case):
     """The reference's Trace, tolerances and summand scales for a case, as `crosscheck compare` computes them."""
-    return reference_traces(*problem(case))
+    return reference_traces(*problem(case), masks(case))
 
 
 @functools.lru_cache(maxsize=None)
 def computed(adapter, case):
     """The framework adapter's Trace for a case."""
-    return adapter.backprop(*problem(case))
+    return adapter.backprop(*problem(case), **keyword_masks(case))
 
 
 def framework_of(adapter):
@@ -142,6 +165,55 @@ def test_trace_has_the_references_names_shapes_and_dtypes(framework, adapter, dt
     assert trace["J"].shape == ()
     _, info = adapters.load(framework)
     assert trace.meta == {"framework": framework, "version": info["version"], "dtype": dtype, "device": "cpu"}
+
+
+# ---- the next lecture's layers: dropout and batch norm, every one of their tensors ------------------------
+
+LAYERS = {  # name -> what the case has (on the deep 2-4-5-3 architecture, ReLU, softmax-ce)
+    "dropout": dict(keep_prob=0.7),
+    "batch-norm-dropout": dict(keep_prob=0.8, batch_norm=True),
+    "batch-norm-inference": dict(batch_norm=True, inference=True),
+    "dropout-inference": dict(keep_prob=0.7, inference=True),
+}
+
+
+def layer_case(name, dtype):
+    return Case("deep", "relu", "softmax-ce", dtype, **LAYERS[name])
+
+
+@pytest.mark.parametrize("dtype, layers, name", [
+    pytest.param(dtype, layers, name, id=f"{dtype}-{layers}-{name}") for dtype in DTYPES for layers in LAYERS
+    for name in computed_names(network(layer_case(layers, dtype)))])
+def test_dropout_and_batch_norm_tensors_agree_with_reference(adapter, dtype, layers, name):
+    assert_agrees(adapter, layer_case(layers, dtype), [name])
+
+
+@pytest.mark.parametrize("layers", LAYERS)
+def test_dropout_and_batch_norm_traces_have_the_references_names(framework, adapter, layers):
+    case = layer_case(layers, "float64")
+    reference, trace = expected(case).reference, computed(adapter, case)
+    assert list(trace.keys()) == list(reference.keys())  # inputs (D, γ, β, rmu, rvar) and every tensor, in order
+    net = network(case)
+    if net.batch_norm:
+        assert "b1" not in trace and trace["gamma1"].shape == (1, 4)  # a batch-norm layer has no b
+        assert ("rmu1" in trace) == (not net.training) and ("mu1" in trace) == net.training
+
+
+def test_the_grid_draws_what_makes_each_layer_show():
+    """γ ≠ 1, β ≠ 0, running averages that are not the batch's, and masks that drop some units of every layer."""
+    net, params, X, _ = problem(layer_case("batch-norm-dropout", "float64"))
+    W, gamma, beta, rmu, rvar = params[0]
+    assert np.all(gamma != 1) and np.all(beta != 0) and np.all(rvar > 0)
+    D = masks(layer_case("batch-norm-dropout", "float64"))
+    assert all(0 < D_l.mean() < 1 for D_l in D)
+    batch_mean = (X @ W).mean(axis=0, keepdims=True)
+    assert np.max(np.abs(batch_mean - rmu)) > 0.1  # inference and training normalize differently here
+
+
+def test_dropout_needs_its_masks(adapter):
+    net, params, X, Y = problem(layer_case("dropout", "float64"))
+    with pytest.raises(InputError, match="needs its masks"):
+        adapter.backprop(net, params, X, Y)
 
 
 # ---- L2 in J under each convention; logits of ±1e4 ----------------------------------------------
@@ -237,3 +309,29 @@ def test_a_sum_that_cancels_passes_in_every_framework(framework, adapter):
     trace = adapter.backprop(net, params, X, Y)
     errors = {name: float(np.max(np.abs(trace[name] - reference[name]))) for name in computed_names(2)}
     assert all(errors[name] <= tol[name] for name in errors), {n: (e, tol[n]) for n, e in errors.items() if e > tol[n]}
+
+
+@pytest.mark.parametrize("wrong, first", [(dict(bn_eps=1e-3), "Zhat1"), (dict(keep_prob=0.5), "Adrop1")],
+                         ids=["keras-default-epsilon", "another-keep-prob"])
+def test_a_framework_told_another_epsilon_or_keep_prob_fails_where_it_shows(adapter, wrong, first):
+    """The grid can fail: ε = 1e-3 (Keras's default) for the reference's 1e-5, or another keep_prob, is far outside."""
+    import dataclasses
+    from crosscheck.tensors import compare, first_divergence
+    case = layer_case("batch-norm-dropout", "float64")
+    net, params, X, Y = problem(case)
+    trace = adapter.backprop(dataclasses.replace(net, **wrong), params, X, Y, masks=masks(case))
+    assert first_divergence(compare("wrong", trace, *expected(case), net=net)).tensor == first
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layers", LAYERS)
+def test_the_tolerances_of_dropout_and_batch_norm_are_rounding_sized(layers, dtype):
+    """Their summand scales propagate each upstream tensor's rounding to first order (crosscheck.tolerance): the
+    tolerance stays a rounding-sized fraction of each tensor — measured at most 1e-7 (float64) and 1e-3 (float32,
+    dW1 behind a dZ1 that sums to zero over the rows) — never of the order of the tensor, where a mistake would pass."""
+    case = layer_case(layers, dtype)
+    reference, tol, _ = expected(case)
+    bound = 1e-6 if dtype == "float64" else 1e-2
+    loose = {name: tol[name] / np.max(np.abs(reference[name])) for name in computed_names(network(case))
+             if np.max(np.abs(reference[name])) > 0 and tol[name] > bound * np.max(np.abs(reference[name]))}
+    assert not loose, loose

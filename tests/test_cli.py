@@ -217,3 +217,36 @@ def test_gradcheck_fails_a_wrong_backward_pass(cli, monkeypatch):
     document = json.loads(out)
     assert code == 1 and document["ok"] is False and document["max_rel_error"] > 0.1
     assert {r["param"] for r in document["results"] if r["rel_error"] > 1e-7} == {"b1", "b2"}
+
+
+# ---- the next lecture's layers in compare: --keep-prob, --batch-norm, --inference -------------------------
+
+@pytest.mark.parametrize("argv, present, absent", [
+    (["--keep-prob", "0.8"], ["Adrop1", "dAdrop1", "db1"], ["Zhat1"]),
+    (["--batch-norm"], ["mu1", "var1", "Zhat1", "Ztilde1", "dZtilde1", "dgamma1", "dbeta1", "dZhat1"], ["db1", "Adrop1"]),
+    (["--batch-norm", "--keep-prob", "0.5", "--inference"], ["Zhat1", "dgamma1"], ["mu1", "Adrop1"]),
+], ids=["dropout", "batch-norm", "inference"])
+def test_compare_checks_every_tensor_of_dropout_and_batch_norm(cli, argv, present, absent):
+    code, out, err = cli("compare", *argv, "--frameworks", "torch", "--json")
+    document = json.loads(out)
+    checked = {c["tensor"] for c in document["comparisons"]}
+    assert code == 0, err
+    assert set(present) <= checked and not set(absent) & checked
+    assert all(c["ok"] for c in document["comparisons"] if c["framework"] == "torch" and c["ok"] is not None)
+
+
+def test_the_catalogues_correct_code_passes_with_dropout_and_batch_norm_in_its_worker(cli):
+    """--impl runs the file in a worker process: the masks, γ, β and the running averages travel there too."""
+    code, out, err = cli("compare", "--keep-prob", "0.8", "--batch-norm", "--impl", "crosscheck/bugs/steps.py",
+                         "--frameworks", "none", "--probe", "lecture,biases")
+    assert code == 0, out + err
+    assert "✓ all 21 tensors agree" in out  # 10 forward (mu, var, Zhat, Ztilde, Adrop among them), 11 backward
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch-norm", "--impl", "examples/dls_deep_nn.py", "--style", "dls"], "--style dls checks the lecture's plain"),
+    (["--keep-prob", "2"], "expected a number in (0, 1]"),
+], ids=["dls-with-batch-norm", "keep-prob"])
+def test_bad_next_lecture_options_in_compare_are_exit_2(cli, argv, message):
+    code, out, err = cli("compare", *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

@@ -53,7 +53,11 @@ def test_every_code_span_of_the_line_by_line_table_is_in_the_real_code(row):
 def test_the_table_covers_every_formula_of_the_lecture():
     formulas = " ".join(row[0] for row in LINE_BY_LINE)
     for formula in ("Z[l] = A[l-1] W[l] + b[l]", "softmax", "dZ[L] = A[L] − Y", "dW[l]", "db[l]", "dA[l-1]",
-                    "1[Z[l] > 0]", "W ← W − α dW"):
+                    "1[Z[l] > 0]", "W ← W − α dW",
+                    # the next lecture: dropout, batch norm, schedules, clipping, early stopping
+                    "Adrop[l] = A[l] ⊙ D[l] / keep_prob", "dA[l] = dAdrop[l] ⊙ D[l] / keep_prob", "Zhat[l] =",
+                    "Ztilde[l] = γ[l] Zhat[l] + β[l]", "μ_run ← β μ_run", "dγ[l]", "dβ[l]", "α_e", "clipping",
+                    "early stopping"):
         assert formula in formulas, formula
 
 
@@ -210,3 +214,57 @@ def test_tensorflows_leaky_relu_keeps_its_slope_in_float32_as_stated():
     for leaky in (tf.nn.leaky_relu(Z, alpha=0.1), keras.layers.LeakyReLU(negative_slope=0.1, dtype="float64")(Z)):
         assert float(leaky[0]) == -float(np.float32(0.1)) != -0.1
     assert_stated("`tf.nn.leaky_relu` and `keras.layers.LeakyReLU` keep their slope as a float32 attribute")
+
+
+# ---- the next lecture's layers: the frameworks' own dropout and batch norm, as the page states them -------------
+
+@pytest.mark.torch
+def test_torch_dropout_and_batch_norm_defaults_and_conventions_are_the_ones_stated():
+    torch = pytest.importorskip("torch")
+    dropout, norm = defaults(torch.nn.Dropout), defaults(torch.nn.BatchNorm1d)
+    assert_stated(f"`nn.Dropout(p={dropout['p']!r})`", f"`momentum={norm['momentum']!r}`", f"`eps={norm['eps']!r}`")
+    A = torch.rand(400, 50, dtype=torch.float64) + 0.5
+    layer = torch.nn.Dropout(p=0.25)
+    dropped = layer.train()(A)
+    kept = dropped != 0
+    assert torch.allclose(dropped[kept], A[kept] / 0.75) and 0.6 < kept.double().mean() < 0.9  # inverted: ÷ keep_prob
+    assert torch.equal(layer.eval()(A), A)                                                     # identity at inference
+    Z = torch.randn(10, 3, dtype=torch.float64)
+    bn = torch.nn.BatchNorm1d(3, momentum=1.0, dtype=torch.float64).train()
+    out = bn(Z)
+    assert torch.allclose(bn.running_var, Z.var(dim=0, unbiased=True))             # the running average: unbiased …
+    assert torch.allclose(out, (Z - Z.mean(0)) / torch.sqrt(Z.var(0, unbiased=False) + 1e-5))  # … the normalizing: biased
+
+
+@pytest.mark.keras
+def test_keras_dropout_batch_norm_and_early_stopping_are_the_ones_stated():
+    keras = pytest.importorskip("keras")
+    norm, stopping = defaults(keras.layers.BatchNormalization), defaults(keras.callbacks.EarlyStopping)
+    assert_stated(f"`momentum={norm['momentum']!r}`", f"`epsilon={norm['epsilon']!r}`",
+                  f"`min_delta={stopping['min_delta']!r}`", f"`restore_best_weights={stopping['restore_best_weights']!r}`",
+                  "`keras.layers.Dropout(rate)` (no default)")
+    assert defaults(keras.layers.Dropout)["rate"] is inspect.Parameter.empty
+    A = np.random.default_rng(0).random((400, 50)) + 0.5
+    layer = keras.layers.Dropout(0.25, seed=0, dtype="float64")
+    dropped = np.asarray(layer(A, training=True))
+    kept = dropped != 0
+    np.testing.assert_allclose(dropped[kept], A[kept] / 0.75, rtol=1e-6)       # the same scaling as torch's
+    np.testing.assert_array_equal(np.asarray(layer(A, training=False)), A)      # identity at inference
+    Z = np.random.default_rng(1).standard_normal((10, 3))
+    bn = keras.layers.BatchNormalization(momentum=0.0, dtype="float64")
+    bn(Z, training=True)
+    np.testing.assert_allclose(np.asarray(bn.moving_variance), Z.var(axis=0), rtol=1e-12)   # the biased variance
+
+
+@pytest.mark.keras
+def test_keras_global_clipnorm_is_the_global_norm_and_clipnorm_each_tensor():
+    keras = pytest.importorskip("keras")
+    grads = [np.array([6.0]), np.array([8.0])]
+    variables = [keras.Variable(np.zeros(1)), keras.Variable(np.zeros(1))]
+    for option, expected in (("global_clipnorm", [0.6, 0.8]), ("clipnorm", [1.0, 1.0])):
+        opt = keras.optimizers.SGD(learning_rate=1.0, **{option: 1.0})
+        for v in variables:
+            v.assign(np.zeros(1))
+        opt.apply_gradients(zip([keras.ops.convert_to_tensor(g) for g in grads], variables))
+        np.testing.assert_allclose([-float(v.numpy()[0]) for v in variables], expected, rtol=1e-6)
+    assert_stated("`global_clipnorm=c`", "(`clipnorm=c` clips each tensor alone)")

@@ -5,6 +5,7 @@ The independent computation works one example at a time with column vectors and 
 formulas, not a shared bug.
 """
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -318,3 +319,109 @@ def test_bad_network_is_named(kwargs, message):
 def test_bad_labels_are_named(labels, message):
     with pytest.raises(InputError, match=message):
         one_hot(np.array(labels), 3)
+
+
+# ---- the next lecture's layers: inverted dropout and batch norm ------------------------------------------------
+
+def next_lecture_problem(**options):
+    """A 3-5-4-2 tanh net with L2, non-trivial γ, β, running averages, and 7 examples."""
+    from reference import dropout_masks
+    net = Network((3, 5, 4, 2), activation="tanh", l2=0.1, **options)
+    rng = np.random.default_rng(4)
+    params = []
+    for layer in init_params(net, "he", 1):
+        W, *rest = layer
+        if len(rest) == 1:
+            params.append((W, rng.normal(0, 0.3, rest[0].shape)))
+        else:
+            params.append((W, rng.normal(1, 0.3, W[:1].shape), rng.normal(0, 0.3, W[:1].shape),
+                           rng.normal(0, 0.3, W[:1].shape), rng.uniform(0.5, 2, W[:1].shape)))
+    X, Y = make_data(net, 7, seed=2)
+    return net, params, X, Y, dropout_masks(net, 7, seed=3)
+
+
+@pytest.mark.parametrize("options", [dict(keep_prob=0.6), dict(batch_norm=True), dict(batch_norm=True, keep_prob=0.6),
+                                     dict(batch_norm=True, training=False)],
+                         ids=["dropout", "batch-norm", "both", "batch-norm-inference"])
+def test_dropout_and_batch_norm_gradients_are_the_cost_functions(options):
+    """dW, db, dγ, dβ against central differences of J itself (the forward pass with the same masks)."""
+    from reference import cost, forward
+    net, params, X, Y, masks = next_lecture_problem(**options)
+    trace = backprop(net, params, X, Y, masks)
+
+    def J(ps):
+        Zs, _, _ = forward(net, ps, X, masks)
+        return cost(net, ps, Zs[-1], Y)
+
+    for l, layer in enumerate(params, start=1):
+        for i, name in enumerate(net.layer_names(l)[:net.learnt(l)]):
+            numeric = np.zeros_like(layer[i])
+            for index in np.ndindex(layer[i].shape):
+                for sign in (1, -1):
+                    moved = [list(p) for p in params]
+                    moved[l - 1][i] = layer[i].copy()
+                    moved[l - 1][i][index] += sign * 1e-6
+                    numeric[index] += sign * J([tuple(p) for p in moved]) / 2e-6
+            error = np.max(np.abs(numeric - trace[f"d{name}{l}"])) / np.max(np.abs(numeric))
+            assert error < 1e-7, f"d{name}{l}: relative error {error:.1e}"
+
+
+def test_inverted_dropout_written_out():
+    net, params, X, Y, masks = next_lecture_problem(keep_prob=0.6)
+    trace = backprop(net, params, X, Y, masks)
+    np.testing.assert_array_equal(trace["Adrop1"], trace["A1"] * masks[0] / 0.6)
+    np.testing.assert_array_equal(trace["dA1"], trace["dAdrop1"] * masks[0] / 0.6)
+    np.testing.assert_allclose(trace["Z2"], trace["Adrop1"] @ params[1][0] + params[1][1], rtol=1e-14)
+    inference = backprop(net.inference(), params, X, Y)  # no masks: every unit, unscaled
+    assert "Adrop1" not in inference and "D1" not in inference
+    np.testing.assert_allclose(inference["Z2"], inference["A1"] @ params[1][0] + params[1][1], rtol=1e-14)
+
+
+def test_batch_norm_written_out():
+    net, params, X, Y, _ = next_lecture_problem(batch_norm=True)
+    W, gamma, beta, rmu, rvar = params[0]
+    trace = backprop(net, params, X, Y)
+    Z = X @ W
+    mu, var = Z.mean(axis=0), Z.var(axis=0)  # numpy's var: biased
+    np.testing.assert_allclose(trace["var1"][0], var, rtol=1e-13)
+    np.testing.assert_allclose(trace["Zhat1"], (Z - mu) / np.sqrt(var + 1e-5), rtol=1e-12)
+    np.testing.assert_allclose(trace["Zhat1"].mean(axis=0), 0, atol=1e-14)
+    np.testing.assert_allclose(trace["Ztilde1"], gamma * trace["Zhat1"] + beta, rtol=1e-14)
+    assert "b1" not in trace and "db1" not in trace
+    inference = backprop(net.inference(), params, X, Y)
+    np.testing.assert_allclose(inference["Zhat1"], (Z - rmu) / np.sqrt(rvar + 1e-5), rtol=1e-12)
+    np.testing.assert_allclose(inference["dZ1"], inference["dZhat1"] / np.sqrt(rvar + 1e-5), rtol=1e-13)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda net, masks: None, "needs its masks D1…D2"),
+    (lambda net, masks: [masks[0][:3], masks[1]], "D1 has shape (3, 5), expected (7, 5)"),
+    (lambda net, masks: [masks[0] * 0.5, masks[1]], "only 0s and 1s"),
+    (lambda net, masks: [masks[0].astype(np.float32), masks[1]], "D1 has dtype float32"),
+], ids=["missing", "shape", "not-0-1", "dtype"])
+def test_bad_masks_are_named(change, message):
+    net, params, X, Y, masks = next_lecture_problem(keep_prob=0.6)
+    with pytest.raises(InputError, match=re.escape(message)):
+        backprop(net, params, X, Y, change(net, masks))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(keep_prob=0.0), "keep_prob must be in (0, 1]"), (dict(keep_prob=1.5), "keep_prob must be in (0, 1]"),
+    (dict(bn_momentum=1.0), "momentum β must be in [0, 1)"), (dict(bn_eps=0.0), "ε must be a number > 0"),
+    (dict(sizes=(2, 3), batch_norm=True), "act on hidden layers"),
+], ids=["keep-prob-0", "keep-prob-above-1", "momentum", "eps", "no-hidden-layer"])
+def test_bad_next_lecture_network_is_named(kwargs, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        Network(**{"sizes": (2, 4, 3), **kwargs})
+
+
+def test_a_batch_norm_layer_has_its_own_parameters_and_a_file_of_them_reads_back():
+    from reference import params_from_arrays
+    net, params, X, Y, _ = next_lecture_problem(batch_norm=True)
+    with pytest.raises(InputError, match="a batch-norm layer has no b"):
+        backprop(net, [(params[0][0], params[0][1])] + params[1:], X, Y)
+    arrays = {f"{name}{l}": value for l, layer in enumerate(params, start=1) for name, value in zip(net.layer_names(l), layer)}
+    back = params_from_arrays(arrays)
+    assert all(np.array_equal(P, Q) for layer, layer2 in zip(back, params) for P, Q in zip(layer, layer2))
+    del arrays["rmu1"], arrays["rvar1"]  # a file without running averages: they start at 0 and 1
+    assert np.all(params_from_arrays(arrays)[0][3] == 0) and np.all(params_from_arrays(arrays)[0][4] == 1)

@@ -12,8 +12,9 @@ import adapters
 from crosscheck import tolerance, training
 from crosscheck.problem import Problem
 from reference import InputError, Network, init_params, make_data
-from reference.optim import OPTIMIZERS, RULES, Optimizer, Updater
-from reference.train import Run, Stepper, accuracy, batch_schedule, is_full_batch, train
+from reference.optim import OPTIMIZERS, RULES, SCHEDULES, LRSchedule, Optimizer, Updater, clip_scale
+from reference.train import (EarlyStopping, Patience, Run, Schedule, Stepper, accuracy, batch_schedule, gradients,
+                             is_full_batch, train)
 
 FRAMEWORK_ROLE = "train"  # conftest.py parametrizes `framework` over the frameworks that train; `trainer` is its module
 LR = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01}
@@ -448,3 +449,144 @@ def test_comparing_a_run_keeps_no_parameters_of_past_steps():
     (short, _), (long, outcome) = peak(40), peak(400)
     assert outcome.status == "ok" and len(outcome.param_gap) == 400
     assert long - short < 1_000_000, f"peak {short / 1e6:.1f} MB at 40 steps, {long / 1e6:.1f} MB at 400"
+
+
+# ---- the next lecture's optimisation: schedules, clipping, early stopping, with dropout and batch norm ---------
+
+SCHEDULE_CASES = {"step": LRSchedule("step", 0.5, 2), "exponential": LRSchedule("exponential", 0.7),
+                  "inverse": LRSchedule("inverse", 0.5), "cosine": LRSchedule("cosine", epochs=4, floor=0.1)}
+
+
+def test_the_schedules_are_the_formulas_stated():
+    """α_e for e = 0 … 4, computed here from the formulas of reference/optim.py's table."""
+    lr, e = 0.3, np.arange(5)
+    expected = {"step": lr * 0.5 ** (e // 2), "exponential": lr * 0.7 ** e, "inverse": lr / (1 + 0.5 * e),
+                "cosine": lr * (0.1 + 0.9 * (1 + np.cos(np.pi * np.minimum(e, 4) / 4)) / 2)}
+    for name, schedule in SCHEDULE_CASES.items():
+        np.testing.assert_allclose([schedule.rate(lr, int(k)) for k in e], expected[name], rtol=1e-15, err_msg=name)
+    assert set(SCHEDULES) == {"constant", *SCHEDULE_CASES}
+
+
+def test_the_reference_changes_alpha_between_epochs_never_within_one():
+    """SGD on a constant gradient g = 1: each step moves W by α of its epoch; 3 steps an epoch."""
+    W = np.zeros((1, 1))
+    updater = Updater(Optimizer("sgd", 1.0, schedule=LRSchedule("exponential", 0.5)), [(W, W)], steps_per_epoch=3)
+    moves, params = [], [(W, W)]
+    for _ in range(7):
+        after = updater.step(params, [(np.ones((1, 1)), np.ones((1, 1)))])
+        moves.append(float(params[0][0][0, 0] - after[0][0][0, 0]))
+        params = after
+    assert moves == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
+
+
+def test_clipping_rescales_by_the_global_norm_in_each_conventions_words():
+    """‖g‖ = 10 over two tensors (6 and 8) clipped to c = 1: every framework's own formula, and the result's norm."""
+    assert clip_scale(10.0, 1.0, "torch") == 1 / (10 + 1e-6) and clip_scale(0.5, 1.0, "torch") == 1.0
+    assert clip_scale(10.0, 1.0, "keras") == 1.0 * min(1 / 10, 1.0) and clip_scale(10.0, 1.0, "optax") is None
+    grads = [(np.array([[6.0]]), np.array([[8.0]]))]
+    for convention in ("torch", "keras", "optax"):
+        updater = Updater(Optimizer("sgd", 1.0, convention, clip=1.0), [(np.zeros((1, 1)), np.zeros((1, 1)))])
+        (dW, db), = updater.clipped(grads)
+        assert np.hypot(dW[0, 0], db[0, 0]) == pytest.approx(1.0, rel=1e-6) and dW[0, 0] / db[0, 0] == pytest.approx(0.75)
+
+
+def test_early_stopping_is_patience_epochs_without_a_lower_dev_J():
+    """Keras's EarlyStopping rule: the lowest J so far improves, `patience` epochs in a row without it stop."""
+    watcher = Patience(2)
+    assert [watcher.update(J) for J in (3.0, 2.0, 2.5, 2.0)] == [False, False, False, True]  # 2.0 is no lower than 2.0
+    assert watcher.stopped_epoch == 4
+    watcher = Patience(2)
+    assert [watcher.update(J) for J in (1.0, 0.9, 0.95, 0.8, 0.85, 0.85)] == [False] * 5 + [True]  # 0.8 resets the wait
+    with pytest.raises(InputError, match="patience"):
+        EarlyStopping(0, np.zeros((1, 2)), np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize("name", SCHEDULE_CASES)
+def test_each_framework_runs_the_schedule_in_its_own_scheduler(framework, trainer, name):
+    """4 epochs of 3 mini-batches: torch.optim.lr_scheduler stepped per epoch, Keras's LearningRateSchedule and optax's
+    schedules on the epoch — every step against the reference's α_e."""
+    net = Network((2, 5, 3))
+    X, Y = make_data(net, 90, seed=1)
+    opt = Optimizer("sgd", 0.5, training.convention(framework), schedule=SCHEDULE_CASES[name])
+    assert_follows(trainer.train, net, init_params(net, "he", 1), X, Y, opt, batch_schedule(90, 32, 4, seed=1),
+                   f"{framework} {name}")
+
+
+def next_lecture_run(dtype):
+    """2-8-6-3 with batch norm and dropout (keep_prob 0.8), Adam α = 0.1 halved every 3 epochs, gradients clipped to
+    a global norm of 0.5 (their norm reaches 1.5), early stopping on a dev set with patience 1: it stops after
+    epoch 4 of 10, in every convention and both dtypes (measured)."""
+    net = Network((2, 8, 6, 3), batch_norm=True, keep_prob=0.8)
+    X, Y = make_data(net, 300, seed=0, dtype=dtype)
+    stopping = EarlyStopping(1, *make_data(net, 60, seed=5, dtype=dtype))
+    optimizer = Optimizer("adam", 0.1, schedule=LRSchedule("step", 0.5, 3), clip=0.5)
+    return net, init_params(net, "he", 0, dtype), X, Y, optimizer, batch_schedule(300, 64, 10, 0, stopping)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_dropout_batch_norm_a_schedule_clipping_and_early_stopping_follow_the_reference(framework, trainer, dtype):
+    net, params, X, Y, optimizer, schedule = next_lecture_run(dtype)
+    optimizer = optimizer.in_convention(training.convention(framework))
+    result = assert_follows(trainer.train, net, params, X, Y, optimizer, schedule, f"{framework} {dtype}")
+    assert result.steps == len(result.envelope.run.losses) == 20 < len(schedule)   # stopped after epoch 4, as the reference
+    assert result.chaos_step is None and result.stopped_epoch == 4
+    final = result.run.final_params[0]
+    assert len(final) == 5 and np.all(final[4] != 1)  # (W, γ, β, μ_run, σ²_run): the running averages moved, and were compared
+    norms = [np.sqrt(sum(np.sum(g ** 2) for layer in gradients(net, params, X[rows], Y[rows],
+                                                                schedule.masks(net, t, dtype))[1] for g in layer))
+             for t, rows in enumerate(schedule[:5], start=1)]
+    assert max(norms) > optimizer.clip  # clipping acts in this run
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_batch_norms_running_variance_in_the_other_convention_fails(dtype):
+    """torch averages the unbiased σ² · m/(m − 1), Keras the biased σ²: one for the other is off at step 1."""
+    net, params, X, Y, optimizer, schedule = next_lecture_run(dtype)
+    problem = Problem(net, params, X, Y)
+    envelope = training.measure_envelope(problem, optimizer, schedule)
+
+    def keras_running_variance(net, params, X, Y, optimizer, schedule, on_step):
+        return train(net, params, X, Y, optimizer.in_convention("keras"), schedule, on_step)
+
+    outcome = training.follow("biased", keras_running_variance, problem, optimizer, schedule, envelope)
+    assert outcome.status == "mismatch" and outcome.failed_step == 1, outcome.reason
+
+
+def test_a_run_that_does_not_stop_early_fails():
+    net, params, X, Y, optimizer, schedule = next_lecture_run("float64")
+    problem = Problem(net, params, X, Y)
+    envelope = training.measure_envelope(problem, optimizer, schedule)
+
+    def never_stops(net, params, X, Y, optimizer, schedule, on_step):
+        return train(net, params, X, Y, optimizer, schedule.like(stopping=None), on_step)
+
+    outcome = training.follow("never", never_stops, problem, optimizer, schedule, envelope)
+    assert outcome.status == "mismatch" and "stopped after step 50 (epoch 10), the reference after step 20 (epoch 4)" \
+        in outcome.reason
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_schedule_stepped_per_step_fails_at_step_2_and_says_so(dtype):
+    net = Network((2, 6, 3))
+    X, Y = make_data(net, 90, seed=1, dtype=dtype)
+    problem = Problem(net, init_params(net, "he", 1, dtype), X, Y)
+    optimizer, schedule = Optimizer("sgd", 0.5, schedule=LRSchedule("exponential", 0.7)), batch_schedule(90, 32, 4, 1)
+    envelope = training.measure_envelope(problem, optimizer, schedule)
+
+    def per_step(net, params, X, Y, optimizer, schedule, on_step):  # every step its own epoch
+        return train(net, params, X, Y, optimizer, Schedule(list(schedule), schedule.m, len(schedule), schedule.seed),
+                     on_step)
+
+    outcome = training.follow("per-step", per_step, problem, optimizer, schedule, envelope)
+    assert outcome.status == "mismatch" and outcome.failed_step == 2
+    assert "0.7 × the reference's" in outcome.hint and "per step instead of per epoch" in outcome.hint
+
+
+@pytest.mark.jax
+@pytest.mark.parametrize("framework", ["jax"])
+def test_jax_without_optax_writes_schedules_and_clipping_out(trainer, monkeypatch):
+    monkeypatch.setitem(sys.modules, "optax", None)
+    net, params, X, Y, optimizer, schedule = next_lecture_run("float64")
+    for name, lr_schedule in SCHEDULE_CASES.items():
+        opt = Optimizer("adam", 0.1, "optax", schedule=lr_schedule, clip=0.5)
+        assert_follows(trainer.train, net, params, X, Y, opt, schedule, f"jax without optax, {name}")

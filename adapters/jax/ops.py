@@ -8,6 +8,9 @@ step all use these.
                            a mean over the m rows, from the logits (JAX has no loss functions of its own;
                            optax has, but is optional here)
          + (c/2) Σ‖W‖²     l2_term(net, weights, m): weights only, c from the network's L2 convention
+    Zhat = norm(Z)         normalize(net, Z, running): written out — JAX has no batch norm of its own (flax has; its
+                           running variance is the biased one, as here): μ, σ² = jnp.mean, biased; (Z − μ)/√(σ² + ε)
+    Adrop = A ⊙ D / p      dropout(net, A, D), the mask handed in
 """
 import jax
 import jax.numpy as jnp
@@ -30,6 +33,40 @@ def output(net, Z):
     if net.loss == "softmax-ce":
         return jax.nn.softmax(Z, axis=1)
     return jax.nn.sigmoid(Z) if net.loss == "sigmoid-bce" else Z
+
+
+def normalize(net, Z, running=None):
+    """(Zhat, μ, σ²) with the batch's μ and biased σ², or (Zhat, None, None) with running = (μ_run, σ²_run)."""
+    if running is None:
+        mu = jnp.mean(Z, axis=0, keepdims=True)
+        var = jnp.mean((Z - mu) ** 2, axis=0, keepdims=True)
+        return (Z - mu) / jnp.sqrt(var + net.bn_eps), mu, var
+    return (Z - running[0]) / jnp.sqrt(running[1] + net.bn_eps), None, None
+
+
+def dropout(net, A, D):
+    """Adrop = A ⊙ D / keep_prob with the shared mask D."""
+    return A * D / net.keep_prob
+
+
+def forward(net, params, X, masks=None, running=None):
+    """Z[L] and the batch statistics [(μ, σ²) or None per layer] for params [(W, b) or (W, γ, β), …]: the batch's
+    statistics, or with running = [(μ_run, σ²_run) or None per layer] the running averages; dropout with masks."""
+    A, statistics = X, []
+    for l, layer in enumerate(params, start=1):
+        if net.normalized(l):
+            W, gamma, beta = layer
+            Zhat, mu, var = normalize(net, A @ W, None if running is None else running[l - 1])
+            statistics.append(None if running is not None else (mu, var))
+            Z = Zhat * gamma + beta
+        else:
+            W, b = layer
+            Z = A @ W + b
+            statistics.append(None)
+        A = hidden(net, Z) if l < net.L else Z
+        if masks is not None and net.dropout(l):
+            A = dropout(net, A, masks[l - 1])
+    return Z, statistics
 
 
 def logits(net, params, X):

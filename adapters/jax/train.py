@@ -1,74 +1,122 @@
 """Training in JAX: the loss as a function of the parameters, jax.value_and_grad, an optax update.
 
-    J(params, X, Y)        = ops.loss(ops.logits(params, X), Y)  (+ ops.l2_term)
+    J(params, X, Y)        = ops.loss(ops.forward(params, X), Y)  (+ ops.l2_term)
     J, grads               = jax.value_and_grad(J)(params, Xb, Yb)
-    updates, state         = tx.update(grads, state, params)  tx = optax.sgd / adam / adamw / rmsprop
+    updates, state         = tx.update(grads, state, params)  tx = optax.sgd / adam / adamw / rmsprop,
+                                                              after optax.clip_by_global_norm(c) when clipping,
+                                                              α an optax schedule of the epoch ⌊count / S⌋
     params                 = optax.apply_updates(params, updates)
+    running                = β running + (1 − β) batch statistics    batch norm (flax's convention: biased σ²)
 
 Without optax the same updates are written out below (write_out).  The parameters are the
-reference's [(W, b), …] as they are: Z = A W + b needs no transpose.
+reference's [(W, b), …] as they are: Z = A W + b needs no transpose.  After each epoch, with early stopping,
+J on the dev split in an inference pass decides whether to go on (reference.train.EarlyStopping).
 """
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from reference.train import Run
+from reference.train import Run, as_schedule
 
 from . import ops
 
 
-def cost(net, params, X, Y):
-    """J of a batch as a function of the parameters: what jax.grad differentiates."""
-    return ops.loss(net, ops.logits(net, params, X), Y) + ops.l2_term(net, [W for W, _ in params], X.shape[0])
+def cost(net, params, X, Y, masks=None, running=None):
+    """J of a batch as a function of the parameters (what jax.grad differentiates), and the batch statistics."""
+    Z, statistics = ops.forward(net, params, X, masks, running)
+    return ops.loss(net, Z, Y) + ops.l2_term(net, [layer[0] for layer in params], X.shape[0]), statistics
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
     """The same run as reference.train.train, in JAX: a Run with J per step and the final parameters;
     on_step(t, J, params) after each step with the parameters as NumPy arrays."""
-    init, update = transformation(optimizer)
+    schedule = as_schedule(schedule, X.shape[0])
+    init, update = transformation(optimizer, schedule.steps_per_epoch)
+    beta = net.bn_momentum
 
     @jax.jit
-    def step(params, state, X, Y):
-        J, grads = jax.value_and_grad(lambda p: cost(net, p, X, Y))(params)
+    def step(params, running, state, X, Y, masks):
+        (J, statistics), grads = jax.value_and_grad(lambda p: cost(net, p, X, Y, masks), has_aux=True)(params)
         updates, state = update(grads, state, params)
         params = jax.tree_util.tree_map(lambda p, u: p + u, params, updates)
-        return params, state, J
+        running = [None if stats is None else tuple(r * beta + s * (1 - beta) for r, s in zip(averages, stats))
+                   for averages, stats in zip(running, statistics)]
+        return params, running, state, J
 
-    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
-    state = init(params)
+    @jax.jit
+    def dev_cost(params, running, X, Y):
+        return cost(net.inference(), params, X, Y, running=running)[0]
+
+    learnt = [tuple(jnp.asarray(P) for P in layer[:net.learnt(l)]) for l, layer in enumerate(params, start=1)]
+    running = [tuple(jnp.asarray(P) for P in layer[net.learnt(l):]) or None for l, layer in enumerate(params, start=1)]
+    state = init(learnt)
+    stopping = schedule.stopping
+    patience = stopping.watcher() if stopping else None
     losses = []
     for t, rows in enumerate(schedule, start=1):
-        params, state, J = step(params, state, X[rows], Y[rows])
+        learnt, running, state, J = step(learnt, running, state, X[rows], Y[rows], schedule.masks(net, t, X.dtype))
         losses.append(float(J))
         if on_step:
-            on_step(t, losses[-1], as_numpy(params))
-    return Run("jax", np.array(losses), as_numpy(params))
+            on_step(t, losses[-1], as_numpy(learnt, running))
+        if patience and schedule.end_of_epoch(t) and patience.update(float(dev_cost(learnt, running, stopping.X,
+                                                                                        stopping.Y))):
+            break
+    return Run("jax", np.array(losses), as_numpy(learnt, running))
 
 
-def as_numpy(params):
-    return [(np.asarray(W), np.asarray(b)) for W, b in params]
+def as_numpy(params, running=None):
+    return [tuple(np.asarray(P) for P in layer + (averages or ())) for layer, averages
+            in zip(params, running or [None] * len(params))]
 
 
-def transformation(optimizer):
-    """(init, update) of optax's optimizer in optax's convention, every hyperparameter given; else write_out."""
+def transformation(optimizer, steps_per_epoch=1):
+    """(init, update) of optax's optimizer in optax's convention, every hyperparameter given — its learning rate an
+    optax schedule of the epoch, clip_by_global_norm chained before it; else write_out."""
     if optimizer.convention != "optax":
         raise ValueError(f"jax runs the optax convention, not {optimizer.convention!r}")
     try:
         import optax
     except ImportError:
-        return write_out(optimizer)
-    h, lr = optimizer.hyper, optimizer.lr
+        return write_out(optimizer, steps_per_epoch)
+    h, lr = optimizer.hyper, learning_rate(optimizer, steps_per_epoch, optax)
     tx = {"sgd": lambda: optax.sgd(lr),
           "momentum": lambda: optax.sgd(lr, momentum=h["mu"]),
           "adam": lambda: optax.adam(lr, b1=h["beta1"], b2=h["beta2"], eps=h["eps"]),
           "adamw": lambda: optax.adamw(lr, b1=h["beta1"], b2=h["beta2"], eps=h["eps"], weight_decay=h["weight_decay"]),
           "rmsprop": lambda: optax.rmsprop(lr, decay=h["rho"], eps=h["eps"])}[optimizer.name]()
+    if optimizer.clip:
+        tx = optax.chain(optax.clip_by_global_norm(optimizer.clip), tx)
     return tx.init, tx.update
 
 
-def write_out(optimizer):
+def learning_rate(optimizer, steps_per_epoch, optax=None):
+    """α, or a function of optax's step count: the reference's LRSchedule on the epoch ⌊count / S⌋ — optax's own
+    schedules where it has one (exponential_decay, cosine_decay_schedule), 1/t written out (optax has none)."""
+    schedule, lr = optimizer.schedule, optimizer.lr
+    if schedule is None:
+        return lr
+    f = schedule.factor
+    if optax is not None and schedule.name != "inverse":
+        by_epoch = {"step": lambda: optax.exponential_decay(lr, schedule.every, f, staircase=True),
+                    "exponential": lambda: optax.exponential_decay(lr, 1, f),
+                    "cosine": lambda: optax.cosine_decay_schedule(lr, schedule.epochs, schedule.floor)}[schedule.name]()
+    else:
+        def by_epoch(epoch):
+            return schedule.rate(lr, epoch) if isinstance(epoch, int) else {
+                "step": lambda: lr * f ** jnp.floor_divide(epoch, schedule.every),
+                "exponential": lambda: lr * f ** epoch,
+                "inverse": lambda: lr / (1 + f * epoch),
+                "cosine": lambda: lr * (schedule.floor + (1 - schedule.floor) * (
+                    1 + jnp.cos(jnp.pi * jnp.minimum(epoch, schedule.epochs) / schedule.epochs)) / 2)}[schedule.name]()
+    # the epoch as int64: optax divides the count by its transition steps, and JAX makes int32 / int a float32 — a
+    # detour through float32 that would move a float64 run's α by 1e-9 of itself (optax casts α to the update's dtype)
+    return lambda count: by_epoch(jnp.floor_divide(jnp.asarray(count, jnp.int64), steps_per_epoch))
+
+
+def write_out(optimizer, steps_per_epoch=1):
     """The updates of reference.optim in optax's convention, in jax.numpy, for when optax is missing."""
-    h, lr, name = optimizer.hyper, optimizer.lr, optimizer.name
+    h, name = optimizer.hyper, optimizer.name
+    rate = learning_rate(optimizer, steps_per_epoch)
     tree = jax.tree_util.tree_map
 
     def init(params):
@@ -77,6 +125,10 @@ def write_out(optimizer):
 
     def update(g, s, params=None):
         t = s["t"] + 1
+        lr = rate(s["t"]) if callable(rate) else rate  # optax's count before this step: 0, 1, …
+        if optimizer.clip:  # optax.clip_by_global_norm: g if ‖g‖ < c, else g / ‖g‖ · c
+            norm = jnp.sqrt(sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(g)))
+            g = tree(lambda x: jnp.where(norm < optimizer.clip, x, x / norm * optimizer.clip), g)
         if name == "sgd":
             return tree(lambda g: -lr * g, g), {**s, "t": t}
         if name == "momentum":

@@ -4,6 +4,8 @@
     A[l] = g(Z[l])                 keras.layers.Activation(activation(net))
     J    = mean over rows of per_example_loss(Y, Z[L])   keras.losses.categorical_crossentropy(from_logits=True), …
          + (c/2) Σ‖W‖²             exact_l2(c / 2) as each Dense's kernel_regularizer
+    Ztilde = γ Zhat + β            keras.layers.BatchNormalization(momentum=β, epsilon=ε): normalization(net)
+    Adrop = A ⊙ D / p              SharedMaskDropout: the mask is a model input (keras.layers.Dropout draws its own)
 """
 import keras
 import numpy as np
@@ -31,6 +33,45 @@ def exact_l2(lam):
     return ExactL2(lam)
 
 
+def normalization(net, dtype, **options):
+    """keras.layers.BatchNormalization with the network's β as Keras's momentum (the weight of the moving average:
+    torch's momentum means the opposite) and its ε (Keras's default is 1e-3).  Keras keeps the moving average of
+    the biased variance."""
+    return keras.layers.BatchNormalization(momentum=net.bn_momentum, epsilon=net.bn_eps, dtype=dtype, **options)
+
+
+class SharedMaskDropout(keras.layers.Layer):
+    """Inverted dropout with the mask handed in: called on [A, D], A ⊙ D / keep_prob in training, A at inference —
+    keras.layers.Dropout(rate = 1 − keep_prob) does the same with a mask of its own."""
+
+    def __init__(self, keep_prob, **kwargs):
+        super().__init__(**kwargs)
+        self.keep_prob = keep_prob
+
+    def call(self, inputs, training=None):
+        A, D = inputs
+        return A * D / self.keep_prob if training else A
+
+
+def model(net, dtype="float64", c=0.0):
+    """The network as a Keras model of the logits Z[L]: Dense (use_bias=False before batch norm),
+    BatchNormalization, Activation, SharedMaskDropout, …  With dropout its inputs are [X, D1, …, D(L−1)]."""
+    if not net.keep_prob < 1:
+        return sequential(net, dtype, c)
+    regularizer = exact_l2(c / 2) if c else None
+    X = keras.Input((net.sizes[0],), dtype=dtype)
+    masks = [keras.Input((n,), dtype=dtype) for n in net.sizes[1:-1]]
+    A = X
+    for l, n_out in enumerate(net.sizes[1:], start=1):
+        A = keras.layers.Dense(n_out, use_bias=not net.normalized(l), kernel_regularizer=regularizer, dtype=dtype)(A)
+        if net.normalized(l):
+            A = normalization(net, dtype)(A)
+        if l < net.L:
+            A = keras.layers.Activation(activation(net), dtype=dtype)(A)
+            A = SharedMaskDropout(net.keep_prob, dtype=dtype)([A, masks[l - 1]])
+    return keras.Model([X, *masks], A)
+
+
 def sequential(net, dtype="float64", c=0.0, with_output=False):
     """Dense, Activation, …, Dense (and the output's Activation with_output) in dtype, (c/2)‖W‖² on each kernel.
 
@@ -39,7 +80,9 @@ def sequential(net, dtype="float64", c=0.0, with_output=False):
     regularizer = exact_l2(c / 2) if c else None  # Keras's L2(λ) adds λ Σ‖W‖²: λ = c/2
     model = keras.Sequential([keras.Input((net.sizes[0],), dtype=dtype)])
     for l, n_out in enumerate(net.sizes[1:], start=1):
-        model.add(keras.layers.Dense(n_out, kernel_regularizer=regularizer, dtype=dtype))
+        model.add(keras.layers.Dense(n_out, use_bias=not net.normalized(l), kernel_regularizer=regularizer, dtype=dtype))
+        if net.normalized(l):
+            model.add(normalization(net, dtype))
         if l < net.L:
             model.add(keras.layers.Activation(activation(net), dtype=dtype))
         elif with_output:

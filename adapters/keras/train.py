@@ -11,13 +11,16 @@ exactly −(1/m) Σ Y log softmax(Z).  Predictions take the softmax separately (
 The batch order: fit is never allowed to shuffle; it is given the rows in the order the reference's
 schedule visits them (every epoch's permutation, one after the other) with the schedule's batch size,
 so its k-th batch is the reference's k-th batch.  When B does not divide m, each epoch ends in a
-smaller batch that fit would not cut by itself; then fit is handed the batches through a PyDataset.
+smaller batch that fit would not cut by itself; then fit is handed the batches through a PyDataset —
+as it is with dropout (each batch comes with its masks, inputs of the model: ops.model) and with early
+stopping (fit runs epoch by epoch, and keras.callbacks.EarlyStopping watches val_loss on the dev split: J
+in an inference pass with its L2 term, the rule of reference.train.EarlyStopping).
 """
 import keras
 import numpy as np
 
 from reference.regularization import l2_coefficient
-from reference.train import Run
+from reference.train import Run, as_schedule
 
 from . import bridge, ops
 from .optimizers import floatx, keras_optimizer
@@ -26,19 +29,39 @@ from .optimizers import floatx, keras_optimizer
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
     """The same run as reference.train.train, with model.fit: a Run with J per step and the final parameters;
     on_step(t, J, params) after each step (from fit's callback) with the parameters in the lecture's layout."""
+    schedule = as_schedule(schedule, X.shape[0])
     with floatx(X.dtype.name):  # see optimizers.py: α, μ, β must not pass through float32
         batch_size = max(len(rows) for rows in schedule)
-        model = ops.sequential(net, X.dtype.name, l2_per_batch(net, schedule))
+        model = ops.model(net, X.dtype.name, l2_per_batch(net, schedule))
         model.set_weights(bridge.keras_weights(params))
-        model.compile(optimizer=keras_optimizer(optimizer), loss=ops.per_example_loss(net))
-        steps = recorder(model, on_step)
-        if all(len(rows) == batch_size for rows in schedule[:-1]):
+        model.compile(optimizer=keras_optimizer(optimizer, schedule.steps_per_epoch), loss=ops.per_example_loss(net))
+        steps = recorder(model, on_step, net)
+        stopping = schedule.stopping
+        if stopping is not None or net.keep_prob < 1:  # epoch by epoch, each batch with its masks
+            callbacks = [steps]
+            validation = None
+            if stopping is not None:
+                callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=stopping.patience,
+                                                               min_delta=0, restore_best_weights=False))
+                validation = (inputs(net, stopping.X), stopping.Y)
+            model.fit(batches(X, Y, schedule, net), epochs=schedule.epochs, steps_per_epoch=schedule.steps_per_epoch,
+                      shuffle=False, verbose=0, callbacks=callbacks, validation_data=validation,
+                      validation_batch_size=len(stopping.X) if stopping else None)
+        elif all(len(rows) == batch_size for rows in schedule[:-1]):
             rows = np.concatenate(schedule)   # every batch but the last is full: the rows in order, cut by fit
             model.fit(X[rows], Y[rows], batch_size=batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[steps])
         else:                                 # each epoch ends in a smaller batch: hand fit the batches themselves
-            model.fit(batches(X, Y, schedule), epochs=1, shuffle=False, verbose=0, callbacks=[steps])
-        final = bridge.params_from_keras_weights(model.get_weights())
+            model.fit(batches(X, Y, schedule, net), epochs=1, steps_per_epoch=len(schedule), shuffle=False, verbose=0,
+                      callbacks=[steps])
+        final = bridge.params_from_keras_weights(model.get_weights(), net)
     return Run("keras", np.array(steps.losses), final)
+
+
+def inputs(net, X, masks=None):
+    """The model's inputs: X, or with dropout [X, D1, …] (masks of ones where none are given: an inference pass)."""
+    if not net.keep_prob < 1:
+        return X
+    return (X, *(masks or [np.ones((X.shape[0], n), X.dtype) for n in net.sizes[1:-1]]))
 
 
 def l2_per_batch(net, schedule):
@@ -51,20 +74,27 @@ def l2_per_batch(net, schedule):
     return l2_coefficient(net.l2, net.l2_convention, sizes.pop())
 
 
-def batches(X, Y, schedule):
-    """A keras.utils.PyDataset whose i-th item is the reference's i-th batch."""
+def batches(X, Y, schedule, net):
+    """A keras.utils.PyDataset whose i-th item is the reference's i-th batch, with its masks.
+
+    It has no length (num_batches None): fit is told the steps per epoch and reads on from one epoch into the
+    next, so the i-th item fit asks for is the run's step i + 1 — however far ahead tf.data prefetches.
+    """
 
     class Batches(keras.utils.PyDataset):
-        def __len__(self):
-            return len(schedule)
+        @property
+        def num_batches(self):
+            return None
 
         def __getitem__(self, i):
-            return X[schedule[i]], Y[schedule[i]]
+            t = min(i, len(schedule) - 1) + 1  # read-ahead past the last step gets the last batch, never used
+            rows = schedule[t - 1]
+            return inputs(net, X[rows], schedule.masks(net, t, X.dtype)), Y[rows]
 
     return Batches()
 
 
-def recorder(model, on_step):
+def recorder(model, on_step, net):
     """A Keras callback that keeps J of every step and hands each step's weights to on_step.
 
     fit reports J as a mean over the epoch so far; resetting the mean before each batch makes the
@@ -83,6 +113,6 @@ def recorder(model, on_step):
         def on_train_batch_end(self, batch, logs=None):
             self.losses.append(float(logs["loss"]))
             if on_step:
-                on_step(len(self.losses), self.losses[-1], bridge.params_from_keras_weights(model.get_weights()))
+                on_step(len(self.losses), self.losses[-1], bridge.params_from_keras_weights(model.get_weights(), net))
 
     return Recorder()

@@ -7,6 +7,9 @@ benchmark's step all use these.
     J    = loss(Z[L], Y)   tf.nn.softmax_cross_entropy_with_logits, sigmoid_cross_entropy_with_logits, a
                            squared error — each the reference's J, a mean over the m rows, from the logits
          + (c/2) Σ‖W‖²     l2_term(net, weights, m): weights only, c from the network's L2 convention
+    Zhat = norm(Z)         tf.nn.moments (σ² biased) and tf.nn.batch_normalization, with the running averages at
+                           inference; Ztilde = γ Zhat + β
+    Adrop = A ⊙ D / p      dropout with the mask handed in (tf.nn.dropout draws its own)
 """
 import tensorflow as tf
 
@@ -58,3 +61,42 @@ def l2_term(net, weights, m):
     else:
         c = l2_coefficient(net.l2, net.l2_convention, 1)
     return c / 2 * tf.add_n([tf.reduce_sum(tf.square(W)) for W in weights])
+
+
+def normalize(net, Z, running=None):
+    """(Zhat, μ, σ²): Z normalized by the batch's μ and biased σ² (tf.nn.moments), or, given running = (μ_run,
+    σ²_run), by those (μ, σ² then None) — tf.nn.batch_normalization with the network's ε, no scale or shift."""
+    if running is None:
+        mu, var = tf.nn.moments(Z, axes=[0], keepdims=True)
+        return tf.nn.batch_normalization(Z, mu, var, None, None, net.bn_eps), mu, var
+    return tf.nn.batch_normalization(Z, running[0], running[1], None, None, net.bn_eps), None, None
+
+
+def dropout(net, A, D):
+    """Adrop = A ⊙ D / keep_prob with the shared mask D."""
+    return A * D / net.keep_prob
+
+
+def forward(net, layers, X, masks=None, running=None):
+    """Z[L] and the batch statistics [(μ, σ²) or None per layer] for layers [[W, b] or [W, γ, β], …]: Z = A W (+ b),
+    normalized and scaled (batch statistics, or with running = [(μ_run, σ²_run) or None per layer] the running
+    averages), g, dropout with the masks."""
+    A, statistics = X, []
+    for l, layer in enumerate(layers, start=1):
+        if net.normalized(l):
+            W, gamma, beta = layer
+            Z = tf.matmul(A, W)
+            if running is None:
+                mu, var = tf.nn.moments(Z, axes=[0], keepdims=True)
+                statistics.append((mu, var))
+            else:
+                (mu, var), _ = running[l - 1], statistics.append(None)
+            Z = tf.nn.batch_normalization(Z, mu, var, beta, gamma, net.bn_eps)  # γ (Z − μ) / √(σ² + ε) + β
+        else:
+            W, b = layer
+            Z = tf.matmul(A, W) + b
+            statistics.append(None)
+        A = hidden(net, Z) if l < net.L else Z
+        if masks is not None and net.dropout(l):
+            A = dropout(net, A, masks[l - 1])
+    return Z, statistics

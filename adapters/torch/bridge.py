@@ -62,3 +62,38 @@ def _numpy(value):
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     return np.asarray(value)
+
+
+# ---- a network with batch norm: Linear (no bias) and BatchNorm1d, module by module ----------------------
+#
+#     reference   (W, gamma, beta, rmu, rvar)     W (n_in, n_out), the rest (1, n_out)
+#     torch       Linear(bias=False).weight (n_out, n_in);  BatchNorm1d .weight γ, .bias β, .running_mean,
+#                 .running_var (n_out,) each
+
+MODULE_FIELDS = {"W": ("linear", "weight"), "b": ("linear", "bias"), "gamma": ("norm", "weight"),
+                 "beta": ("norm", "bias"), "rmu": ("norm", "running_mean"), "rvar": ("norm", "running_var")}
+
+
+def module_values(net, params):
+    """[{(module, field): array}] per layer: what each layer's Linear (and BatchNorm1d) holds, in torch's layout."""
+    out = []
+    for l, layer in enumerate(params, start=1):
+        values = {}
+        for name, value in zip(net.layer_names(l), layer):
+            values[MODULE_FIELDS[name]] = np.ascontiguousarray(torch_layout(value) if name == "W"
+                                                              else np.asarray(value).reshape(-1))
+        out.append(values)
+    return out
+
+
+def params_from_modules(net, layers):
+    """[(W1, b1), …] ((W, γ, β, μ_run, σ²_run) for a batch-norm layer) from [{"linear": Linear, "norm": BatchNorm1d}]."""
+    params = []
+    for l, modules in enumerate(layers, start=1):
+        layer = []
+        for name in net.layer_names(l):
+            module, field = MODULE_FIELDS[name]
+            value = _numpy(getattr(modules[module], field))
+            layer.append(torch_layout(value).copy() if name == "W" else value[np.newaxis, :].copy())
+        params.append(tuple(layer))
+    return params

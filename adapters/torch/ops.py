@@ -6,6 +6,8 @@ benchmark's step all use these.
     J    = loss(Z[L], Y)   F.cross_entropy, F.binary_cross_entropy_with_logits, F.mse_loss — each the
                            reference's J, a mean over the m rows, computed from the logits Z[L]
          + (c/2) Σ‖W‖²     l2_term(net, weights, m): weights only, c from the network's L2 convention
+    Zhat = norm(Z)         normalization(net, n): nn.BatchNorm1d with the network's ε and torch's momentum 1 − β
+    Adrop = A ⊙ D / p      SharedMaskDropout: inverted dropout with the mask handed in (nn.Dropout draws its own)
 """
 import torch
 import torch.nn.functional as F
@@ -21,6 +23,25 @@ def activation(net):
     if net.activation == "leaky_relu":
         return nn.LeakyReLU(net.leaky_slope)
     return ACTIVATIONS[net.activation]()
+
+
+def normalization(net, n, dtype, affine=True):
+    """nn.BatchNorm1d for a layer of n units: ε the network's (torch's default is 1e-5), and momentum = 1 − β —
+    torch's momentum is the weight of the new batch statistic, the reference's β (Keras's momentum) the weight of
+    the running average.  torch keeps the running average of the unbiased variance (reference.train)."""
+    return nn.BatchNorm1d(n, eps=net.bn_eps, momentum=1 - net.bn_momentum, affine=affine, dtype=dtype)
+
+
+class SharedMaskDropout(nn.Module):
+    """Inverted dropout, A ⊙ D / keep_prob, with D the mask every framework is handed (set .mask before each
+    forward pass); an identity in eval mode, like nn.Dropout(p = 1 − keep_prob), which draws its own mask."""
+
+    def __init__(self, keep_prob):
+        super().__init__()
+        self.keep_prob, self.mask = keep_prob, None
+
+    def forward(self, A):
+        return A * self.mask / self.keep_prob if self.training else A
 
 
 def output(net, Z):

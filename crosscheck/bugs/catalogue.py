@@ -13,10 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..check import run_check
-from ..probes import make_probes
+from ..probes import make_probes, with_biases
 from ..problem import build_problem
 from ..user_code import InProcess
-from .steps import make_backprop
+from reference.optim import LRSchedule, Optimizer
+from reference.train import batch_schedule
+
+from ..status import OK
+from ..training import follow, measure_envelope
+from .steps import make_backprop, make_train
 
 
 # ==== the mistakes: each one replaces a step above ================================================
@@ -128,6 +133,42 @@ def weights_left_in_columns(W):
     return W
 
 
+def backward_mask_redrawn(D, keep_prob, l):
+    return (np.random.default_rng(100 + l).random(D.shape) < keep_prob).astype(D.dtype)
+
+
+def dropout_forward_unscaled(A, D, keep_prob):
+    return A * D
+
+
+def dropout_backward_unscaled(dAdrop, D, keep_prob):
+    return dAdrop * D
+
+
+def dropout_on_always(training):
+    return True
+
+
+def batch_statistics_always(training):
+    return True
+
+
+def dgamma_summed_over_units(dZtilde, Zhat, m):
+    return np.sum(dZtilde * Zhat, axis=1, keepdims=True) / m
+
+
+def dbeta_summed_over_units(dZtilde, m):
+    return np.sum(dZtilde, axis=1, keepdims=True) / m
+
+
+def batch_variance_unbiased(Z, mu):
+    return np.var(Z, axis=0, ddof=1, keepdims=True)
+
+
+def learning_rate_per_step(lr, decay, epoch, step):
+    return lr * decay ** step
+
+
 # ==== the catalogue ===============================================================================
 
 @dataclass(frozen=True)
@@ -148,11 +189,20 @@ class Scenario:
     seed: int = 0
     dtype: str = "float64"
     layout: str = "rows"
+    keep_prob: float = 1.0   # dropout (the masks drawn from the seed)
+    batch_norm: bool = False # batch norm, with γ ≠ 1, β ≠ 0 and running averages ≠ (0, 1) (crosscheck.probes.with_biases)
+    inference: bool = False  # an inference pass: no dropout, batch norm with the running averages
 
     def describe(self):
         text = f"{'-'.join(map(str, self.layers))} {self.activation} {self.loss}, {self.init} init"
         if self.weight_scale != 1:
             text += f" × {self.weight_scale:g}"
+        if self.batch_norm:
+            text += ", batch norm"
+        if self.keep_prob < 1:
+            text += f", dropout keep_prob {self.keep_prob:g}"
+        if self.inference:
+            text += ", inference pass"
         text += f", m = {self.batch}, seed {self.seed}"
         if self.layout != "rows":
             text += f", {self.layout} layout"
@@ -160,8 +210,10 @@ class Scenario:
 
     def options(self):
         """build_problem's keyword arguments for this scenario (crosscheck.probes varies them)."""
+        extra = dict(keep_prob=self.keep_prob, batch_norm=self.batch_norm, inference=self.inference) \
+            if self.keep_prob < 1 or self.batch_norm else {}
         return dict(layers=self.layers, activation=self.activation, loss=self.loss, dtype=self.dtype,
-                    batch=self.batch, seed=self.seed, init=self.init)
+                    batch=self.batch, seed=self.seed, init=self.init, **extra)
 
     def build(self, probe="lecture"):
         """The crosscheck.problem.Problem this scenario describes, or one of its probes (crosscheck.probes)."""
@@ -170,12 +222,47 @@ class Scenario:
             if not probes:
                 raise ValueError(f"probe {probe} does not apply to {self.describe()}: {skipped[probe]}")
             return probes[0].problem
-        problem = build_problem(self.layers, self.activation, self.loss, dtype=self.dtype, batch=self.batch,
-                                seed=self.seed, init=self.init)
+        problem = build_problem(**self.options())
+        if self.batch_norm:
+            problem = with_biases(problem, self.seed)
         if self.weight_scale == 1:
             return problem
         params = [(W * problem.X.dtype.type(self.weight_scale), b) for W, b in problem.params]
         return dataclasses.replace(problem, params=params, config={**problem.config, "weight_scale": self.weight_scale})
+
+
+@dataclass(frozen=True)
+class TrainingScenario:
+    """A training run a mistake of the training loop needs in order to show: mini-batch SGD on the spiral with an
+    exponential learning-rate schedule, the student's loop (steps.make_train) followed step by step against the
+    reference (crosscheck.training.follow)."""
+
+    layers: tuple = (2, 8, 3)
+    activation: str = "relu"
+    loss: str = "softmax-ce"
+    init: str = "he"
+    examples: int = 300
+    batch_size: int = 64
+    epochs: int = 3
+    lr: float = 0.5
+    decay: float = 0.7
+    seed: int = 0
+    dtype: str = "float64"
+    layout: str = "rows"
+
+    def describe(self):
+        steps = -(-self.examples // self.batch_size)
+        text = (f"{'-'.join(map(str, self.layers))} {self.activation} {self.loss}, {self.init} init, SGD α = "
+                f"{self.lr:g} × {self.decay:g} per epoch, {self.epochs} epochs of {steps} batches of {self.batch_size}, "
+                f"seed {self.seed}")
+        return text if self.dtype == "float64" else f"{text}, {self.dtype}"
+
+    def build(self, probe="lecture"):
+        """(problem, optimizer, schedule) of the run."""
+        problem = build_problem(self.layers, self.activation, self.loss, dtype=self.dtype, batch=self.examples,
+                                seed=self.seed, init=self.init)
+        optimizer = Optimizer("sgd", self.lr, "torch", schedule=LRSchedule("exponential", self.decay))
+        return problem, optimizer, batch_schedule(self.examples, self.batch_size, self.epochs, self.seed)
 
 
 @dataclass(frozen=True)
@@ -192,8 +279,14 @@ class Bug:
     hint_says: str = None  # a phrase the engine's hint must contain, where crosscheck.diagnose names the cause
     probe: str = "lecture" # the probe (crosscheck.probes) that makes it show: the scenario as it is, or a variation
 
+    @property
+    def trains(self):
+        """A mistake of the training loop (a TrainingScenario), not of one backward pass."""
+        return isinstance(self.scenario, TrainingScenario)
+
     def backprop(self):
-        return make_backprop(self.mutation, self.scenario.layout)
+        """The mutated implementation: backprop, or for a training mistake the training loop."""
+        return make_train(self.mutation) if self.trains else make_backprop(self.mutation, self.scenario.layout)
 
 
 BUGS = (
@@ -335,6 +428,53 @@ BUGS = (
         "Moving column-layout code to the lecture's rows means transposing X and every W together. Transposing X "
         "alone fails with a shape error — unless the layers are square, and then Z = X·Wᵀ is silently wrong.",
         Scenario(layers=(2, 2, 2), layout="columns"), hint_says="used transposed"),
+    # ---- the next lecture: dropout, batch norm, a learning-rate schedule ----
+    Bug("dropout-mask-redrawn", "the dropout mask drawn anew in the backward pass",
+        "dA[l] = dAdrop[l] ⊙ D[l] / keep_prob, with the forward pass's D[l]", "dA1",
+        {"backward_mask": backward_mask_redrawn},
+        "Dropout removes the same units from both passes: a unit that gave nothing to Z[l+1] gets no gradient. "
+        "Drawing a new mask for the backward pass (or calling np.random again instead of keeping D in the cache) "
+        "sends gradient through units that were dropped and blocks it through units that were kept.",
+        Scenario(layers=(2, 8, 3), init="he", keep_prob=0.8), hint_says="another mask"),
+    Bug("dropout-without-1-over-keep-prob", "dropout without the 1/keep_prob (not inverted)",
+        "Adrop[l] = A[l] ⊙ D[l] / keep_prob", "Adrop1",
+        {"dropout_forward": dropout_forward_unscaled, "dropout_backward": dropout_backward_unscaled},
+        "Inverted dropout divides the kept units by keep_prob, so that the expected activation the next layer sees "
+        "is A[l] in training as it is at inference, where nothing is dropped. Without it the next layer is trained on "
+        "activations keep_prob times smaller than the ones it gets at test time (and dA is off by the same factor).",
+        Scenario(layers=(2, 8, 3), init="he", keep_prob=0.8), hint_says="without the 1/keep_prob"),
+    Bug("dropout-at-inference", "dropout left on at inference",
+        "at inference: A[l] = g(Z[l]), every unit, unscaled", "Z2", {"dropout_on": dropout_on_always},
+        "Dropout is a training-time regularizer: at inference every unit is used, and inverted dropout needs no "
+        "rescaling there. Dropping units at test time makes the predictions random and worse (nn.Dropout in "
+        "model.eval() and keras.layers.Dropout with training=False are identities).",
+        Scenario(layers=(2, 8, 3), init="he", keep_prob=0.8, inference=True), hint_says="is dropout still on"),
+    Bug("batchnorm-batch-statistics-at-inference", "batch norm normalizing with the batch's statistics at inference",
+        "at inference: Zhat[l] = (Z[l] − μ_run[l]) / √(σ²_run[l] + ε)", "Zhat1",
+        {"batch_statistics": batch_statistics_always},
+        "At inference the network sees one example, or a batch that is not a training batch: its μ and σ² are not "
+        "the training distribution's, and the prediction of an example would depend on the others. Batch norm "
+        "normalizes with the running averages it kept during training (model.eval(), training=False).",
+        Scenario(layers=(2, 8, 3), init="he", batch_norm=True, inference=True), hint_says="running averages"),
+    Bug("dgamma-dbeta-summed-over-units", "dγ and dβ summed over the units (axis=1) instead of the batch",
+        "dγ[l] = np.sum(dZtilde[l] ⊙ Zhat[l], axis=0, keepdims=True) / m,  dβ[l] = np.sum(dZtilde[l], axis=0, "
+        "keepdims=True) / m", "dgamma1", {"dgamma": dgamma_summed_over_units, "dbeta": dbeta_summed_over_units},
+        "γ and β are one number per unit, shared by every example — like b, their gradients sum the per-example "
+        "gradients over the batch (axis=0) and come out (1, n). axis=1 adds up the units of each example instead.",
+        Scenario(layers=(2, 8, 3), init="he", batch_norm=True), hint_says="summed over the units"),
+    Bug("batchnorm-unbiased-variance", "batch norm normalizing with the unbiased variance (ddof=1)",
+        "σ²[l] = np.mean((Z[l] − μ[l])², axis=0, keepdims=True)  (÷ m)", "var1",
+        {"batch_variance": batch_variance_unbiased},
+        "Batch norm normalizes with the batch's biased variance, Σ(Z − μ)²/m — what torch.nn.BatchNorm1d, "
+        "keras.layers.BatchNormalization and the course compute. The unbiased Σ(Z − μ)²/(m − 1) (ddof=1, torch.var's "
+        "default) is only what torch keeps in its running variance; normalizing with it is off by √(m/(m − 1)).",
+        Scenario(layers=(2, 8, 3), init="he", batch_norm=True), hint_says="unbiased variance"),
+    Bug("schedule-per-step", "the learning-rate schedule applied per step instead of per epoch",
+        "α_e = α · γ^e for every step of epoch e", "step 2", {"learning_rate": learning_rate_per_step},
+        "A schedule per epoch holds α for every step of an epoch and changes it between epochs (torch's schedulers "
+        "are stepped once per epoch; Keras's and optax's count steps and must be given the epoch). Decaying at every "
+        "step decays S times faster — with 5 batches an epoch, γ^5 per epoch — from the second step on.",
+        TrainingScenario(), hint_says="per step instead of per epoch"),
 )
 
 BY_NAME = {bug.name: bug for bug in BUGS}
@@ -383,12 +523,31 @@ def check_impl(function, scenario, name="impl", probe="lecture"):
 
 def run_bug(bug):
     """The bug's mutated implementation, and the correct one, through the engine on the bug's probe."""
+    if bug.trains:
+        return run_training_bug(bug)
     result = check_impl(bug.backprop(), bug.scenario, bug.name, bug.probe)
     control = check_impl(make_backprop(None, bug.scenario.layout), bug.scenario, "correct", bug.probe)
     first = result.first_divergence
     return Outcome(bug, first_divergence=first and first.tensor, hint=first and first.hint,
                    control_ok=control.ok,
                    control_divergence=control.first_divergence and control.first_divergence.tensor)
+
+
+def check_training(train, scenario, name="impl"):
+    """crosscheck train's judgement (crosscheck.training) of a training loop on a TrainingScenario: a TrainOutcome."""
+    problem, optimizer, schedule = scenario.build()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        envelope = measure_envelope(problem, optimizer, schedule)
+        return follow(name, train, problem, optimizer, schedule, envelope)
+
+
+def run_training_bug(bug):
+    """A training loop's mistake: where the run first leaves the reference's trajectory ("step t"), and the hint."""
+    result = check_training(bug.backprop(), bug.scenario, bug.name)
+    control = check_training(make_train(None), bug.scenario, "correct")
+    return Outcome(bug, first_divergence=f"step {result.failed_step}" if result.failed_step else None,
+                   hint=result.hint or result.reason if result.status != OK else None, control_ok=control.status == OK,
+                   control_divergence=f"step {control.failed_step}" if control.failed_step else None)
 
 
 def run_catalogue(bugs=BUGS):

@@ -6,7 +6,7 @@ import ast
 import inspect
 import textwrap
 
-from .steps import STEPS, backprop
+from .steps import STEPS, backprop, make_train
 
 
 def step_source(function, name=None):
@@ -46,6 +46,9 @@ def markdown(outcomes):
         "your code on *probes* as well — non-zero biases, He weights, other widths, m = 7 and m = 1, another seed, "
         "a deeper net, an L2 term — and the table says which probe shows each (`--probe NAME` runs just that one).",
         "",
+        "The last mistake is one of the training loop, not of a backward pass: it shows in `crosscheck train`'s "
+        "step-by-step comparison, at the first step that leaves the reference's trajectory.",
+        "",
         "| # | mistake | first shows in | probe | the lecture's line it breaks |",
         "|---|---|---|---|---|",
     ]
@@ -72,6 +75,8 @@ def markdown(outcomes):
               "`s` is the table of steps, layers are numbered from 1 as in the lecture (with `layout=\"columns\"` "
               "it takes and returns the column layout, turning its inputs to rows first):", "",
               "```python", textwrap.dedent(inspect.getsource(backprop)).rstrip(), "```", "",
+              "and the training loop the schedule's mistake is made in (`make_train`, `learning_rate` a step):", "",
+              "```python", textwrap.dedent(inspect.getsource(make_train(None))).rstrip(), "```", "",
               "Run them all yourself: `crosscheck bugs` (`--json` for a machine-readable list, "
               "`crosscheck bugs NAME --show` for the full tensor-by-tensor report of one bug).", ""]
     return "\n".join(lines)

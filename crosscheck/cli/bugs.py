@@ -32,8 +32,10 @@ def run(args):
     elif args.markdown:
         print(bugs.markdown(outcomes), end="")
     elif args.show:
-        print("\n\n".join(render.bug_report(bug, bugs.check_scenario(bug.backprop(), bug.scenario, bug.name, bug.probe))
-                          for bug in chosen))
+        print("\n\n".join(render.training_bug_report(bug, bugs.check_training(bug.backprop(), bug.scenario, bug.name))
+                            if bug.trains else
+                            render.bug_report(bug, bugs.check_scenario(bug.backprop(), bug.scenario, bug.name, bug.probe))
+                            for bug in chosen))
     else:
         print(render.bugs_report(outcomes))
     return 0 if all(outcome.ok for outcome in outcomes) else 1

@@ -25,6 +25,7 @@ from . import options
 
 def add_arguments(parser):
     options.add_network_arguments(parser)
+    options.add_layer_arguments(parser, inference=True)
     options.add_data_arguments(parser)
     options.add_frameworks_argument(parser, adapters.having("check"))
     parser.set_defaults(loss=None, l2_convention=None)  # each style has its own (crosscheck.probes.style_options)
@@ -57,6 +58,9 @@ def run(args):
         output.check_output(args.save, "--save", args.force)
     if not args.impl and (args.style != "lecture" or args.layout or args.entry or args.partial or args.probe):
         raise UsageError("--style, --layout, --entry, --partial and --probe describe an implementation: give --impl")
+    if args.impl and args.style != "lecture" and (args.keep_prob < 1 or args.batch_norm):
+        raise UsageError(f"--style {args.style} checks the lecture's plain network: --keep-prob and --batch-norm need "
+                         f"--style lecture (backprop(X, Y, params, …, keep_prob=, masks=, batch_norm=, bn_eps=, training=))")
     probes = None
     try:
         with contextlib.ExitStack() as stack:  # the implementation's worker ends with this block, whatever happens
@@ -106,7 +110,8 @@ def problem_options(args, impl=None):
     return style_options(impl.style if impl is not None else "lecture", impl.description if impl is not None else None,
                          layers=args.layers, activation=args.activation, loss=args.loss, l2=args.l2,
                          l2_convention=args.l2_convention, leaky_slope=args.leaky_slope, dtype=args.dtype,
-                         batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data)
+                         batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data,
+                         **options.layer_options(args))
 
 
 def _probe_names(text):

@@ -74,6 +74,38 @@ def add_network_arguments(parser, layers=True):
     parser.add_argument("--leaky-slope", type=float, default=0.01, metavar="S", help="leaky_relu slope for Z <= 0 (default 0.01)")
 
 
+def unit_interval(text):
+    return _number(text, float, lambda x: 0 < x <= 1, "a number in (0, 1]")
+
+
+def momentum(text):
+    return _number(text, float, lambda x: 0 <= x < 1, "a number in [0, 1)")
+
+
+def add_layer_arguments(parser, inference=False):
+    """--keep-prob --batch-norm --bn-momentum --bn-eps (and --inference): the next lecture's layers."""
+    parser.add_argument("--keep-prob", type=unit_interval, default=1.0, metavar="P",
+                        help="inverted dropout on every hidden layer, keeping each unit with probability P; the masks "
+                             "are drawn once from --seed and shared by every framework (default 1: no dropout)")
+    parser.add_argument("--batch-norm", action="store_true",
+                        help="batch normalization between every hidden layer's affine step and g (the layer has no b)")
+    parser.add_argument("--bn-momentum", type=momentum, default=0.9, metavar="β",
+                        help="the running averages' β: μ_run ← β μ_run + (1 − β) μ (Keras's momentum; torch's is 1 − β; "
+                             "default 0.9)")
+    parser.add_argument("--bn-eps", type=positive_float, default=1e-5, metavar="ε",
+                        help="ε in √(σ² + ε) (default 1e-5, torch's; Keras's is 1e-3)")
+    if inference:
+        parser.add_argument("--inference", action="store_true",
+                            help="check an inference pass: no dropout, batch norm with the running averages")
+
+
+def layer_options(args):
+    """build_problem's keyword arguments for the options of add_layer_arguments (defaults where a command has none)."""
+    return dict(keep_prob=getattr(args, "keep_prob", 1.0), batch_norm=getattr(args, "batch_norm", False),
+                bn_momentum=getattr(args, "bn_momentum", 0.9), bn_eps=getattr(args, "bn_eps", 1e-5),
+                inference=getattr(args, "inference", False))
+
+
 def add_l2_arguments(parser):
     """--l2 --l2-convention."""
     parser.add_argument("--l2", type=non_negative_float, default=0.0, metavar="λ", help="L2 strength (default 0)")
@@ -117,5 +149,6 @@ def problem(args):
     """The Problem the network and data options describe, every input checked."""
     return build_problem(layers=args.layers, activation=args.activation, loss=args.loss, l2=args.l2,
                          l2_convention=args.l2_convention, leaky_slope=args.leaky_slope, dtype=args.dtype,
-                         batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data)
+                         batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data,
+                         **layer_options(args))
 

@@ -4,13 +4,17 @@ runs after every step: J, and every W and b against the reference run in that fr
 within what the reference's own twins show (crosscheck.tolerance); once the twins part, the run is
 chaotic from that step and only its end state is compared.
 
+Dropout (the masks shared, drawn per step), batch norm (its running averages compared too), a learning-rate
+schedule per epoch in each framework's own scheduler, gradient clipping by the global norm and early stopping
+on the dev split of a named data set are each part of the run every framework makes.
+
 Exit code 0 when every framework follows the reference's trajectory, 1 on a mismatch, 2 on bad input.
 """
 import argparse
 
 import adapters
-from reference.optim import OPTIMIZERS, Optimizer
-from reference.train import batch_schedule
+from reference.optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
+from reference.train import EarlyStopping, batch_schedule
 
 from .. import output, plots, render
 from ..console import Progress
@@ -26,9 +30,26 @@ DEFAULT_LR = {"sgd": 0.3, "momentum": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop
 
 def add_arguments(parser):
     options.add_network_arguments(parser)
+    options.add_layer_arguments(parser)
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd: W ← W − α dW)")
     parser.add_argument("--lr", type=options.positive_float, default=None, metavar="α",
                         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                        help="the learning rate per epoch e: step α·γ^⌊e/k⌋, exponential α·γ^e, inverse α/(1 + γ·e), "
+                             "cosine from α to floor·α over the epochs (default constant)")
+    parser.add_argument("--decay", type=options.positive_float, default=0.5, metavar="γ",
+                        help="the schedule's γ: the factor of step and exponential decay, the rate of inverse decay "
+                             "(default 0.5)")
+    parser.add_argument("--decay-every", type=options.positive_int, default=10, metavar="K",
+                        help="step decay: epochs between two drops (default 10)")
+    parser.add_argument("--lr-floor", type=options.non_negative_float, default=0.0, metavar="F",
+                        help="cosine: the last epoch's α as a fraction of the first (default 0)")
+    parser.add_argument("--clip", type=options.positive_float, default=None, metavar="C",
+                        help="clip the gradients to a global norm of at most C (all of them together), each framework "
+                             "with its own call (default: no clipping)")
+    parser.add_argument("--patience", type=options.positive_int, default=None, metavar="N",
+                        help="early stopping: stop after N epochs in a row without a lower J on the dev split of a "
+                             "named data set (--data digits; default: no early stopping)")
     parser.add_argument("--epochs", type=options.positive_int, default=1000, metavar="N", help="passes over the data (default 1000)")
     parser.add_argument("--batch-size", type=_batch_size, default=None, metavar="B",
                         help="examples per step; 'full' (the default) for full-batch descent")
@@ -44,14 +65,28 @@ def run(args):
         output.check_plot(args.plot, args.force)  # before any training: a missing matplotlib is exit 2
     problem = options.problem(args)
     net, _, X, Y = problem
-    optimizer = Optimizer(args.optimizer, args.lr or DEFAULT_LR[args.optimizer])
-    schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed)
+    schedule_ = None
+    if args.schedule != "constant":
+        if args.schedule in ("step", "exponential") and not args.decay < 1:
+            raise UsageError(f"--schedule {args.schedule} decays: --decay γ must be below 1, got {args.decay:g}")
+        if args.lr_floor > 1:
+            raise UsageError(f"--lr-floor is a fraction of α in [0, 1], got {args.lr_floor:g}")
+        schedule_ = LRSchedule(args.schedule, args.decay, args.decay_every, args.epochs, args.lr_floor)
+    optimizer = Optimizer(args.optimizer, args.lr or DEFAULT_LR[args.optimizer], schedule=schedule_, clip=args.clip)
+    stopping = None
+    if args.patience:
+        if problem.dataset is None:
+            raise UsageError("--patience stops early on a dev split: give --data a data set's name (digits, "
+                             "breast-cancer)")
+        stopping = EarlyStopping(args.patience, *problem.dataset.split("dev"))
+    schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed, stopping)
     with Progress(len(schedule) * runs_to_do(args.frameworks, net, X.dtype), "training", enabled=False if args.json else None) as bar:
         report = compare_training(problem, optimizer, schedule, args.frameworks, on_step=lambda name, t: bar.advance(name))
     unchecked = nothing_checked({n: o for n, o in report.outcomes.items() if n != adapters.REFERENCE})
     if unchecked:  # frameworks were asked for and none could run: exit 2 (the reference alone, asked for, is exit 0)
         raise UsageError(unchecked)
-    config = {**problem.config, "examples": problem.config["batch"], "batch_size": args.batch_size}
+    config = {**problem.config, "examples": problem.config["batch"], "batch_size": args.batch_size,
+              "schedule": schedule_.describe() if schedule_ else "constant", "clip": args.clip, "patience": args.patience}
     del config["batch"]
     if args.plot:
         plots.training_figure(report, net, X, Y, args.plot, args.force)
