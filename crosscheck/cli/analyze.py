@@ -19,7 +19,6 @@ from ..analysis import analyze
 from ..errors import UsageError
 from ..problem import build_problem
 from . import options
-from .tune import batch_size
 
 # the learning rate when --lr is not given: what trains the digits well with each optimizer
 DEFAULT_LR = {"sgd": 0.3, "momentum": 0.1, "adam": 0.003, "adamw": 0.003, "rmsprop": 0.003}
@@ -35,7 +34,7 @@ def add_arguments(parser):
     parser.add_argument("--lr", type=options.positive_float, default=None, metavar="α",
                         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N", help="passes over the training split (default 30)")
-    parser.add_argument("--batch-size", type=batch_size, default=64, metavar="B", help="examples per step, or 'full' (default 64)")
+    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B", help="examples per step, or 'full' (default 64)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="he", help="parameter initialization (default he)")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
     parser.add_argument("--seed", type=int, default=0, help="the split, the start, the batches (default 0)")

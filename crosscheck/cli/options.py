@@ -59,6 +59,16 @@ def positive_float(text):
     return _number(text, float, lambda x: x > 0, "a number > 0")
 
 
+def batch_size(text):
+    """A positive integer, or 'full' (None: full-batch descent)."""
+    if text == "full":
+        return None
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
+
+
 def non_negative_float(text):
     return _number(text, float, lambda x: x >= 0, "a finite number >= 0")
 

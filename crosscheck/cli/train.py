@@ -10,7 +10,6 @@ on the dev split of a named data set are each part of the run every framework ma
 
 Exit code 0 when every framework follows the reference's trajectory, 1 on a mismatch, 2 on bad input.
 """
-import argparse
 
 import adapters
 from reference.optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
@@ -51,7 +50,7 @@ def add_arguments(parser):
                         help="early stopping: stop after N epochs in a row without a lower J on the dev split of a "
                              "named data set (--data digits; default: no early stopping)")
     parser.add_argument("--epochs", type=options.positive_int, default=1000, metavar="N", help="passes over the data (default 1000)")
-    parser.add_argument("--batch-size", type=_batch_size, default=None, metavar="B",
+    parser.add_argument("--batch-size", type=options.batch_size, default=None, metavar="B",
                         help="examples per step; 'full' (the default) for full-batch descent")
     options.add_data_arguments(parser, "--examples", "training examples (default 300, the lecture's spiral)")
     options.add_frameworks_argument(parser, FRAMEWORKS)
@@ -97,12 +96,3 @@ def run(args):
     else:
         print(render.training_report(report, config, args.epochs, args.plot))
     return 0 if report.ok else 1
-
-
-def _batch_size(text):
-    if text == "full":
-        return None
-    try:
-        return options.positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None

@@ -38,7 +38,7 @@ def add_arguments(parser):
                         help="hidden widths to draw from (default %s)" % ",".join(map(str, DEFAULTS.widths)))
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd)")
     parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N", help="passes over the training split (default 30)")
-    parser.add_argument("--batch-size", type=batch_size, default=64, metavar="B", help="examples per step, or 'full' (default 64)")
+    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B", help="examples per step, or 'full' (default 64)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="he", help="parameter initialization (default he)")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
     parser.add_argument("--seed", type=int, default=0, help="the split, the points drawn, the start, the batches (default 0)")
@@ -101,16 +101,6 @@ def widths(text):
         return tuple(options.positive_int(part) for part in text.replace(" ", "").split(","))
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected positive integers such as 16,32,64, got {text!r}") from None
-
-
-def batch_size(text):
-    """A positive integer, or 'full' (None: full-batch descent)."""
-    if text == "full":
-        return None
-    try:
-        return options.positive_int(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}") from None
 
 
 def format_number(x):
