@@ -8,17 +8,9 @@ import pytest
 from crosscheck.analysis import analyze, confusion_matrix, probabilities
 from crosscheck.problem import build_problem
 from reference import Network, init_params
-from reference.data import make_dataset, spiral
+from reference.data import make_dataset
 from reference.optim import Optimizer
 from reference.train import batch_schedule, train
-
-
-@pytest.fixture(scope="module")
-def spiral_file(tmp_path_factory):
-    X, y = spiral(100, 3, seed=1)
-    path = tmp_path_factory.mktemp("data") / "spiral.npz"
-    np.savez(path, X=X, y=y)
-    return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -15,20 +15,10 @@ from crosscheck.cli import tune as tune_command
 from crosscheck.problem import build_problem
 from crosscheck.tuning import Search, SearchSpace, Settings, Trial, confirm_in_keras, random_search
 from reference import InputError, init_params
-from reference.data import spiral
 from reference.optim import Optimizer
 from reference.train import Run, batch_schedule, train
 
 QUICK = ["--trials", "3", "--epochs", "3"]
-
-
-@pytest.fixture(scope="module")
-def spiral_file(tmp_path_factory):
-    """The lecture's 3-arm spiral as a file of X and y labels: a data set that needs no scikit-learn."""
-    X, y = spiral(100, 3, seed=1)
-    path = tmp_path_factory.mktemp("data") / "spiral.npz"
-    np.savez(path, X=X, y=y)
-    return str(path)
 
 
 def spiral_problem(path, seed=0):
