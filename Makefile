@@ -14,9 +14,9 @@ check: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests bench --benchmark-disable -q
 
-# one pytest process per framework that has benchmark kernels (adapters.FRAMEWORKS)
+# one pytest process per framework that has benchmark kernels (crosscheck.adapters.FRAMEWORKS)
 bench: $(STAMP)
-	for fw in $$($(PY) -c "import adapters; print(*adapters.having('kernels'))"); do \
+	for fw in $$($(PY) -c "from crosscheck import adapters; print(*adapters.having('kernels'))"); do \
 		$(PY) -m pytest bench --benchmark-only -m $$fw --benchmark-columns=min,median,iqr,rounds,iterations || exit 1; \
 	done
 

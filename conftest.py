@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any test module can
 
 import pytest  # noqa: E402
 
-import adapters  # noqa: E402
+from crosscheck import adapters  # noqa: E402
 
 # pytester: the pytest plugin (crosscheck/pytest_plugin.py) is tested by running pytest inside a test
 pytest_plugins = ["pytester"]
@@ -72,8 +72,7 @@ def cli(capsys):
 def spiral_file(tmp_path_factory):
     """The lecture's 3-arm spiral as a file of X and y labels: a data set that needs no scikit-learn."""
     import numpy as np
-
-    from reference.data import spiral
+    from crosscheck.reference.data import spiral
     X, y = spiral(100, 3, seed=1)
     path = tmp_path_factory.mktemp("data") / "spiral.npz"
     np.savez(path, X=X, y=y)

@@ -16,7 +16,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 
-from reference.errors import one_line
+from crosscheck.reference.errors import one_line
 
 ROLES = ("check", "train", "kernels")
 
@@ -40,7 +40,7 @@ class Framework:
 
     @property
     def package(self):
-        return f"adapters.{self.name}"
+        return f"crosscheck.adapters.{self.name}"
 
 
 FRAMEWORKS = {f.name: f for f in (

@@ -14,7 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import
 
 import pytest  # noqa: E402
 
-import adapters  # noqa: E402
+from crosscheck import adapters  # noqa: E402
 from crosscheck.benchmarks import machine, plan, results, timing, workers  # noqa: E402
 
 try:

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from crosscheck import grading  # noqa: E402
 from crosscheck.bugs import catalogue, steps  # noqa: E402
+from crosscheck.classroom import grading  # noqa: E402
 
 MISBEHAVING = {
     "hangs": 'def backprop(X, Y, params, activation="relu"):\n    while True:\n        pass\n',
@@ -121,7 +121,7 @@ def report(f, results, assignment):
         f"  worker peak RSS    median {f['worker_peak_mb_median']:.0f} MB, max {f['worker_peak_mb_max']:.0f} MB "
         f"(Gradescope's default: 768 MB)",
         f"  grader peak RSS    {f['grader_peak_mb']:.0f} MB (this process: the engine, NumPy, every report)",
-        f"  statuses           " + ", ".join(f"{k} {v}" for k, v in sorted(f["statuses"].items())),
+        "  statuses           " + ", ".join(f"{k} {v}" for k, v in sorted(f["statuses"].items())),
         f"  catalogued bugs    {f['bugs']}, of which {f['bugs_losing_points']} lose points on the lecture's 2-4-3 "
         f"ReLU network (the others show on their own scenario's network)",
         "",

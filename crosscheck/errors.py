@@ -1,5 +1,5 @@
 """Errors that end the command with one line and exit code 2."""
-from reference.errors import InputError
+from crosscheck.reference.errors import InputError
 
 
 class UsageError(InputError):

@@ -15,9 +15,8 @@ import sys
 
 import numpy as np
 
-from reference.files import Exists, NotAFile, kind_of, write_atomically
-
-from .errors import UsageError
+from crosscheck.errors import UsageError
+from crosscheck.reference.files import Exists, NotAFile, kind_of, write_atomically
 
 PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 

@@ -8,7 +8,6 @@ the 1/m enters only in dW and db, which are gradients of the mean loss J.
 """
 import numpy as np
 
-
 # ---- affine: Z = A_prev W + b -------------------------------------------------------------------
 
 def affine_forward(A_prev, W, b):

@@ -12,7 +12,6 @@ Each loss is computed from the logits Z, not from A, so that Z = ±1e4 gives a f
 """
 import numpy as np
 
-
 # ---- forward: A = f(Z) and J(Z, Y) --------------------------------------------------------------
 
 def softmax_forward(Z):

@@ -12,11 +12,20 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+from crosscheck.reference import (
+    ACTIVATIONS,
+    L2_CONVENTIONS,
+    LOSSES,
+    InputError,
+    Network,
+    computed_names,
+    dropout_masks,
+    init_params,
+    make_data,
+)
 
-import adapters
-from crosscheck.check import reference_traces
-from reference import (ACTIVATIONS, L2_CONVENTIONS, LOSSES, InputError, Network, computed_names, dropout_masks,
-                       init_params, make_data)
+from crosscheck import adapters
+from crosscheck.engine.check import reference_traces
 
 DTYPES = ("float64", "float32")
 # Every architecture runs on 300 examples with 2 inputs, like the lecture's, except batch-1: JAX compiles each op
@@ -287,9 +296,10 @@ def test_mixed_dtypes_are_refused_not_cast(adapter):
 def test_importing_the_packages_imports_no_framework():
     """Frameworks are imported by setup() and the role modules only: the registry, every framework's package,
     the bridges, the engine and the command line import none."""
-    packages = ", ".join(f"adapters.{name}" for name in adapters.FRAMEWORKS)
-    code = (f"import sys, adapters, {packages}, adapters.torch.bridge, adapters.keras.bridge, crosscheck.cli, "
-            "crosscheck.check, crosscheck.training, crosscheck.plots, crosscheck.benchmarks.workers, "
+    packages = ", ".join(f"crosscheck.adapters.{name}" for name in adapters.FRAMEWORKS)
+    code = (f"import sys, crosscheck.adapters, {packages}, crosscheck.adapters.torch.bridge, "
+            "crosscheck.adapters.keras.bridge, crosscheck.cli, crosscheck.engine.check, crosscheck.course.training, "
+            "crosscheck.render.plots, crosscheck.benchmarks.workers, "
             "crosscheck.benchmarks.machine; "
             "print(' '.join(f for f in ('torch', 'tensorflow', 'jax', 'keras', 'optax', 'cupy', 'matplotlib') "
             "if f in sys.modules))")
@@ -316,7 +326,8 @@ def test_a_sum_that_cancels_passes_in_every_framework(framework, adapter):
 def test_a_framework_told_another_epsilon_or_keep_prob_fails_where_it_shows(adapter, wrong, first):
     """The grid can fail: ε = 1e-3 (Keras's default) for the reference's 1e-5, or another keep_prob, is far outside."""
     import dataclasses
-    from crosscheck.tensors import compare, first_divergence
+
+    from crosscheck.engine.tensors import compare, first_divergence
     case = layer_case("batch-norm-dropout", "float64")
     net, params, X, Y = problem(case)
     trace = adapter.backprop(dataclasses.replace(net, **wrong), params, X, Y, masks=masks(case))

@@ -138,14 +138,16 @@ LECTURE_LINES = {"dZ2": "dZ2 = A2 − Y", "dW2": "dW2 = A1ᵀ · dZ2 / m", "db2"
 
 @pytest.mark.parametrize("name", list(LECTURE_LINES))
 def test_the_lecture_line_of_each_tensor_is_the_lectures(name):
-    from crosscheck.lecture import lecture_line
-    from reference import Network
+    from crosscheck.reference import Network
+
+    from crosscheck.engine.lecture import lecture_line
     assert lecture_line(name, Network((2, 4, 3))) == LECTURE_LINES[name]
 
 
 def test_the_lecture_line_follows_the_layout_and_the_l2_term():
-    from crosscheck.lecture import lecture_line
-    from reference import Network
+    from crosscheck.reference import Network
+
+    from crosscheck.engine.lecture import lecture_line
     net = Network((2, 4, 3), l2=0.1, l2_convention="course")
     assert lecture_line("dW2", net, "columns") == "dW2 = dZ2 · A1ᵀ / m + (λ/m)·W2"
     assert lecture_line("dA1", net, "columns") == "dA1 = W2ᵀ · dZ2"
@@ -274,7 +276,7 @@ def test_the_example_notebook_runs_in_a_kernel_and_renders_the_report(monkeypatc
 
 
 def test_the_package_attribute_check_is_the_api_even_after_the_engines_module_of_that_name_is_imported():
-    engine = importlib.import_module("crosscheck.check")  # the module crosscheck/check.py
-    from crosscheck.check import run_check
-    assert callable(crosscheck.check) and crosscheck.check.__module__ == "crosscheck.api"
-    assert engine.run_check is run_check and sys.modules["crosscheck.check"] is engine
+    engine = importlib.import_module("crosscheck.engine.check")  # the module crosscheck/check.py
+    from crosscheck.engine.check import run_check
+    assert callable(crosscheck.check) and crosscheck.check.__module__ == "crosscheck.classroom.api"
+    assert engine.run_check is run_check and sys.modules["crosscheck.engine.check"] is engine

@@ -1,5 +1,6 @@
-"""The shape of the house: data flows one way (cli → engine → adapters → reference), no import cycles, one
-framework per folder listed once, and an installed wheel that works from anywhere."""
+"""The shape of the house: data flows one way (cli → classroom → render → student, course → engine → adapters →
+reference), no import cycles, one framework per folder listed once, installed names that are ours alone, and an
+installed wheel that works from anywhere — even from a folder holding a student's reference.py and adapters/."""
 import ast
 import json
 import os
@@ -9,18 +10,50 @@ from pathlib import Path
 
 import pytest
 
-import adapters
+from crosscheck import adapters
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("reference", "adapters", "crosscheck")
+# the repository's folders and the names they are installed under (pyproject.toml's package-dir)
+PACKAGES = {"reference": "crosscheck.reference", "adapters": "crosscheck.adapters", "crosscheck": "crosscheck"}
 
 
 def module_name(path):
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+    folder, *parts = path.relative_to(ROOT).with_suffix("").parts
+    parts = parts[:-1] if parts[-1] == "__init__" else parts
+    return ".".join([PACKAGES[folder], *parts])
 
 
 MODULES = {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+
+# each part of the house and the parts it may import (besides itself)
+BASE = ("crosscheck.errors", "crosscheck.output", "crosscheck.console")
+ALLOWED = {
+    "package": {"classroom"},  # crosscheck/__init__.py: crosscheck.check and Report, loaded on first use
+    "reference": set(),
+    "adapters": {"reference"},
+    "base": {"reference"},
+    "engine": {"reference", "adapters", "base"},
+    "student": {"reference", "base", "engine"},
+    "course": {"reference", "adapters", "base", "engine"},
+    "benchmarks": {"reference", "adapters", "base"},
+    "bugs": {"reference", "adapters", "base", "engine", "student", "course"},
+    "render": {"reference", "adapters", "base", "engine", "student", "course", "bugs", "benchmarks"},
+    "classroom": {"reference", "adapters", "base", "engine", "student", "render"},
+    "cli": {"package", "reference", "adapters", "base", "engine", "student", "course", "bugs", "benchmarks", "render",
+            "classroom"},
+}
+
+
+def part(name):
+    """The part of the house a module belongs to: reference, adapters, base, engine, student, …, cli."""
+    if name in BASE:
+        return "base"
+    if name == "crosscheck":
+        return "package"
+    if name == "crosscheck.__main__":
+        return "cli"
+    first = name.split(".")[1]
+    return first if first in ALLOWED else "base"
 
 
 def imports(name):
@@ -48,17 +81,31 @@ def imports(name):
     return found
 
 
-def layer(name):
-    if name.startswith("crosscheck.cli") or name == "crosscheck.__main__":
-        return 3
-    return {"reference": 0, "adapters": 1, "crosscheck": 2}[name.split(".")[0]]
-
-
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_data_flows_one_way(name):
-    """reference imports only reference; adapters only adapters and reference; the engine no command line."""
-    upward = sorted(target for target in imports(name) if layer(target) > layer(name))
-    assert not upward, f"{name} imports {', '.join(upward)}, which sit above it (cli → engine → adapters → reference)"
+    """Each part imports only the parts below it: the engine never the command line, rendering or the classroom."""
+    mine = part(name)
+    upward = sorted(target for target in imports(name) if part(target) not in ALLOWED[mine] | {mine})
+    assert not upward, (f"{name} ({mine}) imports {', '.join(f'{t} ({part(t)})' for t in upward)}; {mine} may import "
+                        f"only {', '.join(sorted(ALLOWED[mine])) or 'itself'}")
+
+
+def test_nothing_imports_the_top_level_names_reference_or_adapters():
+    """Inside the project they are crosscheck.reference and crosscheck.adapters, as installed."""
+    files = [p for folder in ("crosscheck", "reference", "adapters", "tests", "bench") for p in (ROOT / folder).rglob("*.py")]
+    for path in files + [ROOT / "conftest.py"]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            bad = [n for n in names if n.split(".")[0] in ("reference", "adapters")]
+            assert not bad, f"{path.relative_to(ROOT)}:{node.lineno} imports {bad[0]}: write crosscheck.{bad[0]}"
+
+
+def test_the_installed_packages_are_the_folders():
+    tomllib = pytest.importorskip("tomllib")
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    folders = sorted(module_name(p) for package in PACKAGES for p in (ROOT / package).rglob("__init__.py"))
+    assert sorted(listed) == folders
 
 
 def test_no_import_cycles():
@@ -85,7 +132,7 @@ def test_no_import_cycles():
 def test_frameworks_are_imported_only_inside_adapters():
     frameworks = {"torch", "tensorflow", "jax", "keras", "optax", "cupy"}
     for name, path in MODULES.items():
-        if name.startswith("adapters."):
+        if name.startswith("crosscheck.adapters."):
             continue
         tree = ast.parse(path.read_text(), str(path))
         used = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
@@ -104,13 +151,14 @@ def test_each_framework_folder_is_in_the_registry_with_its_roles():
 def test_importing_crosscheck_and_its_pytest_plugin_imports_no_framework_and_not_even_numpy():
     """`import crosscheck` is free (crosscheck.check loads the API on first use), and so is the pytest plugin
     that every pytest run of an environment with the package loads."""
-    heavy = ("numpy", "torch", "tensorflow", "jax", "keras", "optax", "cupy", "matplotlib", "reference", "adapters")
-    code = ("import sys, crosscheck, crosscheck.pytest_plugin; "
-            f"print([m for m in sys.modules if m.split('.')[0] in {heavy!r}])")
+    heavy = ("numpy", "torch", "tensorflow", "jax", "keras", "optax", "cupy", "matplotlib")
+    code = ("import sys, crosscheck, crosscheck.classroom.pytest_plugin; "
+            f"print([m for m in sys.modules if m.split('.')[0] in {heavy!r} or "
+            "m.startswith(('crosscheck.reference', 'crosscheck.adapters', 'crosscheck.engine'))])")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
     code = ("import sys, crosscheck; crosscheck.check; "
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy) - {'numpy', 'reference', 'adapters'}!r}))")
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy) - {'numpy'}!r}))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]", "the API imports a framework before a check asks for one"
 
@@ -118,16 +166,26 @@ def test_importing_crosscheck_and_its_pytest_plugin_imports_no_framework_and_not
 def test_the_pytest_plugin_is_declared_as_a_pytest11_entry_point():
     tomllib = pytest.importorskip("tomllib")
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["entry-points"]["pytest11"] == {"crosscheck": "crosscheck.pytest_plugin"}
-    import crosscheck.pytest_plugin as plugin
+    assert project["entry-points"]["pytest11"] == {"crosscheck": "crosscheck.classroom.pytest_plugin"}
+    import crosscheck.classroom.pytest_plugin as plugin
     assert callable(plugin.pytest_addoption) and callable(plugin.crosscheck)
 
 
+STUDENT_FILES = {  # a student's folder as a new user's might be: names that once shadowed the package's own
+    "reference.py": "raise ImportError('the student reference.py was imported')\n",
+    "adapters/__init__.py": "raise ImportError('the student adapters/ was imported')\n",
+}
+
+
 @pytest.mark.slow
-def test_an_installed_wheel_runs_from_outside_the_checkout(tmp_path):
-    """pip wheel, a fresh virtual environment, and both commands run from a directory that is not the checkout."""
-    wheels, venv, elsewhere = tmp_path / "wheels", tmp_path / "venv", tmp_path / "elsewhere"
-    elsewhere.mkdir()
+def test_an_installed_wheel_runs_from_a_folder_holding_reference_py_and_adapters(tmp_path):
+    """pip wheel, a fresh virtual environment with NumPy only, and the commands and the Python API run from a folder
+    that is not the checkout and holds a student's reference.py and adapters/ package."""
+    wheels, venv, folder = tmp_path / "wheels", tmp_path / "venv", tmp_path / "student"
+    (folder / "adapters").mkdir(parents=True)
+    for name, text in STUDENT_FILES.items():
+        (folder / name).write_text(text)
+    (folder / "homework.py").write_text((ROOT / "examples" / "my_backprop.py").read_text())
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT], check=True,
                    capture_output=True)
@@ -137,26 +195,34 @@ def test_an_installed_wheel_runs_from_outside_the_checkout(tmp_path):
                    check=True, capture_output=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 
-    def crosscheck(*argv):
-        return subprocess.run([venv / "bin" / "crosscheck", *argv], cwd=elsewhere, env=env, capture_output=True,
-                              text=True, timeout=300)
+    def run(*argv):
+        return subprocess.run(argv, cwd=folder, env=env, capture_output=True, text=True, timeout=300)
 
-    where = subprocess.run([python, "-c", "import crosscheck, adapters; print(crosscheck.__file__, adapters.__file__)"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
-    assert str(ROOT) not in where and str(venv) in where
-    plugin = subprocess.run([python, "-c", "from importlib.metadata import entry_points; "
-                             "print([e.value for e in entry_points(group='pytest11') if e.name == 'crosscheck'])"],
-                            cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.strip()
-    assert plugin == "['crosscheck.pytest_plugin']"  # pytest finds the plugin through the installed distribution
-    bench = crosscheck("bench", "--quick", "--frameworks", "numpy", "--json")
-    assert bench.returncode == 0, bench.stderr
-    assert "bench/kernels.py" not in bench.stderr
-    document = json.loads(bench.stdout)
-    assert {r["op"] for r in document["results"]} == {"batched_matmul", "train_step"}
-    assert not document["skipped"]
-    steps = subprocess.run([python, "-c", "import crosscheck.bugs.steps as s; print(s.__file__)"], cwd=elsewhere,
-                           env=env, capture_output=True, text=True, check=True).stdout.strip()
-    compare = crosscheck("compare", "--frameworks", "none", "--impl", steps, "--json")
+    installed = run(python, "-c", "import importlib.metadata as m; print(sorted({f.parts[0] for f in "
+                                  "m.distribution('backprop-crosscheck').files if f.suffix == '.py'}))")
+    assert installed.stdout.strip() == "['crosscheck']", installed.stdout  # nothing else at the top level
+    where = run(python, "-c", "import crosscheck, crosscheck.reference as r, crosscheck.adapters as a; "
+                              "print(crosscheck.__file__, r.__file__, a.__file__)")
+    assert where.returncode == 0, where.stderr
+    assert str(ROOT) not in where.stdout and where.stdout.count(str(venv)) == 3
+    version = run(venv / "bin" / "crosscheck", "--version")
+    assert version.returncode == 0 and version.stdout.split()[-1] == where_version(python, folder, env)
+    compare = run(venv / "bin" / "crosscheck", "compare", "--impl", "homework.py", "--json")
     assert compare.returncode == 0, compare.stderr
     document = json.loads(compare.stdout)
     assert document["ok"] and document["config"]["layers"] == [2, 4, 3]
+    module = run(python, "-m", "crosscheck", "compare", "--impl", "homework.py", "--probe", "lecture")
+    assert module.returncode == 0, module.stderr
+    api = run(python, "-c", "import crosscheck; r = crosscheck.check('homework.py'); print(r.ok, len(r.comparisons))")
+    assert api.returncode == 0 and api.stdout.split() == ["True", "12"], api.stderr
+    plugin = run(python, "-c", "from importlib.metadata import entry_points; "
+                               "print([e.value for e in entry_points(group='pytest11') if e.name == 'crosscheck'])")
+    assert plugin.stdout.strip() == "['crosscheck.classroom.pytest_plugin']"
+    bench = run(venv / "bin" / "crosscheck", "bench", "--quick", "--frameworks", "numpy", "--json")
+    assert bench.returncode == 0, bench.stderr
+    assert {r["op"] for r in json.loads(bench.stdout)["results"]} == {"batched_matmul", "train_step"}
+
+
+def where_version(python, folder, env):
+    return subprocess.run([python, "-c", "import crosscheck; print(crosscheck.__version__)"], cwd=folder, env=env,
+                          capture_output=True, text=True, check=True).stdout.strip()

@@ -13,11 +13,11 @@ import sys
 
 import numpy as np
 import pytest
+from crosscheck.adapters.numpy.kernels import reference_step
+from crosscheck.reference.files import Exists, write_atomically
 
-from adapters.numpy.kernels import reference_step
 from crosscheck.benchmarks import machine, plan, results
 from crosscheck.cli import main
-from reference.files import Exists, write_atomically
 
 SMALL = ["bench", "--quick", "--frameworks", "numpy", "--shapes", "1x300x4x3,2x8x16x4", "--configs", "lecture",
          "--budget", "0.02"]  # 20 ms of rounds per case: the file runs in seconds
@@ -184,7 +184,7 @@ class CountingArray(np.ndarray):
 
 @pytest.mark.parametrize("sizes,m", [((2, 4, 3), 300), ((3, 5, 7, 2), 11), ((784, 64, 10), 16)])
 def test_train_step_flops_match_the_gemms_the_reference_runs(sizes, m):
-    from reference import Network, gaussian_data, init_params
+    from crosscheck.reference import Network, gaussian_data, init_params
     net = Network(sizes)
     params = [(W.view(CountingArray), b.view(CountingArray)) for W, b in init_params(net, "he", seed=0)]
     X, Y = gaussian_data(net, m, seed=0)
@@ -268,6 +268,7 @@ class ScriptedClock:
 @pytest.fixture
 def clock(monkeypatch):
     from types import SimpleNamespace
+
     from crosscheck.benchmarks import timing
     scripted = ScriptedClock()
     monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=scripted.perf_counter))
@@ -276,7 +277,7 @@ def clock(monkeypatch):
 
 def scripted_kernel(clock, duration):
     """A Kernel whose i-th call takes duration(i) seconds on the scripted clock."""
-    from adapters.kernel import Kernel
+    from crosscheck.adapters.kernel import Kernel
     calls = itertools.count()
 
     def call():

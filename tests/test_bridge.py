@@ -2,10 +2,9 @@
 exact, and each framework's model computing the reference's Z[L] from the bridged weights."""
 import numpy as np
 import pytest
-
-from adapters.keras import bridge as keras_bridge
-from adapters.torch import bridge as torch_bridge
-from reference import InputError, Network, forward, init_params, make_data
+from crosscheck.adapters.keras import bridge as keras_bridge
+from crosscheck.adapters.torch import bridge as torch_bridge
+from crosscheck.reference import InputError, Network, forward, init_params, make_data
 
 NETS = [pytest.param((2, 4, 3), id="lecture-2-4-3"), pytest.param((5, 7, 6, 2), id="deep-5-7-6-2")]
 
@@ -54,7 +53,7 @@ def test_torch_layout_is_the_one_transpose():
 @pytest.mark.parametrize("sizes", NETS)
 def test_torch_sequential_computes_the_reference_logits(sizes, dtype):
     torch = pytest.importorskip("torch")
-    from adapters.torch.train import sequential
+    from crosscheck.adapters.torch.train import sequential
     net = Network(sizes, activation="tanh")
     params = random_params(sizes, dtype)
     X, _ = make_data(net, 20, dtype=dtype)
@@ -72,7 +71,7 @@ def test_torch_sequential_computes_the_reference_logits(sizes, dtype):
 @pytest.mark.parametrize("sizes", NETS)
 def test_keras_sequential_computes_the_reference_logits(sizes, dtype):
     pytest.importorskip("keras")
-    from adapters.keras.ops import sequential
+    from crosscheck.adapters.keras.ops import sequential
     net = Network(sizes, activation="tanh")
     params = random_params(sizes, dtype)
     X, _ = make_data(net, 20, dtype=dtype)

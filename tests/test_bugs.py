@@ -9,12 +9,21 @@ import warnings
 from pathlib import Path
 
 import pytest
+from crosscheck.reference import computed_names
 
 from crosscheck import bugs
-from crosscheck.bugs import BUGS, STEPS, Bug, Scenario, check_impl, markdown, run_bug
-from crosscheck.bugs import catalogue, steps
-from crosscheck.user_code import Isolated
-from reference import computed_names
+from crosscheck.bugs import (
+    BUGS,
+    STEPS,
+    Bug,
+    Scenario,
+    catalogue,
+    check_impl,
+    markdown,
+    run_bug,
+    steps,
+)
+from crosscheck.student.user_code import Isolated
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_KEYS = {"bug", "detected", "first_divergence", "expected_first", "probe", "hint"}

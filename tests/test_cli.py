@@ -7,8 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from reference import Network, Trace, backprop, computed_names, init_params, make_data
+from crosscheck.reference import (
+    Network,
+    Trace,
+    backprop,
+    computed_names,
+    init_params,
+    make_data,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -43,7 +49,7 @@ def test_json_document(cli):
 
 
 def test_unavailable_framework_is_reported_and_the_run_goes_on(cli, monkeypatch):
-    import adapters
+    from crosscheck import adapters
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails as if it were not installed
     monkeypatch.setattr(adapters, "_loaded", {})
     code, out, _ = cli("--frameworks", "torch", "--impl", str(EXAMPLES / "my_backprop.py"), "--json")
@@ -205,7 +211,7 @@ def test_runs_from_a_bare_source_checkout():
 
 
 def test_gradcheck_fails_a_wrong_backward_pass(cli, monkeypatch):
-    import reference.layers as layers
+    import crosscheck.reference.layers as layers
     original = layers.affine_backward
 
     def doubled_db(dZ, cache, want_dA_prev=True):

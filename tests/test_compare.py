@@ -1,12 +1,19 @@
 """The compare engine and its diagnoses, on candidates with known mistakes built from the reference."""
 import numpy as np
 import pytest
+from crosscheck.reference import (
+    Network,
+    Trace,
+    backprop,
+    computed_names,
+    init_params,
+    make_data,
+)
 
-from crosscheck import tolerance
-from crosscheck.check import reference_traces, run_check
-from crosscheck.problem import Problem
-from crosscheck.tensors import compare, first_divergence, measure
-from reference import Network, Trace, backprop, computed_names, init_params, make_data
+from crosscheck.engine import tolerance
+from crosscheck.engine.check import reference_traces, run_check
+from crosscheck.engine.problem import Problem
+from crosscheck.engine.tensors import compare, first_divergence, measure
 
 
 def problem(sizes=(2, 4, 3), activation="relu", dtype="float64", batch=30, seed=0, loss="softmax-ce"):
@@ -213,8 +220,8 @@ def test_a_db_that_cancels_is_judged_by_its_terms_not_by_its_result():
 
 def test_the_float32_hint_needs_evidence_of_float32():
     """A float64 sum that cancels errs by 1e-14 of its terms — not float32; numbers that are float32 numbers are."""
-    from crosscheck.diagnose import diagnose
-    from crosscheck.tensors import Comparison
+    from crosscheck.engine.diagnose import diagnose
+    from crosscheck.engine.tensors import Comparison
     net, params = Network((2, 4, 3)), init_params(Network((2, 4, 3)), "lecture", seed=2)
     X, Y = make_data(net, batch=30000, seed=2)
     ref, _, scales = reference_traces(net, params, X, Y)

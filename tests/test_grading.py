@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crosscheck import grading
+from crosscheck.classroom import grading
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -231,9 +231,9 @@ def test_a_cs231n_class_is_graded_on_what_its_loss_returns_and_on_the_l2_probe(t
 
 def test_one_write_far_past_the_output_limit_is_cut_at_the_limit(tmp_path):
     """The limit is the kernel's (RLIMIT_FSIZE on the worker), not only a watch: 100 MB written at once stop at 1."""
+    from crosscheck.engine.problem import build_problem
     from crosscheck.errors import UserCodeError
-    from crosscheck.problem import build_problem
-    from crosscheck.user_code import Isolated
+    from crosscheck.student.user_code import Isolated
     path = write(tmp_path, "flood.py", """
         import sys
         def backprop(X, Y, params, activation="relu"):

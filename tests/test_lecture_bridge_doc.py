@@ -111,7 +111,7 @@ def assert_stated(*texts):
 def assert_reference_defaults(convention, **expected):
     """reference.optim's defaults for a framework's convention are that framework's own defaults."""
     __tracebackhide__ = True
-    from reference.optim import RULES
+    from crosscheck.reference.optim import RULES
     for optimizer, values in expected.items():
         ours = RULES[optimizer, convention][1]
         for name, value in values.items():
@@ -177,7 +177,7 @@ def test_optax_defaults_are_the_ones_stated():
 
 
 def test_the_references_conventions_are_the_ones_stated():
-    from reference.optim import RULES
+    from crosscheck.reference.optim import RULES
     assert RULES["adam", "torch"][1]["eps"] == 1e-8 and RULES["adam", "keras"][1]["eps"] == 1e-7
     assert RULES["rmsprop", "torch"][1]["rho"] == 0.99 and RULES["rmsprop", "keras"][1]["rho"] == 0.9
     assert RULES["rmsprop", "optax"][1] == {"rho": 0.9, "eps": 1e-8}

@@ -8,6 +8,7 @@ import pytest
 
 from crosscheck.bugs import steps
 
+
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory):
     """A benchmark run saved as JSON, so that `bench --from` can write files without measuring anything."""

@@ -8,8 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from reference.trace import computed_names
+from crosscheck.reference.trace import computed_names
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -21,7 +20,7 @@ def run(pytester, monkeypatch):
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
     def go(*args):
-        return pytester.runpytest("-p", "crosscheck.pytest_plugin", "-p", "no:cacheprovider", *args)
+        return pytester.runpytest("-p", "crosscheck.classroom.pytest_plugin", "-p", "no:cacheprovider", *args)
 
     return go
 

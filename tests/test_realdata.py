@@ -6,11 +6,16 @@ import sys
 
 import numpy as np
 import pytest
-
-from reference import InputError, Network, init_params
-from reference.data import DATASETS, dataset_layers, load_dataset, make_dataset, stratified_split
-from reference.optim import Optimizer
-from reference.train import batch_schedule, train
+from crosscheck.reference import InputError, Network, init_params
+from crosscheck.reference.data import (
+    DATASETS,
+    dataset_layers,
+    load_dataset,
+    make_dataset,
+    stratified_split,
+)
+from crosscheck.reference.optim import Optimizer
+from crosscheck.reference.train import batch_schedule, train
 
 
 def needs_sklearn():
@@ -173,7 +178,7 @@ def accuracy_by_hand(net, params, X, y):
 @pytest.mark.keras
 def test_the_digits_net_reaches_95_percent_on_test_in_the_reference_and_in_keras_from_one_start():
     needs_sklearn()
-    import adapters
+    from crosscheck import adapters
     net, data, params, schedule = digits_problem()
     X, Y = data.split("train")
     run = train(net, params, X, Y, Optimizer("sgd", DIGITS_RUN["lr"]), schedule)

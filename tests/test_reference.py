@@ -9,10 +9,19 @@ import re
 
 import numpy as np
 import pytest
-
-from reference import (ACTIVATIONS, LOSSES, InputError, Network, backprop, computed_names, init_params,
-                       make_data, one_hot, spiral)
-from reference.gradcheck import THRESHOLD, gradcheck
+from crosscheck.reference import (
+    ACTIVATIONS,
+    LOSSES,
+    InputError,
+    Network,
+    backprop,
+    computed_names,
+    init_params,
+    make_data,
+    one_hot,
+    spiral,
+)
+from crosscheck.reference.gradcheck import THRESHOLD, gradcheck
 
 LECTURE_SHAPES = {  # ../shared/LECTURE.md, the shape table and the backward pass
     "X": (300, 2), "W1": (2, 4), "b1": (1, 4), "Z1": (300, 4), "A1": (300, 4), "W2": (4, 3), "b2": (1, 3),
@@ -161,7 +170,7 @@ def test_gradcheck_every_pair(activation, loss, l2_convention):
 
 def test_gradcheck_catches_a_wrong_gradient(monkeypatch):
     """The check can fail: a backward pass with a wrong dW is flagged."""
-    import reference.layers as layers
+    import crosscheck.reference.layers as layers
     original = layers.affine_backward
 
     def halved(dZ, cache, want_dA_prev=True):
@@ -325,7 +334,7 @@ def test_bad_labels_are_named(labels, message):
 
 def next_lecture_problem(**options):
     """A 3-5-4-2 tanh net with L2, non-trivial γ, β, running averages, and 7 examples."""
-    from reference import dropout_masks
+    from crosscheck.reference import dropout_masks
     net = Network((3, 5, 4, 2), activation="tanh", l2=0.1, **options)
     rng = np.random.default_rng(4)
     params = []
@@ -345,7 +354,7 @@ def next_lecture_problem(**options):
                          ids=["dropout", "batch-norm", "both", "batch-norm-inference"])
 def test_dropout_and_batch_norm_gradients_are_the_cost_functions(options):
     """dW, db, dγ, dβ against central differences of J itself (the forward pass with the same masks)."""
-    from reference import cost, forward
+    from crosscheck.reference import cost, forward
     net, params, X, Y, masks = next_lecture_problem(**options)
     trace = backprop(net, params, X, Y, masks)
 
@@ -416,7 +425,7 @@ def test_bad_next_lecture_network_is_named(kwargs, message):
 
 
 def test_a_batch_norm_layer_has_its_own_parameters_and_a_file_of_them_reads_back():
-    from reference import params_from_arrays
+    from crosscheck.reference import params_from_arrays
     net, params, X, Y, _ = next_lecture_problem(batch_norm=True)
     with pytest.raises(InputError, match="a batch-norm layer has no b"):
         backprop(net, [(params[0][0], params[0][1])] + params[1:], X, Y)

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crosscheck.check import run_probes
-from crosscheck.probes import PROBES, make_probes
-from crosscheck.user_code import InProcess
+from crosscheck.engine.check import run_probes
+from crosscheck.engine.probes import PROBES, make_probes
+from crosscheck.student.user_code import InProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -490,7 +490,7 @@ def test_a_model_inside_the_courses_package_imports_its_layers_relatively(cli, t
 
 
 def test_the_style_defaults_are_callable_without_the_command_line():
-    from crosscheck.probes import style_options
+    from crosscheck.engine.probes import style_options
     options = style_options("dls", {"entry": "forward_propagation", "depth": 3}, layers=None, l2=0.0)
     assert options["layers"] == (2, 4, 3, 1) and options["loss"] == "sigmoid-bce" and options["l2_convention"] == "course"
     assert style_options("cs231n", None, layers=(2, 5, 3))["l2_convention"] == "weight-decay"
@@ -501,10 +501,11 @@ def test_the_style_defaults_are_callable_without_the_command_line():
                                            (900, "1/m missing twice"), (2, "a stray 2 (or a missing ½)"),
                                            (60, "a summed loss — the 1/m is missing and a stray 2 (or a missing ½)")])
 def test_a_factor_is_split_into_sign_powers_of_m_and_a_stray_2(factor, words):
-    from crosscheck.check import reference_traces
-    from crosscheck.diagnose import diagnose
-    from crosscheck.tensors import Comparison
-    from reference import Network, Trace, init_params, make_data
+    from crosscheck.reference import Network, Trace, init_params, make_data
+
+    from crosscheck.engine.check import reference_traces
+    from crosscheck.engine.diagnose import diagnose
+    from crosscheck.engine.tensors import Comparison
     net = Network((2, 4, 3))
     X, Y = make_data(net, batch=30)
     ref, _, scales = reference_traces(net, init_params(net, "he"), X, Y)

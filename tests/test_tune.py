@@ -8,15 +8,22 @@ import types
 
 import numpy as np
 import pytest
+from crosscheck.reference import InputError, init_params
+from crosscheck.reference.optim import Optimizer
+from crosscheck.reference.train import Run, batch_schedule, train
 
-import adapters
-from crosscheck import tuning
+from crosscheck import adapters
 from crosscheck.cli import tune as tune_command
-from crosscheck.problem import build_problem
-from crosscheck.tuning import Search, SearchSpace, Settings, Trial, confirm_in_keras, random_search
-from reference import InputError, init_params
-from reference.optim import Optimizer
-from reference.train import Run, batch_schedule, train
+from crosscheck.course import tuning
+from crosscheck.course.tuning import (
+    Search,
+    SearchSpace,
+    Settings,
+    Trial,
+    confirm_in_keras,
+    random_search,
+)
+from crosscheck.engine.problem import build_problem
 
 QUICK = ["--trials", "3", "--epochs", "3"]
 

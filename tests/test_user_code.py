@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from crosscheck.reference import computed_names
 
-import adapters
-from crosscheck.check import run_check
+from crosscheck import adapters
 from crosscheck.cli import COMMANDS
+from crosscheck.engine.check import run_check
+from crosscheck.engine.problem import build_problem
 from crosscheck.errors import UserCodeError
-from crosscheck.problem import build_problem
-from crosscheck.render import check_report
-from crosscheck.user_code import InProcess, Isolated
-from reference import computed_names
+from crosscheck.render.check import check_report
+from crosscheck.student.user_code import InProcess, Isolated
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -344,7 +344,7 @@ def test_a_failed_call_raises_user_code_error_with_what_it_printed(tmp_path):
 
 
 def test_the_worker_imports_no_framework_and_no_engine():
-    from crosscheck import worker
+    from crosscheck.student import worker
     source = Path(worker.__file__).read_text()
     imported = {line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))}
     assert imported <= {"errno", "inspect", "io", "json", "linecache", "os", "re", "struct", "sys", "sysconfig",

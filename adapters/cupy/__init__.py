@@ -1,8 +1,8 @@
 """CuPy: NumPy's interface on a CUDA device.  It has no autodiff, so it is timed (kernels.py) but not checked."""
 import os
 
-from adapters import Unavailable
-from reference.errors import one_line
+from crosscheck.adapters import Unavailable
+from crosscheck.reference.errors import one_line
 
 
 def setup(device="cpu", threads=None, tf32=False, exact=True):

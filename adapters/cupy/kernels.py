@@ -1,8 +1,7 @@
 """What `crosscheck bench` times in CuPy: a batched matmul on the GPU (no train step: CuPy has no autodiff)."""
 import cupy
-
-from adapters.kernel import Kernel, matmul_inputs
-from adapters import Unavailable
+from crosscheck.adapters import Unavailable
+from crosscheck.adapters.kernel import Kernel, matmul_inputs
 
 
 def matmul(case):

@@ -4,7 +4,7 @@ the benchmark times).  The parameters are the reference's arrays as they are: Z 
 
 Importing this package imports no framework: setup() does.
 """
-from adapters import Unavailable, usable_cores
+from crosscheck.adapters import Unavailable, usable_cores
 
 
 def setup(device="cpu", threads=None, tf32=False, exact=True):

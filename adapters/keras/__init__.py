@@ -6,7 +6,7 @@ Importing this package imports no framework: setup() does.
 """
 import os
 
-from adapters import tensorflow
+from crosscheck.adapters import tensorflow
 
 
 def setup(device="cpu", threads=None, tf32=False, exact=True):

@@ -13,10 +13,16 @@
 import keras
 import numpy as np
 import tensorflow as tf
-
-from adapters.tensorflow import place
-from reference import (Trace, backward_names, check_inputs, forward_names, input_names, l2_coefficient,
-                       to_lecture_convention)
+from crosscheck.adapters.tensorflow import place
+from crosscheck.reference import (
+    Trace,
+    backward_names,
+    check_inputs,
+    forward_names,
+    input_names,
+    l2_coefficient,
+    to_lecture_convention,
+)
 
 from . import ops
 

@@ -18,9 +18,8 @@ in an inference pass with its L2 term, the rule of reference.train.EarlyStopping
 """
 import keras
 import numpy as np
-
-from reference.regularization import l2_coefficient
-from reference.train import Run, as_schedule
+from crosscheck.reference.regularization import l2_coefficient
+from crosscheck.reference.train import Run, as_schedule
 
 from . import bridge, ops
 from .optimizers import floatx, keras_optimizer

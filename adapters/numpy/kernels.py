@@ -3,8 +3,8 @@
     matmul        a @ b
     train_step    reference_step: the lecture's forward, cost and backward pass, then W ← W − α dW in place
 """
-from adapters.kernel import Kernel, matmul_inputs
-from reference import backward, cost, forward
+from crosscheck.adapters.kernel import Kernel, matmul_inputs
+from crosscheck.reference import backward, cost, forward
 
 
 def matmul(case):

@@ -6,7 +6,7 @@ Importing this package imports no framework: setup() does.
 """
 import os
 
-from adapters import Unavailable, usable_cores
+from crosscheck.adapters import Unavailable, usable_cores
 
 
 def setup(device="cpu", threads=None, tf32=False, exact=True):

@@ -10,8 +10,14 @@
 """
 import numpy as np
 import tensorflow as tf
-
-from reference import Trace, backward_names, check_inputs, forward_names, input_names, to_lecture_convention
+from crosscheck.reference import (
+    Trace,
+    backward_names,
+    check_inputs,
+    forward_names,
+    input_names,
+    to_lecture_convention,
+)
 
 from . import ops, place
 

@@ -12,9 +12,8 @@ an inference pass (the running averages, no dropout) decides whether to go on (r
 """
 import numpy as np
 import tensorflow as tf
-
-from adapters.keras.optimizers import floatx, keras_optimizer
-from reference.train import Run, as_schedule
+from crosscheck.adapters.keras.optimizers import floatx, keras_optimizer
+from crosscheck.reference.train import Run, as_schedule
 
 from . import ops
 

@@ -4,7 +4,7 @@ times), bridge.py (the one transpose between the lecture's W and nn.Linear's wei
 
 Importing this package imports no framework: setup() does.
 """
-from adapters import Unavailable
+from crosscheck.adapters import Unavailable
 
 
 def setup(device="cpu", threads=None, tf32=False, exact=True):

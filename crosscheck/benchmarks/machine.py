@@ -8,8 +8,9 @@ import os
 import platform
 import subprocess
 
-from adapters import usable_cores
-from adapters.numpy import blas_info, describe_blas
+from crosscheck.adapters import usable_cores
+from crosscheck.adapters.numpy import blas_info, describe_blas
+
 
 def keep_freed_memory():
     """Let glibc keep freed memory for reuse, as every framework's caching allocator does; the setting, or None.

@@ -6,7 +6,7 @@
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from adapters import FRAMEWORKS, having
+from crosscheck.adapters import FRAMEWORKS, having
 
 OPS = ("batched_matmul", "train_step")
 DEVICES = ("cpu", "cuda")
@@ -95,7 +95,7 @@ class TrainProblem(NamedTuple):
 def train_problem(config_name, dtype):
     """The same problem for every framework: the lecture config is the lecture's spiral and init, the wide
     one Gaussian data and He init.  params [(W, b), …] are fresh NumPy arrays."""
-    from reference import Network, init_params, make_data
+    from crosscheck.reference import Network, init_params, make_data
     config = TRAIN_CONFIGS[config_name]
     net = Network(config.sizes)
     params = init_params(net, config.init, seed=0, dtype=dtype)

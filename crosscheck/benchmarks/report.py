@@ -3,11 +3,16 @@ spread of its rounds (the fastest of each group marked, a scattered case flagged
 step against its GEMM floor and the fastest framework, and each framework's harness against a plain loop —
 as text or as Markdown.
 """
-from adapters import FRAMEWORKS
-
-from ..console import paint, table
-from .plan import FLOOR_TARGET, REFERENCE_TARGET, TARGET_CONFIG, TRAIN_CONFIGS, matmul_flops
-from .results import run_warnings
+from crosscheck.adapters import FRAMEWORKS
+from crosscheck.benchmarks.plan import (
+    FLOOR_TARGET,
+    REFERENCE_TARGET,
+    TARGET_CONFIG,
+    TRAIN_CONFIGS,
+    matmul_flops,
+)
+from crosscheck.benchmarks.results import run_warnings
+from crosscheck.console import paint, table
 
 
 def seconds(s):

@@ -4,11 +4,17 @@ floor and the fastest framework, the harness's self-check, several runs merged, 
 import json
 import statistics
 
-from adapters import FRAMEWORKS
-
-from ..errors import UsageError
-from .plan import FLOOR_TARGET, REFERENCE_TARGET, TARGET_CONFIG, case_flops, case_label, gflops
-from .timing import FIDELITY_LIMIT, SCATTER_LIMIT
+from crosscheck.adapters import FRAMEWORKS
+from crosscheck.benchmarks.plan import (
+    FLOOR_TARGET,
+    REFERENCE_TARGET,
+    TARGET_CONFIG,
+    case_flops,
+    case_label,
+    gflops,
+)
+from crosscheck.benchmarks.timing import FIDELITY_LIMIT, SCATTER_LIMIT
+from crosscheck.errors import UsageError
 
 REFERENCE_FRAMEWORK = "numpy"  # the reference's own train step is timed as numpy's
 

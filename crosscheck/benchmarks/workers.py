@@ -17,13 +17,12 @@ import subprocess
 import sys
 import tempfile
 
-import adapters
-from reference.errors import one_line
-
-from .machine import keep_freed_memory, load_average
-from .plan import case_label, representative, train_problem
-from .results import fidelity_record, merge_repeats, result_record
-from .timing import FULL, Settings, measure, self_check
+from crosscheck import adapters
+from crosscheck.benchmarks.machine import keep_freed_memory, load_average
+from crosscheck.benchmarks.plan import case_label, representative, train_problem
+from crosscheck.benchmarks.results import fidelity_record, merge_repeats, result_record
+from crosscheck.benchmarks.timing import FULL, Settings, measure, self_check
+from crosscheck.reference.errors import one_line
 
 MARK = "@@crosscheck-bench "   # the worker's records on stdout; anything else a framework prints is ignored
 

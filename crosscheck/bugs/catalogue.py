@@ -12,17 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..check import run_check
-from ..probes import make_probes, with_biases
-from ..problem import build_problem
-from ..user_code import InProcess
-from reference.optim import LRSchedule, Optimizer
-from reference.train import batch_schedule
-
-from ..status import OK
-from ..training import follow, measure_envelope
-from .steps import make_backprop, make_train
-
+from crosscheck.bugs.steps import make_backprop, make_train
+from crosscheck.course.training import follow, measure_envelope
+from crosscheck.engine.check import run_check
+from crosscheck.engine.probes import make_probes, with_biases
+from crosscheck.engine.problem import build_problem
+from crosscheck.engine.status import OK
+from crosscheck.reference.optim import LRSchedule, Optimizer
+from crosscheck.reference.train import batch_schedule
+from crosscheck.student.user_code import InProcess
 
 # ==== the mistakes: each one replaces a step above ================================================
 

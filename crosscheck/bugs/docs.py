@@ -6,7 +6,7 @@ import ast
 import inspect
 import textwrap
 
-from .steps import STEPS, backprop, make_train
+from crosscheck.bugs.steps import STEPS, backprop, make_train
 
 
 def step_source(function, name=None):

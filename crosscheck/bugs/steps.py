@@ -22,7 +22,6 @@ from types import SimpleNamespace
 
 import numpy as np
 
-
 # ==== the correct implementation, one step per lecture line ======================================
 # Shapes: A_prev (m, n[l-1]), W (n[l-1], n[l]), b (1, n[l]), Z, A, dZ, dA (m, n[l]), Y (m, n[L]).
 

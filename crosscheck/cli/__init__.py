@@ -15,9 +15,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
 
-from reference.errors import InputError  # noqa: E402
-
-from .. import output  # noqa: E402
+from crosscheck import output  # noqa: E402
+from crosscheck.reference.errors import InputError  # noqa: E402
 
 # name -> (module, one-line help)
 COMMANDS = {
@@ -38,7 +37,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
+    from crosscheck import __version__
     parser = _Parser(prog="crosscheck", description="The lecture's network, checked tensor by tensor in every framework.")
+    parser.add_argument("--version", action="version", version=f"crosscheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -50,7 +51,7 @@ def build_parser():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
         argv = ["compare", *argv]  # bare `crosscheck` is `crosscheck compare`
     wants_json = "--json" in argv  # until the options are parsed: a bad option gets a JSON document too
     try:

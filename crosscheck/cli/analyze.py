@@ -10,15 +10,16 @@ import argparse
 
 import numpy as np
 
-from reference import DTYPES, INIT_SCHEMES
-from reference.optim import OPTIMIZERS, Optimizer
-from reference.train import batch_schedule, train
-
-from .. import output, plots, render
-from ..analysis import analyze
-from ..errors import UsageError
-from ..problem import build_problem
-from . import options
+from crosscheck import output
+from crosscheck.cli import options
+from crosscheck.course.analysis import analyze
+from crosscheck.engine.problem import build_problem
+from crosscheck.errors import UsageError
+from crosscheck.reference import DTYPES, INIT_SCHEMES
+from crosscheck.reference.optim import OPTIMIZERS, Optimizer
+from crosscheck.reference.train import batch_schedule, train
+from crosscheck.render import course as render
+from crosscheck.render import plots
 
 # the learning rate when --lr is not given: what trains the digits well with each optimizer
 DEFAULT_LR = {"sgd": 0.3, "momentum": 0.1, "adam": 0.003, "adamw": 0.003, "rmsprop": 0.003}

@@ -9,13 +9,13 @@ import datetime
 import json
 import sys
 
-from adapters import usable_cores
-
-from .. import output, plots
-from ..benchmarks import machine, plan, report, results, timing, workers
-from ..console import Progress
-from ..errors import UsageError
-from . import options
+from crosscheck import output
+from crosscheck.adapters import usable_cores
+from crosscheck.benchmarks import machine, plan, report, results, timing, workers
+from crosscheck.cli import options
+from crosscheck.console import Progress
+from crosscheck.errors import UsageError
+from crosscheck.render import plots
 
 OP_NAMES = {"matmul": "batched_matmul", "batched_matmul": "batched_matmul", "train": "train_step", "train_step": "train_step"}
 HALF = ("bfloat16", "float16")

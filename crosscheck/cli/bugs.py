@@ -4,10 +4,11 @@ same checks as --impl: is it caught, at which tensor, with which hint, and which
 This is the proof that the checks can fail.  Exit code 0 when every bug is caught at the tensor the
 catalogue predicts and the correct implementation passes on every bug's problem, 1 otherwise, 2 on bad input.
 """
-from .. import bugs, output, render
-from ..console import table
-from ..errors import UsageError
-from . import options
+from crosscheck import bugs, output
+from crosscheck.cli import options
+from crosscheck.console import table
+from crosscheck.errors import UsageError
+from crosscheck.render import tools as render
 
 
 def add_arguments(parser):

@@ -11,17 +11,17 @@ that fails on the problem as asked, or nothing checked at all (every framework a
 """
 import contextlib
 
-import adapters
+from crosscheck import adapters, output
+from crosscheck.cli import options
+from crosscheck.console import Progress
+from crosscheck.engine.check import run_check, run_probes
+from crosscheck.engine.layouts import LAYOUTS
+from crosscheck.engine.probes import PROBES, make_probes, style_options
+from crosscheck.engine.problem import build_problem
+from crosscheck.errors import UsageError, UserCodeError
+from crosscheck.render import check as render
+from crosscheck.student.user_code import STYLES, Isolated
 
-from .. import output, render
-from ..check import run_check, run_probes
-from ..console import Progress
-from ..errors import UsageError, UserCodeError
-from ..layouts import LAYOUTS
-from ..probes import PROBES, make_probes, style_options
-from ..problem import build_problem
-from ..user_code import STYLES, Isolated
-from . import options
 
 def add_arguments(parser):
     options.add_network_arguments(parser)

@@ -6,14 +6,14 @@ one is counted in the `kinks` column.  Exit code 1 when any relative error excee
 """
 import numpy as np
 
-from reference import ACTIVATIONS, LOSSES
-from reference.gradcheck import THRESHOLD, gradcheck_pairs
-
-from .. import output, render
-from ..console import Progress
-from ..errors import UsageError
-from ..problem import LECTURE_LAYERS
-from . import options
+from crosscheck import output
+from crosscheck.cli import options
+from crosscheck.console import Progress
+from crosscheck.engine.problem import LECTURE_LAYERS
+from crosscheck.errors import UsageError
+from crosscheck.reference import ACTIVATIONS, LOSSES
+from crosscheck.reference.gradcheck import THRESHOLD, gradcheck_pairs
+from crosscheck.render import tools as render
 
 
 def add_arguments(parser):

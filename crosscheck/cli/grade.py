@@ -13,12 +13,13 @@ Exit code 0 when every submission gets full marks, 1 when one does not (its row 
 """
 import os
 
-from .. import grading, output
-from ..console import Progress
-from ..errors import UsageError
-from ..layouts import LAYOUTS
-from ..user_code import STYLES
-from . import options
+from crosscheck import output
+from crosscheck.classroom import grading
+from crosscheck.cli import options
+from crosscheck.console import Progress
+from crosscheck.engine.layouts import LAYOUTS
+from crosscheck.errors import UsageError
+from crosscheck.student.user_code import STYLES
 
 
 def add_arguments(parser):
@@ -123,7 +124,7 @@ def _have_matplotlib():
 def check_files(files, force):
     """UsageError before anything runs: a target that exists (without --force), that is not a regular file, or
     under a folder that is a link or a file; the folders --out creates must be creatable."""
-    from reference.files import kind_of
+    from crosscheck.reference.files import kind_of
     seen = set()
     for path in files:
         folder = os.path.dirname(os.path.abspath(path))

@@ -7,10 +7,15 @@ import argparse
 
 import numpy as np
 
-from reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
-from reference.data import DATASETS
-
-from ..problem import build_problem
+from crosscheck.engine.problem import build_problem
+from crosscheck.reference import (
+    ACTIVATIONS,
+    DTYPES,
+    INIT_SCHEMES,
+    L2_CONVENTIONS,
+    LOSSES,
+)
+from crosscheck.reference.data import DATASETS
 
 
 def parse_layers(text):

@@ -11,16 +11,16 @@ on the dev split of a named data set are each part of the run every framework ma
 Exit code 0 when every framework follows the reference's trajectory, 1 on a mismatch, 2 on bad input.
 """
 
-import adapters
-from reference.optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
-from reference.train import EarlyStopping, batch_schedule
-
-from .. import output, plots, render
-from ..console import Progress
-from ..errors import UsageError
-from ..status import nothing_checked
-from ..training import compare_training, runs_to_do
-from . import options
+from crosscheck import adapters, output
+from crosscheck.cli import options
+from crosscheck.console import Progress
+from crosscheck.course.training import compare_training, runs_to_do
+from crosscheck.engine.status import nothing_checked
+from crosscheck.errors import UsageError
+from crosscheck.reference.optim import OPTIMIZERS, SCHEDULES, LRSchedule, Optimizer
+from crosscheck.reference.train import EarlyStopping, batch_schedule
+from crosscheck.render import course as render
+from crosscheck.render import plots
 
 FRAMEWORKS = (adapters.REFERENCE, *adapters.having("train"))
 # the learning rate when --lr is not given: what trains the spiral well with each optimizer

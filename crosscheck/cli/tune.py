@@ -8,15 +8,27 @@ it does not or every trial diverged, 2 on bad input.
 """
 import argparse
 
-from reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
-from reference.optim import OPTIMIZERS
-
-from .. import output, plots, render
-from ..console import Progress
-from ..problem import build_problem
-from ..status import MISMATCH
-from ..tuning import SearchSpace, Settings, confirm_in_keras, random_search
-from . import options
+from crosscheck import output
+from crosscheck.cli import options
+from crosscheck.console import Progress
+from crosscheck.course.tuning import (
+    SearchSpace,
+    Settings,
+    confirm_in_keras,
+    random_search,
+)
+from crosscheck.engine.problem import build_problem
+from crosscheck.engine.status import MISMATCH
+from crosscheck.reference import (
+    ACTIVATIONS,
+    DTYPES,
+    INIT_SCHEMES,
+    L2_CONVENTIONS,
+    LOSSES,
+)
+from crosscheck.reference.optim import OPTIMIZERS
+from crosscheck.render import course as render
+from crosscheck.render import plots
 
 DEFAULTS = SearchSpace()
 

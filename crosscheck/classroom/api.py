@@ -31,14 +31,22 @@ import types
 
 import numpy as np
 
-import adapters
-from reference.errors import one_line
-
-from . import layouts, lecture, worker
-from .check import run_probes
-from .errors import UsageError, UserCodeError
-from .probes import PROBES, make_probes, style_options
-from .user_code import STYLE_LAYOUTS, STYLES, Implementation, Isolated, _inputs, _options, to_trace
+from crosscheck import adapters
+from crosscheck.engine import layouts, lecture
+from crosscheck.engine.check import run_probes
+from crosscheck.engine.probes import PROBES, make_probes, style_options
+from crosscheck.errors import UsageError, UserCodeError
+from crosscheck.reference.errors import one_line
+from crosscheck.student import worker
+from crosscheck.student.user_code import (
+    STYLE_LAYOUTS,
+    STYLES,
+    Implementation,
+    Isolated,
+    _inputs,
+    _options,
+    to_trace,
+)
 
 
 def check(fn_or_path, *, layers=None, activation="relu", loss=None, l2=0.0, l2_convention=None, style=None,
@@ -211,7 +219,7 @@ class Report:
     # ---- showing it ----
 
     def __str__(self):
-        from . import render
+        from crosscheck.render import check as render
         if self.error:
             printed = render.captured_output("impl", self.output, colour=False)
             return "\n".join(part for part in (printed, f"✗ {self.error}") if part)
@@ -225,7 +233,7 @@ class Report:
         return f"<crosscheck Report ✗ {self.entry}: {where} — {_short(self.hint, 120)}>"
 
     def _repr_html_(self):
-        from .html import report_html
+        from crosscheck.render.html import report_html
         return report_html(self)
 
     def raise_for_mismatch(self):
@@ -237,7 +245,7 @@ class Report:
 
     def failure_message(self):
         """What a failing test says: the verdict first (the cause), then the whole report."""
-        from . import render
+        from crosscheck.render import check as render
         first = self.first_divergence
         if self.error:
             head = f"crosscheck: {self.entry} failed: {self.error}"

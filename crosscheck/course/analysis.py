@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from reference import forward
-from reference.data import SPLITS, labels_of
-from reference.errors import InputError
-from reference.train import predict
+from crosscheck.reference import forward
+from crosscheck.reference.data import SPLITS, labels_of
+from crosscheck.reference.errors import InputError
+from crosscheck.reference.train import predict
 
 # the course's basic recipe: what to try for each
 ADVICE = {

@@ -12,8 +12,8 @@ import re
 
 import numpy as np
 
-from reference import l2_coefficient, layers
-from reference.losses import OUTPUT_LOSSES, output_backward
+from crosscheck.reference import l2_coefficient, layers
+from crosscheck.reference.losses import OUTPUT_LOSSES, output_backward
 
 NAME = re.compile(r"(d?)(Zhat|Ztilde|Adrop|gamma|beta|mu|var|A|Z|W|b)(\d+)")
 

@@ -6,11 +6,10 @@ matplotlib is imported inside the functions only, with the Agg backend: no displ
 """
 import numpy as np
 
-from adapters import FRAMEWORKS, REFERENCE
-from reference.train import predict
-
-from . import output
-from .tolerance import TRAJECTORY_FACTOR
+from crosscheck import output
+from crosscheck.adapters import FRAMEWORKS, REFERENCE
+from crosscheck.engine.tolerance import TRAJECTORY_FACTOR
+from crosscheck.reference.train import predict
 
 FLOOR = 1e-17  # |ΔJ| = 0 drawn here, so that an exact agreement still shows on the log axis
 DPI = 90
@@ -107,7 +106,7 @@ def bench_figure(document, path, force=False):
 
     Returns a note for the user: where it was written, or why there was nothing to draw.
     """
-    from .benchmarks.plan import GPU_DTYPES, matmul_flops
+    from crosscheck.benchmarks.plan import GPU_DTYPES, matmul_flops
     rows = [r for r in document["results"] if r["op"] == "batched_matmul" and r["gflops"]]
     if not rows:
         return "--plot: nothing drawn, no batched matmul was measured"

@@ -17,13 +17,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import adapters
-from adapters import FRAMEWORKS, REFERENCE
-from reference.errors import one_line
-from reference.train import Run, Stepper, accuracy, as_schedule
-
-from .status import MISMATCH, OK, UNAVAILABLE, Outcome
-from .tolerance import END_FRACTION, TrajectoryTolerance, end_tolerance, trajectory_tolerance
+from crosscheck import adapters
+from crosscheck.adapters import FRAMEWORKS, REFERENCE
+from crosscheck.engine.status import MISMATCH, OK, UNAVAILABLE, Outcome
+from crosscheck.engine.tolerance import (
+    END_FRACTION,
+    TrajectoryTolerance,
+    end_tolerance,
+    trajectory_tolerance,
+)
+from crosscheck.reference.errors import one_line
+from crosscheck.reference.train import Run, Stepper, accuracy, as_schedule
 
 TWINS = ("rows reversed", "start nudged one ulp", "hidden units permuted")
 EXACT_TWIN = "in float64"     # a float32 run's fourth twin

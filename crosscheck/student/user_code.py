@@ -35,12 +35,12 @@ import time
 
 import numpy as np
 
-from reference import Trace
-from reference.errors import one_line
-from reference.trace import computed_names
-
-from . import layouts, worker
-from .errors import UsageError, UserCodeError
+from crosscheck.engine import layouts
+from crosscheck.errors import UsageError, UserCodeError
+from crosscheck.reference import Trace
+from crosscheck.reference.errors import one_line
+from crosscheck.reference.trace import computed_names
+from crosscheck.student import worker
 
 WORKER = worker.__file__
 STARTUP_SECONDS = 60      # Python and NumPy starting in the worker: not the user's time

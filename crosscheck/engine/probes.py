@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UsageError
-from .problem import LECTURE_LAYERS, Problem, build_problem
+from crosscheck.engine.problem import LECTURE_LAYERS, Problem, build_problem
+from crosscheck.errors import UsageError
 
 PROBES = {
     "lecture": "the problem as asked",

@@ -19,15 +19,22 @@ from typing import NamedTuple
 
 import numpy as np
 
-import adapters
-from reference import Trace, backprop
-from reference.errors import one_line
-
-from . import tolerance
-from .errors import UserCodeError
-from .status import ERROR, MISMATCH, NOT_PROVIDED, OK, UNAVAILABLE, Outcome, nothing_checked
-from .tensors import compare, first_divergence, parameter_gradients
-from .user_code import Implementation, InProcess
+from crosscheck import adapters
+from crosscheck.engine import tolerance
+from crosscheck.engine.status import (
+    ERROR,
+    MISMATCH,
+    NOT_PROVIDED,
+    OK,
+    UNAVAILABLE,
+    Outcome,
+    nothing_checked,
+)
+from crosscheck.engine.tensors import compare, first_divergence, parameter_gradients
+from crosscheck.errors import UserCodeError
+from crosscheck.reference import Trace, backprop
+from crosscheck.reference.errors import one_line
+from crosscheck.student.user_code import Implementation, InProcess
 
 
 @dataclass

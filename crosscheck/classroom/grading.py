@@ -34,14 +34,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from reference.trace import computed_names
-
-from .check import ProbeResult, ProbeRun, run_check
-from .errors import UsageError, UserCodeError
-from .lecture import lecture_line
-from .probes import PROBES, make_probes, style_options
-from .render import measured
-from .user_code import STYLES, Isolated
+from crosscheck.engine.check import ProbeResult, ProbeRun, run_check
+from crosscheck.engine.lecture import lecture_line
+from crosscheck.engine.probes import PROBES, make_probes, style_options
+from crosscheck.errors import UsageError, UserCodeError
+from crosscheck.reference.trace import computed_names
+from crosscheck.render.check import measured
+from crosscheck.student.user_code import STYLES, Isolated
 
 GROUPS = ("forward", "J", "dZ/dA", "dW/db")
 GROUP_TITLES = {"forward": "forward pass (Z, A)", "J": "the loss J", "dZ/dA": "dZ and dA", "dW/db": "dW and db"}
@@ -518,7 +517,7 @@ def _finish(result, assignment, start, results, skipped=None):
             result.hint = f"not run: {skipped.get(name, 'it did not apply')}"
         shown = first or next(iter(results.values()), None)
         if shown is not None and shown.report is not None:
-            from .render import check_report
+            from crosscheck.render.check import check_report
             run = ProbeRun([r for r in results.values()], {})
             result.report = check_report(shown.report, colour=False, probes=run)
     else:
@@ -662,7 +661,7 @@ def feedback(result, assignment):
             for line in t.lines:
                 if not line.startswith("✓"):
                     reasons.setdefault(_plain(line), []).append(probe)
-    from .console import table
+    from crosscheck.console import table
     lines += ["points, probe by probe:", table(["probe", "", *groups, "points"], rows,
                                                align=["l", "l"] + ["r"] * (len(groups) + 1))]
     if reasons:
@@ -685,7 +684,7 @@ def _plain(markdown):
 
 def summary(results, assignment):
     """The instructor's table and figures: every row, then the scores, the statuses, the commonest mistakes."""
-    from .console import table
+    from crosscheck.console import table
     rows = [[r.name, f"{_number(r.score)}/{_number(r.max_score)}", r.status, r.first_divergence or "",
              _short(r.hint or "", 70), f"{r.seconds:.1f}s"] for r in results]
     lines = [table(["submission", "score", "status", "first divergence", "probable cause", "time"], rows,
@@ -749,5 +748,5 @@ def file_name(name):
 
 
 def dumps(document):
-    from .output import finite
+    from crosscheck.output import finite
     return json.dumps(finite(document), indent=2, ensure_ascii=False) + "\n"

@@ -12,7 +12,8 @@ from html import escape
 
 import numpy as np
 
-from . import layouts, render
+from crosscheck.engine import layouts
+from crosscheck.render import check as render
 
 GREEN, RED, GREY, AMBER = "#1a7f37", "#cf222e", "#6e7781", "#9a6700"
 MARKS = {"ok": ("✓", GREEN), "fail": ("✗", RED), "downstream": ("↳", GREY), "absent": ("–", GREY)}

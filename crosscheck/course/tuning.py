@@ -22,15 +22,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-import adapters
-from reference import Network, cost, forward, init_params
-from reference.errors import InputError, one_line
-from reference.optim import Optimizer
-from reference.train import accuracy, batch_schedule, train
-
-from .problem import Problem
-from .status import MISMATCH, UNAVAILABLE
-from .training import follow, measure_envelope
+from crosscheck import adapters
+from crosscheck.course.training import follow, measure_envelope
+from crosscheck.engine.problem import Problem
+from crosscheck.engine.status import MISMATCH, UNAVAILABLE
+from crosscheck.reference import Network, cost, forward, init_params
+from crosscheck.reference.errors import InputError, one_line
+from crosscheck.reference.optim import Optimizer
+from crosscheck.reference.train import accuracy, batch_schedule, train
 
 KERAS = "keras"
 

@@ -13,12 +13,11 @@ import re
 
 import numpy as np
 
-from reference import Network, l2_coefficient
-from reference.losses import OUTPUT_LOSSES
-from reference.regularization import L2_CONVENTIONS
-
-from . import dropout_batchnorm
-from .tolerance import EPS32, size_of
+from crosscheck.engine import dropout_batchnorm
+from crosscheck.engine.tolerance import EPS32, size_of
+from crosscheck.reference import Network, l2_coefficient
+from crosscheck.reference.losses import OUTPUT_LOSSES
+from crosscheck.reference.regularization import L2_CONVENTIONS
 
 # the network's layout in the lecture's formulas, for the hints that quote one
 FORMULAS = {

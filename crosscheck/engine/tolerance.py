@@ -68,7 +68,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reference import l2_coefficient
+from crosscheck.reference import l2_coefficient
 
 FLOAT64_RTOL = 1e-10
 FLOAT64_ATOL = 1e-14

@@ -46,7 +46,7 @@ class Checker:
         """crosscheck.check(fn_or_path, **options), and an AssertionError with the report unless it agrees:
         the first divergence, its measurement, probable cause and lecture line first, then the table."""
         __tracebackhide__ = True
-        from crosscheck.api import check
+        from crosscheck.classroom.api import check
         from crosscheck.errors import UsageError
         try:
             report = check(fn_or_path, **options)
@@ -89,10 +89,10 @@ class Battery(pytest.File):
     once at the first item, and the worker ended with the session."""
 
     def collect(self):
+        from crosscheck.engine.probes import make_probes, style_options
         from crosscheck.errors import UsageError
-        from crosscheck.probes import make_probes, style_options
-        from crosscheck.user_code import Isolated
-        from reference.trace import computed_names
+        from crosscheck.reference.trace import computed_names
+        from crosscheck.student.user_code import Isolated
 
         config = self.config
         self.impl = Isolated(str(self.path), timeout=config.getoption("crosscheck_timeout"),
@@ -115,7 +115,7 @@ class Battery(pytest.File):
     def result(self, probe):
         """The crosscheck.check.ProbeResult of a probe (the battery runs on first use), or None if not applicable."""
         if self.run is None and self.failure is None:
-            from crosscheck.check import run_probes
+            from crosscheck.engine.check import run_probes
             from crosscheck.errors import UserCodeError
             try:
                 self.run = run_probes(self.probes, impls={"impl": self.impl}, skipped=self.skipped)
@@ -154,8 +154,8 @@ class BatteryItem(pytest.Item):
         raise Mismatch(self._message(comparison, outcome, result, where))
 
     def _message(self, c, outcome, result, where):
-        from crosscheck.lecture import lecture_line
-        from crosscheck.render import measured
+        from crosscheck.engine.lecture import lecture_line
+        from crosscheck.render.check import measured
         layout = self.parent.impl.layout
         lines = [f"{self.tensor} differs from the reference on {where}", f"  {measured(c, layout)}"]
         first = outcome.first_divergence

@@ -8,11 +8,24 @@
 import os
 from dataclasses import dataclass, field
 
-from reference import Network, dropout_masks, init_params, load_data, make_data, params_from_arrays
-from reference.data import DATASETS, dataset_layers, file_layers, load_dataset, spiral_classes, split_file
-from reference.trace import load_npz
-
-from .errors import UsageError
+from crosscheck.errors import UsageError
+from crosscheck.reference import (
+    Network,
+    dropout_masks,
+    init_params,
+    load_data,
+    make_data,
+    params_from_arrays,
+)
+from crosscheck.reference.data import (
+    DATASETS,
+    dataset_layers,
+    file_layers,
+    load_dataset,
+    spiral_classes,
+    split_file,
+)
+from crosscheck.reference.trace import load_npz
 
 LECTURE_LAYERS = (2, 4, 3)
 

@@ -1,0 +1,1 @@
+"""The next lectures' practice: training in every framework step for step, hyperparameter search, error analysis."""
