@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
 
 from crosscheck.bugs import catalogue, steps  # noqa: E402
 from crosscheck.classroom import grading  # noqa: E402
+from crosscheck.student.runner import Limits  # noqa: E402
 
 MISBEHAVING = {
     "hangs": 'def backprop(X, Y, params, activation="relu"):\n    while True:\n        pass\n',
@@ -78,10 +79,10 @@ def run(n=100, jobs=2, timeout=5.0, keep=None, out=print, bugs=None):
     folder.mkdir(parents=True, exist_ok=True)
     try:
         kinds = make_class(folder, n, bugs)
-        assignment = grading.Assignment(grading.Scheme())
+        assignment = grading.Assignment(grading.Scheme(), limits=Limits(timeout=timeout))
         submissions = grading.discover([folder])
         start = time.perf_counter()
-        results = grading.grade(submissions, assignment, jobs=jobs, timeout=timeout, memory=512, output_limit=8)
+        results = grading.grade(submissions, assignment, jobs=jobs)
         wall = time.perf_counter() - start
     finally:
         if not keep:

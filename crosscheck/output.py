@@ -3,7 +3,10 @@
     check_output(path, flag, force)   before any work: the directory exists and is writable; nothing is at
                                       path, or a regular file that --force may replace; never a symbolic
                                       link, a device, a FIFO, a socket or a directory
-    write(path, write, force)         atomically: a temporary file beside it, then one rename (reference.files)
+    check_outputs({path: flag}, force)   the same for many files, in folders a command creates (grade --out):
+                                      each missing folder must be creatable, none may be a link or a file
+    write(path, write, force)         atomically: a temporary file beside it, then one rename (reference.files);
+                                      the folders check_outputs allowed are created
     plot_format(path, flag)           the file's extension decides the format: .png, .svg or .pdf
     require_matplotlib(flag)          a missing matplotlib is exit 2 with the same line in every command
     emit_json(document)               one JSON document on stdout; NaN and inf become null
@@ -35,8 +38,32 @@ def check_output(path, flag, force=False):
         raise UsageError(f"{flag} {path}: exists; choose a new name or pass --force to replace it")
 
 
+def check_outputs(files, force=False):
+    """UsageError before anything runs, for {path: flag}: a target that exists (without force), that is not a
+    regular file, two targets that are one, or a folder on the way that is a link or a file or is not writable."""
+    seen = set()
+    for path, flag in files.items():
+        folder = os.path.dirname(os.path.abspath(path))
+        created = []
+        while not os.path.isdir(folder) or os.path.islink(folder):
+            created.append(folder)
+            if os.path.lexists(folder):
+                kind = "symbolic link" if os.path.islink(folder) else kind_of(folder) or "file"
+                raise UsageError(f"{flag} {path}: {folder} is a {kind}, not a directory; refusing to write under it")
+            folder = os.path.dirname(folder)
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"{flag} {path}: directory {folder} is not writable")
+        if not created:
+            check_output(path, flag, force)
+        if os.path.abspath(path) in seen:
+            raise UsageError(f"{flag} {path}: two outputs would be the same file")
+        seen.add(os.path.abspath(path))
+
+
 def write(path, write_to, force=False, flag="--save"):
-    """write_to(f) into path atomically under the policy; UsageError when the target changed meanwhile."""
+    """write_to(f) into path atomically under the policy, its folders created; UsageError when the target changed
+    meanwhile."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
         write_atomically(path, write_to, overwrite=force)
     except (Exists, NotAFile) as exc:

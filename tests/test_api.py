@@ -123,9 +123,13 @@ def test_bad_arguments_raise_one_clear_usage_error(arguments, message):
         crosscheck.check(RIGHT.backprop, **arguments)
 
 
-def test_a_file_without_the_function_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="defines no function backprop"):
-        crosscheck.check(write(tmp_path, "x = 1\n"))
+def test_a_file_that_cannot_be_checked_is_a_report_with_the_error_and_a_missing_one_a_usage_error(tmp_path):
+    report = crosscheck.check(write(tmp_path, "x = 1\n"))
+    assert not report.ok and "impl.py: defines no function backprop" in report.error
+    report = crosscheck.check(write(tmp_path, "import numpy as np\nraise RuntimeError('at import')\n"))
+    assert not report.ok and "impl.py:2: importing it raised RuntimeError: at import" in report.error
+    with pytest.raises(UsageError, match="fn_or_path='nothere.py': no such file"):
+        crosscheck.check("nothere.py")
 
 
 # the lecture's backward pass, as the lecture writes it for the 2-4-3 network (shared/LECTURE.md)

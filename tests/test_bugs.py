@@ -23,7 +23,7 @@ from crosscheck.bugs import (
     run_bug,
     steps,
 )
-from crosscheck.student.user_code import Isolated
+from crosscheck.student.isolated import Isolated
 
 ROOT = Path(__file__).resolve().parents[1]
 JSON_KEYS = {"bug", "detected", "first_divergence", "expected_first", "probe", "hint"}

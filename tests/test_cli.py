@@ -250,7 +250,7 @@ def test_the_catalogues_correct_code_passes_with_dropout_and_batch_norm_in_its_w
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--batch-norm", "--impl", "examples/dls_deep_nn.py", "--style", "dls"], "--style dls checks the lecture's plain"),
+    (["--batch-norm", "--impl", "examples/dls_deep_nn.py", "--style", "dls"], "--style dls: checks the lecture's plain"),
     (["--keep-prob", "2"], "expected a number in (0, 1]"),
 ], ids=["dls-with-batch-norm", "keep-prob"])
 def test_bad_next_lecture_options_in_compare_are_exit_2(cli, argv, message):

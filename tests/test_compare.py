@@ -14,6 +14,7 @@ from crosscheck.engine import tolerance
 from crosscheck.engine.check import reference_traces, run_check
 from crosscheck.engine.problem import Problem
 from crosscheck.engine.tensors import compare, first_divergence, measure
+from crosscheck.student.implementation import Local
 
 
 def problem(sizes=(2, 4, 3), activation="relu", dtype="float64", batch=30, seed=0, loss="softmax-ce"):
@@ -160,7 +161,7 @@ def reference_as_impl(X, Y, params, activation="relu", loss="softmax-ce"):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_run_check_with_a_correct_implementation(dtype):
-    report = run_check(Problem(*problem(dtype=dtype, loss="mse", activation="tanh")), impls={"impl": reference_as_impl})
+    report = run_check(Problem(*problem(dtype=dtype, loss="mse", activation="tanh")), impls={"impl": Local(reference_as_impl)})
     assert report.ok and report.first_divergence is None
     document = report.as_json()
     assert document["ok"] is True and document["first_divergence"] is None

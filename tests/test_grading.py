@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from crosscheck.classroom import grading
+from crosscheck.student.runner import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -81,10 +82,10 @@ EXPECTED = {
     "jo.py": ("mismatch", MAX - PER_PROBE, "probe m1"),
 }
 REASONS = {
-    "dave.py": "dave.py: your code ran longer than --timeout 2 s in backprop",
+    "dave.py": "dave.py: your code ran longer than the 2 s timeout in backprop",
     "erin.py": "killed by SIGSEGV",
     "finn.py": "finn.py:2: importing it called sys.exit(0)",
-    "gus.py": "your code printed more than 1 MB on stdout in backprop",
+    "gus.py": "your code printed more than the 1 MB output limit on stdout in backprop",
     "jo.py": "AssertionError: one example? surely not",
 }
 
@@ -187,8 +188,8 @@ def test_the_same_submissions_get_the_same_scores(graded):
     """Graded again (but the one that hangs: its timeout is the run's only clock), in another order of jobs."""
     _, first, folder, _ = graded
     submissions = [s for s in grading.discover([folder]) if s.name != "dave.py"]
-    results = grading.grade(submissions, grading.Assignment(grading.Scheme()), jobs=3, timeout=float(TIMEOUT),
-                            output_limit=1)
+    assignment = grading.Assignment(grading.Scheme(), limits=Limits(timeout=float(TIMEOUT), output=1))
+    results = grading.grade(submissions, assignment, jobs=3)
     again = grading.as_json(results, grading.Assignment(grading.Scheme()))
 
     def scores(document):
@@ -233,7 +234,7 @@ def test_one_write_far_past_the_output_limit_is_cut_at_the_limit(tmp_path):
     """The limit is the kernel's (RLIMIT_FSIZE on the worker), not only a watch: 100 MB written at once stop at 1."""
     from crosscheck.engine.problem import build_problem
     from crosscheck.errors import UserCodeError
-    from crosscheck.student.user_code import Isolated
+    from crosscheck.student.isolated import Isolated
     path = write(tmp_path, "flood.py", """
         import sys
         def backprop(X, Y, params, activation="relu"):
@@ -242,8 +243,8 @@ def test_one_write_far_past_the_output_limit_is_cut_at_the_limit(tmp_path):
         """)
     with pytest.raises(UserCodeError) as excinfo:
         with Isolated(str(path), output_limit=1) as impl:
-            impl.run(*build_problem())
-    assert excinfo.value.kind == "output" and "printed more than 1 MB on stdout in backprop" in str(excinfo.value)
+            impl.run(build_problem())
+    assert excinfo.value.kind == "output" and "printed more than the 1 MB output limit on stdout in backprop" in str(excinfo.value)
     assert excinfo.value.details["output"]["stdout"]["bytes"] <= 2**20
 
 

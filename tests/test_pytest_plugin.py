@@ -65,7 +65,7 @@ def test_the_fixture_fails_a_file_that_cannot_be_checked_rather_than_erroring(py
         """)
     result = run()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*crosscheck: --impl empty.py: defines no function backprop*"])
+    result.stdout.fnmatch_lines(["*crosscheck: empty.py: defines no function backprop*"])
 
 
 # ---- --crosscheck-impl: the battery ---------------------------------------------------------------

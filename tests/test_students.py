@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crosscheck.engine.check import run_probes
 from crosscheck.engine.probes import PROBES, make_probes
-from crosscheck.student.user_code import InProcess
+from crosscheck.engine.problem import Spec
+from crosscheck.student.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -152,8 +152,8 @@ def test_a_half_written_implementation_fails_unless_partial(cli, tmp_path):
 # ---- probes ---------------------------------------------------------------------------------------------
 
 def test_every_probe_has_a_stable_name_and_changes_one_thing():
-    options = dict(layers=(2, 4, 3), batch=300, seed=0, init="lecture")
-    probes, skipped = make_probes(options, {"any_depth": True, "l2_name": "l2"})
+    spec = Spec(layers=(2, 4, 3), batch=300, seed=0, init="lecture")
+    probes, skipped = make_probes(spec)
     assert [p.name for p in probes] == list(PROBES) and skipped == {}
     by_name = {p.name: p.problem for p in probes}
     base = by_name["lecture"]
@@ -167,16 +167,16 @@ def test_every_probe_has_a_stable_name_and_changes_one_thing():
     assert not np.array_equal(by_name["seed"].X, base.X)
     assert by_name["deeper"].net.L == 3
     assert by_name["l2"].net.l2 == 0.1 and all(np.all(b != 0) for _, b in by_name["l2"].params)
-    probes, skipped = make_probes(options, {"any_depth": False, "l2_name": None})
+    runner = Runner(spec=spec)
+    probes, skipped = runner.applicable({"any_depth": False, "l2_name": None}, runner.spec_for(None))
     assert set(skipped) == {"deeper", "l2"} and "written for 2 layers" in skipped["deeper"]
 
 
 def test_probes_run_as_a_list_with_a_report_per_probe_and_no_argparse():
     from crosscheck.bugs import backprop
-    probes, _ = make_probes(dict(layers=(2, 4, 3)), {"any_depth": True, "l2_name": "l2"})
-    run = run_probes(probes, impls={"impl": InProcess(backprop)})
+    run = Runner(spec=Spec(layers=(2, 4, 3))).run(backprop)
     assert run.ok and [r.probe.name for r in run.results] == list(PROBES)
-    assert all(r.report.outcomes["impl"].provided == len(r.report.outcomes["impl"].comparisons) for r in run.results)
+    assert all(r.outcome.provided == len(r.outcome.comparisons) for r in run.results)
     assert [p["name"] for p in run.as_json()["probes"]] == list(PROBES)
 
 
@@ -226,14 +226,14 @@ def test_an_implementation_written_for_two_layers_is_not_failed_by_the_deeper_pr
     source = LECTURE.replace("    m, L = X.shape[0], len(params)\n",
                              "    (W1, b1), (W2, b2) = params\n    m, L = X.shape[0], len(params)\n")
     code, out, _ = compare(cli, write(tmp_path, source))
-    assert code == 0 and "– deeper" in out and "not run: " in out and "written for fewer layers?" in out
+    assert code == 0 and "– deeper" in out and "not run: the implementation is written for 2 layers" in out
 
 
 def test_probe_name_reproduces_one_and_a_wrong_name_is_exit_2(cli):
     code, out, _ = compare(cli, EXAMPLES / "my_backprop.py", "--probe", "odd-m")
     assert code == 0 and "m = 7" in out.splitlines()[0] and "probes —" not in out
     code, _, err = compare(cli, EXAMPLES / "my_backprop.py", "--probe", "m2")
-    assert code == 2 and "--probe m2: no such probe; choose one of lecture, biases" in err
+    assert code == 2 and "--probe: no such probe 'm2'; choose from lecture, biases" in err
 
 
 def test_the_l2_probe_passes_the_strength_under_the_name_the_function_uses(cli, tmp_path):
@@ -490,10 +490,9 @@ def test_a_model_inside_the_courses_package_imports_its_layers_relatively(cli, t
 
 
 def test_the_style_defaults_are_callable_without_the_command_line():
-    from crosscheck.engine.probes import style_options
-    options = style_options("dls", {"entry": "forward_propagation", "depth": 3}, layers=None, l2=0.0)
-    assert options["layers"] == (2, 4, 3, 1) and options["loss"] == "sigmoid-bce" and options["l2_convention"] == "course"
-    assert style_options("cs231n", None, layers=(2, 5, 3))["l2_convention"] == "weight-decay"
+    spec = Runner("dls").spec_for({"entry": "forward_propagation", "depth": 3})
+    assert spec.layers == (2, 4, 3, 1) and spec.loss == "sigmoid-bce" and spec.l2_convention == "course"
+    assert Runner("cs231n", Spec(layers=(2, 5, 3))).spec_for(None).l2_convention == "weight-decay"
 
 
 @pytest.mark.parametrize("factor, words", [(-30, "the opposite sign (gradient ascent, or Y − A instead of A − Y) and a "

@@ -18,7 +18,8 @@ from crosscheck.engine.check import run_check
 from crosscheck.engine.problem import build_problem
 from crosscheck.errors import UserCodeError
 from crosscheck.render.check import check_report
-from crosscheck.student.user_code import InProcess, Isolated
+from crosscheck.student.implementation import Local
+from crosscheck.student.isolated import Isolated
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -193,7 +194,7 @@ def test_an_endless_loop_ends_at_the_timeout(where, cli, tmp_path):
     code, _, err = compare(cli, impl(tmp_path, source), "--timeout", "1.5")
     elapsed = time.monotonic() - start
     doing = "in backprop" if where == "backprop" else "while importing it"
-    assert code == 2 and f"impl.py: your code ran longer than --timeout 1.5 s {doing}" in one_error_line(err)
+    assert code == 2 and f"impl.py: your code ran longer than the 1.5 s timeout {doing}" in one_error_line(err)
     assert elapsed < 1.5 + 5  # a worker start and a kill, not a hang
 
 
@@ -201,7 +202,7 @@ def test_a_memory_hog_is_stopped_at_the_memory_limit(cli, tmp_path):
     source = with_backprop("hog = [np.ones(2**20) for _ in range(400)]  # 8 MB at a time, 3.2 GB in all\n")
     code, _, err = compare(cli, impl(tmp_path, source), "--memory", "300")
     line = one_error_line(err)
-    assert code == 2 and f"impl.py:{LINE}: your code needed more than --memory 300 MB (MemoryError" in line
+    assert code == 2 and f"impl.py:{LINE}: your code needed more than the 300 MB memory limit (MemoryError" in line
 
 
 @pytest.mark.parametrize("memory", ["300", "0"], ids=["300 MB", "0: no limit"])
@@ -325,7 +326,7 @@ def test_one_worker_answers_several_problems_and_gives_the_in_process_report(tmp
     with Isolated(str(EXAMPLES / "wrong_backprop.py")) as isolated:
         pid = isolated._process.pid
         for problem in problems:
-            here = run_check(problem, impls={"impl": InProcess(wrong_backprop.backprop)})
+            here = run_check(problem, impls={"impl": Local(wrong_backprop.backprop)})
             there = run_check(problem, impls={"impl": isolated})
             assert isolated._process.pid == pid
             assert check_report(there, colour=False) == check_report(here, colour=False)
@@ -338,7 +339,7 @@ def test_one_worker_answers_several_problems_and_gives_the_in_process_report(tmp
 def test_a_failed_call_raises_user_code_error_with_what_it_printed(tmp_path):
     path = impl(tmp_path, with_backprop("print('before the crash')\nraise ValueError('no')\n"))
     with Isolated(path) as isolated, pytest.raises(UserCodeError) as caught:
-        isolated.run(*build_problem())
+        isolated.run(build_problem())
     assert str(caught.value) == f"{path}:{LINE + 1}: your backprop raised ValueError: no"
     assert caught.value.details["output"]["stdout"]["text"] == "before the crash"
 
@@ -417,7 +418,7 @@ def test_inputs_reach_the_worker_as_writable_copies_and_results_come_back_exact(
     problem = build_problem(layers=(2, 3, 3, 2), batch=5)
     X_before = problem.X.copy()
     with Isolated(impl(tmp_path, source)) as isolated:
-        trace = isolated.run(*problem)
+        trace = isolated.run(problem)
     np.testing.assert_array_equal(problem.X, X_before)
     np.testing.assert_array_equal(trace["Z1"], X_before + 1)
     np.testing.assert_array_equal(trace["dW1"], problem.params[0][0] * 3)

@@ -16,11 +16,11 @@ from crosscheck.bugs.steps import make_backprop, make_train
 from crosscheck.course.training import follow, measure_envelope
 from crosscheck.engine.check import run_check
 from crosscheck.engine.probes import make_probes, with_biases
-from crosscheck.engine.problem import build_problem
+from crosscheck.engine.problem import Spec, build_problem
 from crosscheck.engine.status import OK
 from crosscheck.reference.optim import LRSchedule, Optimizer
 from crosscheck.reference.train import batch_schedule
-from crosscheck.student.user_code import InProcess
+from crosscheck.student.implementation import Local
 
 # ==== the mistakes: each one replaces a step above ================================================
 
@@ -206,21 +206,20 @@ class Scenario:
             text += f", {self.layout} layout"
         return text if self.dtype == "float64" else f"{text}, {self.dtype}"
 
-    def options(self):
-        """build_problem's keyword arguments for this scenario (crosscheck.probes varies them)."""
-        extra = dict(keep_prob=self.keep_prob, batch_norm=self.batch_norm, inference=self.inference) \
-            if self.keep_prob < 1 or self.batch_norm else {}
-        return dict(layers=self.layers, activation=self.activation, loss=self.loss, dtype=self.dtype,
-                    batch=self.batch, seed=self.seed, init=self.init, **extra)
+    def spec(self):
+        """The Spec of this scenario's problem (crosscheck.engine.probes varies it)."""
+        return Spec(layers=self.layers, activation=self.activation, loss=self.loss, dtype=self.dtype,
+                    batch=self.batch, seed=self.seed, init=self.init, keep_prob=self.keep_prob,
+                    batch_norm=self.batch_norm, inference=self.inference)
 
     def build(self, probe="lecture"):
-        """The crosscheck.problem.Problem this scenario describes, or one of its probes (crosscheck.probes)."""
+        """The Problem this scenario describes, or one of its probes (crosscheck.engine.probes)."""
         if probe != "lecture":  # what the correct steps take: any depth, an L2 strength named l2
-            probes, skipped = make_probes(self.options(), {"any_depth": True, "l2_name": "l2"}, [probe])
+            probes, skipped = make_probes(self.spec(), [probe])
             if not probes:
                 raise ValueError(f"probe {probe} does not apply to {self.describe()}: {skipped[probe]}")
             return probes[0].problem
-        problem = build_problem(**self.options())
+        problem = build_problem(self.spec())
         if self.batch_norm:
             problem = with_biases(problem, self.seed)
         if self.weight_scale == 1:
@@ -257,8 +256,8 @@ class TrainingScenario:
 
     def build(self, probe="lecture"):
         """(problem, optimizer, schedule) of the run."""
-        problem = build_problem(self.layers, self.activation, self.loss, dtype=self.dtype, batch=self.examples,
-                                seed=self.seed, init=self.init)
+        problem = build_problem(layers=self.layers, activation=self.activation, loss=self.loss, dtype=self.dtype,
+                                batch=self.examples, seed=self.seed, init=self.init)
         optimizer = Optimizer("sgd", self.lr, "torch", schedule=LRSchedule("exponential", self.decay))
         return problem, optimizer, batch_schedule(self.examples, self.batch_size, self.epochs, self.seed)
 
@@ -505,11 +504,11 @@ class Outcome:
 
 
 def check_scenario(function, scenario, name="impl", probe="lecture"):
-    """The check's Report of one implementation on one scenario, or one of its probes (no frameworks).
+    """The check's CheckResult of one implementation on one scenario, or one of its probes (no frameworks).
 
     Overflow and invalid-value warnings are silenced: some of the catalogued bugs produce them on purpose.
     """
-    impl = InProcess(function, name, layout=scenario.layout) if callable(function) else function
+    impl = Local(function, layout=scenario.layout, name=name) if callable(function) else function
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         return run_check(scenario.build(probe), frameworks=(), impls={name: impl})
 

@@ -21,7 +21,7 @@ import os
 
 import pytest
 
-STYLES = ("lecture", "dls", "cs231n")  # crosscheck.user_code.STYLES, not imported here: loading stays free
+STYLES = ("lecture", "dls", "cs231n")  # crosscheck.student.styles.STYLES, not imported here: loading stays free
 
 
 def pytest_addoption(parser):
@@ -85,47 +85,42 @@ def _absolute(path):
 
 
 class Battery(pytest.File):
-    """The implementation's file: its worker is started (and the file described) at collection, every probe run
-    once at the first item, and the worker ended with the session."""
+    """The implementation's file: opened in the runner (started, described, its probes chosen) at collection, every
+    probe run once at the first item, and the worker ended then or with the session."""
 
     def collect(self):
-        from crosscheck.engine.probes import make_probes, style_options
-        from crosscheck.errors import UsageError
         from crosscheck.reference.trace import computed_names
-        from crosscheck.student.user_code import Isolated
+        from crosscheck.student.runner import Limits, Runner
 
         config = self.config
-        self.impl = Isolated(str(self.path), timeout=config.getoption("crosscheck_timeout"),
-                             style=config.getoption("crosscheck_style"), layout=config.getoption("crosscheck_layout"))
+        runner = Runner(config.getoption("crosscheck_style"), layout=config.getoption("crosscheck_layout"),
+                        limits=Limits(timeout=config.getoption("crosscheck_timeout")))
+        self.opened = runner.open(str(self.path))  # a missing file is a usage error: pytest reports it
+        config.add_cleanup(self.opened.close)
         self.run = None
-        self.failure = None  # why nothing could be checked
-        try:
-            self.impl.start()
-        except UsageError as exc:  # cannot be imported, has no entry point: one item, which fails with why
-            self.failure = str(exc)
+        if self.opened.error is not None:  # cannot be imported, has no entry point: one item, which fails with why
             return [BatteryItem.from_parent(self, name="import")]
-        config.add_cleanup(self.impl.close)
-        settings = style_options(self.impl.style, self.impl.description)
-        self.probes, self.skipped = make_probes(settings, self.impl.description)
         items = [BatteryItem.from_parent(self, name=f"{probe.name}-{tensor}", probe=probe.name, tensor=tensor)
-                 for probe in self.probes for tensor in computed_names(probe.problem.net.L)]
-        items += [BatteryItem.from_parent(self, name=name, probe=name) for name in self.skipped]
+                 for probe in self.opened.probes for tensor in computed_names(probe.problem.net)]
+        items += [BatteryItem.from_parent(self, name=name, probe=name) for name in self.opened.skipped]
         return items
 
+    @property
+    def impl(self):
+        return self.opened.impl
+
     def result(self, probe):
-        """The crosscheck.check.ProbeResult of a probe (the battery runs on first use), or None if not applicable."""
-        if self.run is None and self.failure is None:
-            from crosscheck.engine.check import run_probes
-            from crosscheck.errors import UserCodeError
-            try:
-                self.run = run_probes(self.probes, impls={"impl": self.impl}, skipped=self.skipped)
-            except UserCodeError as exc:  # failed on the problem as asked: every item fails with it
-                self.failure = str(exc)
-            finally:
-                self.impl.close()
-        if self.failure is not None:
+        """The runner's ProbeResult of a probe (the battery runs on first use); None if nothing could be checked."""
+        if self.run is None:
+            self.run = self.opened.run()
+        if self.run.error is not None:
             return None
-        return next((r for r in self.run.results if r.probe.name == probe), None)
+        return self.run.result_of(probe)
+
+    @property
+    def failure(self):
+        error = self.opened.error or (self.run.error if self.run is not None else None)
+        return error.worded("flag") if error is not None else None
 
 
 class BatteryItem(pytest.Item):
@@ -134,32 +129,33 @@ class BatteryItem(pytest.Item):
         self.probe, self.tensor = probe, tensor
 
     def runtest(self):
+        from crosscheck.engine import verdict
         battery = self.parent
-        if self.tensor is None and self.probe in getattr(battery, "skipped", {}):
-            _skip(f"probe {self.probe} does not apply: {battery.skipped[self.probe]}")
+        if self.tensor is None and self.probe in battery.opened.skipped:
+            _skip(f"probe {self.probe} does not apply: {battery.opened.skipped[self.probe]}")
         result = battery.result(self.probe)
         if result is None:
-            raise Mismatch(f"{battery.impl.path}: nothing could be checked: {battery.failure}")
-        if result.skipped:
-            _skip(f"probe {self.probe} not run: {result.skipped}")
+            raise Mismatch(f"{battery.path.name}: nothing could be checked: {battery.failure}")
         where = f"probe {self.probe} ({result.probe.title})"
-        if result.error:
-            raise Mismatch(f"{self.tensor} on {where}: the implementation failed: {result.error}")
-        outcome = result.report.outcomes["impl"]
+        if result.failure:
+            raise Mismatch(f"{self.tensor} on {where}: the implementation failed: {result.failure.worded('flag')}")
+        outcome = result.outcome
         comparison = next(c for c in outcome.comparisons if c.tensor == self.tensor)
-        if comparison.ok:
+        kind = verdict.of(comparison)
+        if kind == verdict.AGREES:
             return
-        if comparison.ok is None:
+        if kind == verdict.NOT_PROVIDED:
             _skip(f"{self.tensor} not provided: the implementation does not return it")
         raise Mismatch(self._message(comparison, outcome, result, where))
 
     def _message(self, c, outcome, result, where):
+        from crosscheck.engine import verdict
         from crosscheck.engine.lecture import lecture_line
         from crosscheck.render.check import measured
         layout = self.parent.impl.layout
         lines = [f"{self.tensor} differs from the reference on {where}", f"  {measured(c, layout)}"]
         first = outcome.first_divergence
-        if c.downstream and first is not None:
+        if verdict.of(c) == verdict.INHERITED and first is not None:
             lines.append(f"  ↳ it only inherits the first divergence, {first.tensor}: fix that one first "
                          f"({first.hint})")
         elif c.hint:
@@ -167,7 +163,7 @@ class BatteryItem(pytest.Item):
         line = lecture_line(self.tensor, result.probe.problem.net, layout)
         if line:
             lines.append(f"  the lecture's line: {line}")
-        lines.append(f"  reproduce: crosscheck compare --frameworks none --impl {self.parent.impl.path} "
+        lines.append(f"  reproduce: crosscheck compare --frameworks none --impl {self.parent.path} "
                      f"--probe {self.probe}" + _flags(self.config))
         return "\n".join(lines)
 

@@ -16,6 +16,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything can import TensorFlow
 
 from crosscheck import output  # noqa: E402
+from crosscheck.errors import worded  # noqa: E402
 from crosscheck.reference.errors import InputError  # noqa: E402
 
 # name -> (module, one-line help)
@@ -59,7 +60,7 @@ def main(argv=None):
         wants_json = bool(getattr(args, "json", False))
         return args.run(args)
     except (InputError, argparse.ArgumentTypeError) as exc:
-        return fail(str(exc), wants_json, getattr(exc, "details", None), getattr(exc, "report", None))
+        return fail(worded(exc, "flag"), wants_json, getattr(exc, "details", None), getattr(exc, "report", None))
     except KeyboardInterrupt:
         return fail("interrupted", wants_json, code=130, prefix="crosscheck: ")
     except BrokenPipeError:  # `crosscheck … | head`: the reader has gone; say nothing more

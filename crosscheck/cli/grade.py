@@ -19,13 +19,13 @@ from crosscheck.cli import options
 from crosscheck.console import Progress
 from crosscheck.engine.layouts import LAYOUTS
 from crosscheck.errors import UsageError
-from crosscheck.student.user_code import STYLES
+from crosscheck.student.styles import STYLES
 
 
 def add_arguments(parser):
     parser.add_argument("submissions", nargs="*", metavar="SUBMISSION",
                         help="a .py file or notebook, a folder of them, or a folder of folders (one per student)")
-    parser.add_argument("--style", choices=STYLES, default="lecture",
+    parser.add_argument("--style", choices=list(STYLES), default="lecture",
                         help="how the submissions are written: lecture (backprop(X, Y, params)), dls, cs231n")
     parser.add_argument("--layout", choices=LAYOUTS, default=None, help="rows (the lecture's) or columns")
     parser.add_argument("--entry", metavar="NAME", help="the function or class to call (default: the style's)")
@@ -36,17 +36,12 @@ def add_arguments(parser):
     parser.add_argument("--layers", type=options.parse_layers, default=None, metavar="N0,N1,…",
                         help="the network asked for (default: the style's own; the lecture's is 2,4,3)")
     options.add_network_arguments(parser, layers=False)
-    parser.set_defaults(loss=None, l2_convention=None)  # each style has its own (crosscheck.probes.style_options)
+    parser.set_defaults(loss=None, l2_convention=None)  # each style has its own (crosscheck.student.styles)
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="precision (default float64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the problem and the probes (default 0)")
     parser.add_argument("--jobs", type=options.positive_int, default=_cores(), metavar="N",
                         help=f"submissions graded at once (default {_cores()}: one per core)")
-    parser.add_argument("--timeout", type=options.positive_float, default=30.0, metavar="SECONDS",
-                        help="longest time a submission may take per call, its import included (default 30)")
-    parser.add_argument("--memory", type=options.positive_int, default=512, metavar="MB",
-                        help="address space of each submission's worker (default 512; NumPy needs about 150)")
-    parser.add_argument("--output-limit", type=options.positive_float, default=8.0, metavar="MB",
-                        help="most a submission may print (default 8)")
+    options.add_limit_arguments(parser, who="a submission")
     parser.add_argument("--out", metavar="DIR", help="write grades.csv, summary.txt, histogram.png, feedback/ and "
                                                       "results/ (Gradescope's results.json per submission) here")
     parser.add_argument("--gradescope", metavar="FILE", help="one submission: write Gradescope's results.json here "
@@ -68,16 +63,14 @@ def run(args):
     if args.gradescope and len(args.submissions) != 1:
         raise UsageError("--gradescope FILE writes one submission's results: give one SUBMISSION")
     scheme = grading.Scheme.load(args.scheme) if args.scheme else grading.Scheme()
-    assignment = grading.Assignment(scheme, style=args.style, layout=args.layout, entry=args.entry, options=dict(
-        layers=args.layers, activation=args.activation, loss=args.loss, l2=args.l2, l2_convention=args.l2_convention,
-        leaky_slope=args.leaky_slope, dtype=args.dtype, seed=args.seed))
+    assignment = grading.Assignment(scheme, style=args.style, layout=args.layout, entry=args.entry,
+                                    spec=options.spec(args), limits=options.limits(args))
     submissions = grading.discover(args.submissions, args.style, args.file, args.entry, single=bool(args.gradescope))
     files = planned_files(args, submissions)
     check_files(files, args.force)
 
     with Progress(len(submissions), "grading", enabled=False if args.json else None) as bar:
-        results = grading.grade(submissions, assignment, jobs=args.jobs, timeout=args.timeout, memory=args.memory,
-                                output_limit=args.output_limit, progress=lambda r: bar.advance(r.name))
+        results = grading.grade(submissions, assignment, jobs=args.jobs, progress=lambda r: bar.advance(r.name))
     text = grading.summary(results, assignment)
     written = write_files(files, results, assignment, args.force, text)
     notes = []
@@ -122,26 +115,8 @@ def _have_matplotlib():
 
 
 def check_files(files, force):
-    """UsageError before anything runs: a target that exists (without --force), that is not a regular file, or
-    under a folder that is a link or a file; the folders --out creates must be creatable."""
-    from crosscheck.reference.files import kind_of
-    seen = set()
-    for path in files:
-        folder = os.path.dirname(os.path.abspath(path))
-        chain = []
-        while not os.path.isdir(folder) or os.path.islink(folder):
-            chain.append(folder)
-            if os.path.lexists(folder):
-                kind = "symbolic link" if os.path.islink(folder) else kind_of(folder) or "file"
-                raise UsageError(f"{path}: {folder} is a {kind}, not a directory; refusing to write under it")
-            folder = os.path.dirname(folder)
-        if not os.access(folder, os.W_OK):
-            raise UsageError(f"{path}: directory {folder} is not writable")
-        if os.path.lexists(path) or not chain:
-            output.check_output(path, _flag(files[path][0]), force)
-        if path in seen:
-            raise UsageError(f"{path}: two submissions would write the same file")
-        seen.add(path)
+    """Every file this run writes, checked before any submission runs (crosscheck.output.check_outputs)."""
+    output.check_outputs({path: _flag(kind) for path, (kind, _) in files.items()}, force)
 
 
 def _flag(kind):
@@ -152,7 +127,6 @@ def write_files(files, results, assignment, force, summary_text):
     by_submission = {id(r.submission): r for r in results}
     written = []
     for path, (kind, submission) in files.items():
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         result = by_submission.get(id(submission))
         if kind in ("gradescope", "results"):
             data = grading.dumps(grading.gradescope(result, assignment))

@@ -4,10 +4,12 @@ The converters given to argparse as `type=` raise argparse.ArgumentTypeError, wh
 keeps (it replaces a ValueError's with a generic one); the CLI turns it into one line and exit code 2.
 """
 import argparse
+import dataclasses
 
 import numpy as np
 
-from crosscheck.engine.problem import build_problem
+from crosscheck.engine.probes import PROBES
+from crosscheck.engine.problem import Spec, build_problem
 from crosscheck.reference import (
     ACTIVATIONS,
     DTYPES,
@@ -16,6 +18,7 @@ from crosscheck.reference import (
     LOSSES,
 )
 from crosscheck.reference.data import DATASETS
+from crosscheck.student.runner import Limits
 
 
 def parse_layers(text):
@@ -151,6 +154,23 @@ def add_frameworks_argument(parser, known, default=None, extra=""):
                         help=f"a subset of {','.join(known)}, all, or none (default: {','.join(default)}){extra}")
 
 
+def add_limit_arguments(parser, who="your code"):
+    """--timeout --memory --output-limit: what the implementation's worker may use (the same defaults everywhere,
+    crosscheck.student.runner.Limits)."""
+    defaults = Limits()
+    parser.add_argument("--timeout", type=positive_float, default=defaults.timeout, metavar="SECONDS",
+                        help=f"longest time {who} may take per call, its import included (default {defaults.timeout:g})")
+    parser.add_argument("--memory", type=megabytes, default=defaults.memory, metavar="MB",
+                        help=f"most memory (address space) {who}'s process may use (default {defaults.memory}; 0: no "
+                             f"limit, e.g. for code that uses CUDA, which reserves tens of GB of address space)")
+    parser.add_argument("--output-limit", type=positive_float, default=defaults.output, metavar="MB",
+                        help=f"most {who} may print (default {defaults.output:g})")
+
+
+def megabytes(text):
+    return 0 if text.strip() == "0" else positive_int(text)
+
+
 def add_json_argument(parser):
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
 
@@ -160,10 +180,30 @@ def add_force_argument(parser, *aliases):
                         help="replace an output file that exists (never anything but a regular file)")
 
 
+def spec(args):
+    """The Spec (crosscheck.engine.problem) the network and data options describe; what a command lacks keeps the
+    lecture's default."""
+    fields = {f.name for f in dataclasses.fields(Spec)}
+    return Spec(**{name: getattr(args, name) for name in fields if hasattr(args, name)})
+
+
 def problem(args):
     """The Problem the network and data options describe, every input checked."""
-    return build_problem(layers=args.layers, activation=args.activation, loss=args.loss, l2=args.l2,
-                         l2_convention=args.l2_convention, leaky_slope=args.leaky_slope, dtype=args.dtype,
-                         batch=args.batch, seed=args.seed, init=args.init, params=args.params, data=args.data,
-                         **layer_options(args))
+    return build_problem(spec(args))
+
+
+def limits(args):
+    """The Limits (crosscheck.student.runner) the implementation options give; the same defaults everywhere."""
+    defaults = Limits()
+    return Limits(timeout=getattr(args, "timeout", defaults.timeout), memory=getattr(args, "memory", defaults.memory),
+                  output=getattr(args, "output_limit", defaults.output), budget=getattr(args, "budget", defaults.budget))
+
+
+def probe_names(text):
+    """'lecture,m1' -> ['lecture', 'm1'], each a probe's name."""
+    names = [name for name in text.replace(" ", "").split(",") if name]
+    unknown = [name for name in names if name not in PROBES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"no such probe {', '.join(unknown) or text!r}; choose from {', '.join(PROBES)}")
+    return names
 

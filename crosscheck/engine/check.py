@@ -1,17 +1,14 @@
-"""The check: the reference's Trace, each framework's and each implementation's, compared tensor by tensor.
+"""The check: on one problem, the reference's Trace against each framework's and each implementation's, tensor
+by tensor.
 
-    report = run_check(problem, frameworks=("torch", "jax"), impls={"impl": Isolated("my_backprop.py")})
-    report.ok, report.first_divergence, report.outcomes["torch"].comparisons, report.as_json()
+    result = run_check(problem, frameworks=("torch", "jax"), impls={"impl": implementation})
+    result.ok, result.first_divergence, result.outcomes["torch"].comparisons, result.as_json()
 
-    probes, skipped = make_probes(options, impl.description)           # crosscheck.probes
-    run = run_probes(probes, impls={"impl": impl})                      # a Report per probe
-    run.ok, run.first_failure, run.results[i].report, run.as_json()
-
-An implementation must return every dW and db (unless partial=True); what it leaves out of the rest is
-"not provided", and the verdict counts what was checked.
-
-A user's file runs in a worker process of its own (crosscheck.user_code.Isolated): the reference, the
-frameworks and the comparison stay here, where nothing the user's code does can reach them.
+An implementation is anything with run(problem) -> Trace and the attributes of
+crosscheck.student.implementation.Implementation (a user's file runs in a worker process of its own there: the
+reference, the frameworks and the comparison stay here).  It must return every dW and db (unless partial=True);
+what it leaves out of the rest is "not provided", and the verdict counts what was checked.  Running one
+implementation on every probe is crosscheck.student.runner's.
 """
 import time
 from dataclasses import dataclass, field
@@ -31,10 +28,8 @@ from crosscheck.engine.status import (
     nothing_checked,
 )
 from crosscheck.engine.tensors import compare, first_divergence, parameter_gradients
-from crosscheck.errors import UserCodeError
 from crosscheck.reference import Trace, backprop
 from crosscheck.reference.errors import one_line
-from crosscheck.student.user_code import Implementation, InProcess
 
 
 @dataclass
@@ -44,6 +39,7 @@ class CheckOutcome(Outcome):
     comparisons: list = field(default_factory=list)  # crosscheck.tensors.Comparison, in computation order
     implementation: bool = False                     # a user's implementation rather than a framework
     output: dict = None                              # what the implementation printed (captured in its worker)
+    trace: object = None                             # what the implementation returned, in rows (a Trace)
 
     @property
     def first_divergence(self):
@@ -60,7 +56,9 @@ class CheckOutcome(Outcome):
 
 
 @dataclass
-class Report:
+class CheckResult:
+    """Every candidate checked on one problem: the reference, each tensor's tolerance, each candidate's outcome."""
+
     config: dict
     reference: Trace
     tolerances: dict
@@ -144,15 +142,14 @@ def run_check(problem, frameworks=(), impls=None, progress=None, partial=False):
     """Compare each framework's and each implementation's Trace against the reference's.
 
     frameworks  names from adapters.having("check"); one that cannot load is "unavailable", with the reason
-    impls       {name: Implementation} (crosscheck.user_code: Isolated for a user's file, InProcess for our
-                own code) or {name: function}, a trusted function called here; an implementation that fails
-                raises UserCodeError (exit 2) naming the user's file and line
+    impls       {name: implementation} (crosscheck.student.implementation); one that fails raises UserCodeError
+                naming the user's file and line
     progress    called with each framework's name as it is checked, or None
     partial     an implementation need not return every dW and db (a half-written one)
     """
     net, params, X, Y = problem
     expected = reference_traces(net, params, X, Y, problem.masks)
-    report = Report(config=problem.config, reference=expected.reference, tolerances=expected.tolerances)
+    report = CheckResult(config=problem.config, reference=expected.reference, tolerances=expected.tolerances)
     for name in frameworks:
         if progress:
             progress(name)
@@ -167,9 +164,8 @@ def run_check(problem, frameworks=(), impls=None, progress=None, partial=False):
 def check_implementation(name, impl, problem, expected, partial=False):
     """One implementation's CheckOutcome: ok, or mismatch (a tensor differs, a dW or db is missing, or it
     returned none of the names)."""
-    impl = impl if isinstance(impl, Implementation) else InProcess(impl, name)
     start = time.perf_counter()
-    trace = impl.run(*problem, **({"masks": problem.masks} if problem.masks is not None else {}))
+    trace = impl.run(problem)
     seconds = {"check": round(time.perf_counter() - start, 4)}
     required = () if partial else parameter_gradients(problem.net)
     comparisons = compare(name, trace, *expected, required=required, net=problem.net,
@@ -179,6 +175,7 @@ def check_implementation(name, impl, problem, expected, partial=False):
         J.hint = (f"J has shape {J.got_shape}: J is one number, the mean loss over the batch — return a float, "
                   f"or an array of shape (), (1,) or (1, 1)")
     outcome = CheckOutcome(name, implementation=True, comparisons=comparisons, seconds=seconds, output=impl.output,
+                           trace=trace,
                            info={"path": impl.path, "ignored": trace.meta.get("ignored", []),
                                  "style": getattr(impl, "style", "lecture"), "layout": getattr(impl, "layout", "rows"),
                                  "entry": (getattr(impl, "description", None) or {}).get("entry"),
@@ -209,94 +206,3 @@ def check_framework(name, problem, expected):
     comparisons = compare(name, trace, *expected, net=problem.net)
     status = OK if first_divergence(comparisons) is None else MISMATCH
     return CheckOutcome(name, status, info=info, seconds=seconds, comparisons=comparisons)
-
-
-# ---- probes: one implementation, several problems ---------------------------------------------------
-
-@dataclass
-class ProbeResult:
-    """One probe: its Report, or the implementation's failure on it, or why it was not run."""
-
-    probe: object                 # crosscheck.probes.Probe
-    report: Report = None
-    error: str = None             # the implementation raised (or returned what cannot be compared) on this probe
-    skipped: str = None           # not run, and why
-
-    @property
-    def ok(self):
-        if self.skipped:
-            return True
-        return self.error is None and self.report is not None and self.report.ok
-
-    @property
-    def status(self):
-        return "skipped" if self.skipped else OK if self.ok else MISMATCH
-
-    def as_json(self):
-        first = self.report.first_divergence if self.report else None
-        return {"name": self.probe.name, "title": self.probe.title, "status": self.status, "ok": self.ok,
-                "error": self.error, "skipped": self.skipped, "config": self.probe.problem.config,
-                "first_divergence": None if first is None else
-                {"framework": first.framework, "tensor": first.tensor, "hint": first.hint},
-                "comparisons": [c.as_json() for o in (self.report.outcomes.values() if self.report else [])
-                                if o.implementation for c in o.comparisons]}
-
-
-@dataclass
-class ProbeRun:
-    """Every probe's result, in order; the first is the problem as asked (where the frameworks are checked too)."""
-
-    results: list
-    skipped: dict = field(default_factory=dict)   # {probe name: why it does not apply}
-
-    @property
-    def ok(self):
-        return all(r.ok for r in self.results)
-
-    @property
-    def first_failure(self):
-        return next((r for r in self.results if not r.ok), None)
-
-    @property
-    def shown(self):
-        """The result a report shows in full: the first that fails, else the first."""
-        return self.first_failure or self.results[0]
-
-    def as_json(self):
-        shown = self.shown
-        document = shown.report.as_json() if shown.report else self.results[0].report.as_json()
-        first = shown.report.first_divergence if shown.report else None
-        document["ok"] = self.ok and document["ok"]
-        document["first_divergence"] = (None if first is None and shown.error is None else
-                                        {"framework": first.framework if first else None,
-                                         "tensor": first.tensor if first else None,
-                                         "hint": first.hint if first else shown.error, "probe": shown.probe.name})
-        document["probe"] = shown.probe.name
-        document["probes"] = [r.as_json() for r in self.results]
-        document["probes_skipped"] = dict(self.skipped)
-        return document
-
-
-def run_probes(probes, frameworks=(), impls=None, progress=None, partial=False, skipped=None):
-    """run_check on each probe's problem: the frameworks on the first (the problem as asked), every
-    implementation on all of them.
-
-    An implementation that raises on the first probe raises UserCodeError (nothing could be checked: exit 2).
-    On a later probe its exception is that probe's failure — a hidden input it gets wrong — except on the
-    deeper probe, which an implementation written for one depth may refuse: skipped, with what it raised.
-    """
-    results = []
-    for i, probe in enumerate(probes):
-        try:
-            report = run_check(probe.problem, frameworks if i == 0 else (), impls,
-                               progress if i == 0 else None, partial)
-        except UserCodeError as exc:
-            if i == 0 or exc.kind not in ("exception", "result", "exit", "interrupt"):
-                raise
-            if probe.name == "deeper":
-                results.append(ProbeResult(probe, skipped=f"{exc} (written for fewer layers?)"))
-            else:
-                results.append(ProbeResult(probe, error=str(exc)))
-            continue
-        results.append(ProbeResult(probe, report))
-    return ProbeRun(results, dict(skipped or {}))

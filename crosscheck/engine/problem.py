@@ -1,10 +1,12 @@
 """A Problem: the network, its parameters and its data — what every check and training run starts from.
 
-    build_problem(layers=(2, 4, 3), activation="relu", …)   the lecture's, or any network; seeded
+    spec = Spec(layers=(2, 4, 3), activation="relu", …)     what to build: every field has the lecture's default
+    build_problem(spec) or build_problem(layers=(2, 4, 3), …)   the lecture's, or any network; seeded
     parameters (or a file of them) and the spiral, Gaussian stand-ins, a file of data or a named real data
     set (digits, breast-cancer: its training split; the dev and test splits ride along); every input checked;
     with dropout the masks D1…D(L−1), drawn once from the seed and handed to every framework
 """
+import dataclasses
 import os
 from dataclasses import dataclass, field
 
@@ -44,9 +46,55 @@ class Problem:
         return iter((self.net, self.params, self.X, self.Y))
 
 
-def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_convention="keras", leaky_slope=0.01,
-                  dtype="float64", batch=300, seed=0, init="lecture", params=None, data=None, split_files=False,
-                  keep_prob=1.0, batch_norm=False, bn_momentum=0.9, bn_eps=1e-5, inference=False):
+@dataclass(frozen=True)
+class Spec:
+    """What a problem is made of; every field has the lecture's default.  build_problem(spec) makes it.
+
+    layers      sizes, inputs first (None: the lecture's 2-4-3, or what params/data imply)
+    loss, l2_convention   None: the lecture's (softmax-ce; keras), or a course style's own (student.styles)
+    """
+
+    layers: tuple = None
+    activation: str = "relu"
+    loss: str = None
+    l2: float = 0.0
+    l2_convention: str = None
+    leaky_slope: float = 0.01
+    dtype: str = "float64"
+    batch: int = 300
+    seed: int = 0
+    init: str = "lecture"
+    params: str = None
+    data: str = None
+    split_files: bool = False
+    keep_prob: float = 1.0
+    batch_norm: bool = False
+    bn_momentum: float = 0.9
+    bn_eps: float = 1e-5
+    inference: bool = False
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def fixed(self):
+        """Whether a file fixes the problem (its parameters or its data): then there is one problem, not probes."""
+        return bool(self.params or self.data)
+
+    @property
+    def extensions(self):
+        """Whether the network has the next lecture's dropout or batch norm."""
+        return self.keep_prob < 1 or self.batch_norm
+
+
+def build_problem(spec=None, **fields):
+    """The Problem a Spec describes (or its fields, as keyword arguments; those given win over the spec's)."""
+    spec = (spec or Spec()).replace(**fields) if fields else (spec or Spec())
+    return _build(**dataclasses.asdict(spec))
+
+
+def _build(layers, activation, loss, l2, l2_convention, leaky_slope, dtype, batch, seed, init, params, data,
+           split_files, keep_prob, batch_norm, bn_momentum, bn_eps, inference):
     """The Problem the options describe.
 
     keep_prob, batch_norm, bn_momentum, bn_eps, inference   the network's dropout and batch norm, and whether the
@@ -58,6 +106,7 @@ def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_
             all of it (split like a named set when split_files, the layers then n0-32-K from the file);
             else the spiral when it fits, else Gaussian
     """
+    loss, l2_convention = loss or "softmax-ce", l2_convention or "keras"
     options = dict(activation=activation, loss=loss, l2=l2, l2_convention=l2_convention, leaky_slope=leaky_slope,
                    keep_prob=keep_prob, batch_norm=batch_norm, bn_momentum=bn_momentum, bn_eps=bn_eps,
                    training=not inference)
@@ -70,8 +119,8 @@ def build_problem(layers=None, activation="relu", loss="softmax-ce", l2=0.0, l2_
         arrays = params_from_arrays(load_npz(params), dtype=dtype)
         net = Network.from_params(arrays, **options)
         if layers and tuple(layers) != net.sizes:
-            raise UsageError(f"--layers {','.join(map(str, layers))} disagrees with --params "
-                             f"{params} ({','.join(map(str, net.sizes))})")
+            raise UsageError(f"disagrees with {{params}} {params} ({','.join(map(str, net.sizes))})", field="layers",
+                             value=layers)
     else:
         net = Network(tuple(layers or LECTURE_LAYERS), **options)
         arrays = init_params(net, init, seed, dtype)
@@ -108,8 +157,8 @@ def data_name(data):
     if not data or data not in DATASETS and (os.path.exists(data) or data.endswith(".npz") or os.sep in data):
         return None
     if data not in DATASETS:
-        raise UsageError(f"--data {data}: no such file, and no data set of that name; "
-                         f"choose one of {', '.join(DATASETS)} or give an .npz file")
+        raise UsageError(f"no such file, and no data set of that name; choose one of {', '.join(DATASETS)} or give "
+                         f"an .npz file", field="data", value=data)
     return data
 
 

@@ -5,23 +5,31 @@ Every function returns text (colour codes only where colour is asked for); nothi
 import numpy as np
 
 from crosscheck.console import paint, table, use_colour
-from crosscheck.engine import layouts, tolerance
+from crosscheck.engine import layouts, tolerance, verdict
 from crosscheck.engine.status import ERROR, MISMATCH, UNAVAILABLE
 
-LEGEND = ("cells: max|Δ| / max|reference| per tensor;  ✓ within tolerance, ✗ not, "
-          "↳ fails only because of an earlier ✗ (fix that one first), – not provided")
+LEGEND = f"cells: max|Δ| / max|reference| per tensor;  {verdict.LEGEND}"
 
 
 # ---- crosscheck compare ---------------------------------------------------------------------------
 
-def check_report(report, colour=None, probes=None):
+def run_report(run, colour=None):
+    """An implementation's Run (crosscheck.student.runner), as a person reads it: the table of the probe shown (the
+    first that fails, else the problem as asked), the frameworks and the implementation, a line per probe, the
+    verdict."""
+    shown = run.shown
+    return check_report(shown.result or run.results[0].result, colour, run)
+
+
+def check_report(report, colour=None, run=None):
     """The report a person reads: the tensor table, the frameworks, the verdict.
 
-    probes  a crosscheck.check.ProbeRun whose shown result `report` is: a line per probe, and its verdict
+    report  a crosscheck.engine.check.CheckResult; run: the Run it belongs to, if any (its probes, its verdict)
     """
     colour = use_colour() if colour is None else colour
     c = report.config
-    probe = f" · probe {c['probe']}" if probes is not None and len(probes.results) > 1 and c.get("probe") else ""
+    probes = run is not None and len(run.results) > 1
+    probe = f" · probe {c['probe']}" if probes and c.get("probe") else ""
     lines = [paint(f"crosscheck · {c.get('network')} · {c.get('dtype')} · m = {c.get('batch')} ({c.get('data')}) · "
                    f"seed {c.get('seed')}{probe}", "bold", enabled=colour), ""]
     columns = report.compared
@@ -41,12 +49,12 @@ def check_report(report, colour=None, probes=None):
         lines.append("")
     for name, outcome in report.outcomes.items():
         lines.append(_framework_line(name, outcome, colour))
-        lines += _captured(name, outcome.output, colour)
+        lines += _captured(name, run.output if run is not None and outcome.implementation else outcome.output, colour)
     if report.outcomes:
         lines.append("")
-    if probes is not None and len(probes.results) + len(probes.skipped) > 1:
-        lines += _probe_lines(probes, colour) + [""]
-    lines.append(check_verdict(report, colour, probes))
+    if run is not None and len(run.results) + len(run.skipped) > 1:
+        lines += _probe_lines(run, colour) + [""]
+    lines.append(run_verdict(run, colour) if run is not None else check_verdict(report, colour))
     return "\n".join(lines)
 
 
@@ -64,24 +72,24 @@ def _shape(shape, layout):
     return layouts.shape_in(shape, layout)
 
 
-def _probe_lines(probes, colour):
+def _probe_lines(run, colour):
     lines = [paint("probes — your implementation on each, like a grader's hidden inputs (--probe NAME runs one):",
                    "bold", enabled=colour)]
-    width = max(len(r.probe.name) for r in probes.results)
-    title_width = max(len(r.probe.title) for r in probes.results)
-    for r in probes.results:
-        head = f"{r.probe.name:<{width}}  {r.probe.title:<{title_width}}"
-        if r.skipped:
-            lines.append(paint(f"  – {head}  not run: {r.skipped}", "dim", enabled=colour))
-        elif r.error:
-            lines.append(paint(f"  ✗ {head}  {_short(r.error, 140)}", "red", enabled=colour))
+    width = max(len(name) for name in [*(r.probe.name for r in run.results), *run.skipped])
+    title_width = max(len(r.probe.title) for r in run.results)
+    for r in run.results:
+        head = f"{verdict.PROBE_MARKS[r.status]} {r.probe.name:<{width}}  {r.probe.title:<{title_width}}"
+        if r.failure:
+            lines.append(paint(f"  {head}  {_short(r.failure.worded('flag'), 140)}", "red", enabled=colour))
         elif r.ok:
-            lines.append(paint(f"  ✓ {head}  {_agreed(r.report)}", "green", enabled=colour))
+            lines.append(paint(f"  {head}  {_agreed(r.result)}", "green", enabled=colour))
         else:
-            first = r.report.first_divergence
-            lines.append(paint(f"  ✗ {head}  {first.tensor}: {_short(first.hint)}", "red", enabled=colour))
-    for name, why in probes.skipped.items():
-        lines.append(paint(f"  – {name:<{width}}  not run: {why}", "dim", enabled=colour))
+            first = r.first_divergence
+            lines.append(paint(f"  {head}  {first.tensor}: {_short(first.hint)}" if first else f"  {head}  a framework "
+                               "disagrees", "red", enabled=colour))
+    for name, why in run.skipped.items():
+        lines.append(paint(f"  {verdict.PROBE_MARKS[verdict.PROBE_SKIPPED]} {name:<{width}}  not run: {why}", "dim",
+                           enabled=colour))
     return lines
 
 
@@ -145,40 +153,58 @@ def _framework_line(name, outcome, colour):
             f"{info.get('precision', '')}{timing}")
 
 
-def check_verdict(report, colour=False, probes=None):
+def check_verdict(report, colour=False):
+    """The verdict of a check without an implementation: the frameworks against the reference."""
     first = report.first_divergence
     checked = report.checked
-    on = ""
-    if probes is not None and len(probes.results) > 1:
-        on = f" on {len(probes.results)} probes" if probes.ok else ""
     if not report.outcomes:
         return paint("– nothing was compared: no framework and no implementation was asked for; only the "
                      "reference ran", "yellow", enabled=colour)
-    if probes is not None and first is None and report.ok and probes.first_failure is not None:
-        failed = probes.first_failure  # an implementation that raised on a later probe
-        return (paint(f"✗ probe {failed.probe.name} ({failed.probe.title}): your implementation failed", "red", "bold",
-                      enabled=colour) + "\n  " + paint(failed.error or "", "yellow", enabled=colour))
     if first is None and report.ok:
         if not checked:
             return paint(f"⚠ {report.nothing_checked}", "yellow", enabled=colour)
-        return paint(_agreement(report, checked, on), "green", "bold", enabled=colour)
+        return paint(_agreement(report, checked, ""), "green", "bold", enabled=colour)
     if first is None:
         bad = [name for name, o in report.outcomes.items() if o.status in (MISMATCH, ERROR)]
         return paint(f"✗ {', '.join(bad)}: {report.outcomes[bad[0]].reason}", "red", "bold", enabled=colour)
+    return _divergence(report, first, [], colour)
+
+
+def run_verdict(run, colour=False):
+    """The verdict of an implementation's Run: its Headline, worded for a terminal."""
+    headline = run.headline
+    result = headline.probe.result if headline.probe is not None else None
+    several = len(run.results) > 1
+    if headline.kind == "error":
+        return paint(f"✗ {headline.failure.worded('flag')}", "red", "bold", enabled=colour)
+    if headline.kind == "failed":
+        probe = headline.probe.probe
+        return (paint(f"✗ probe {probe.name} ({probe.title}): your implementation failed", "red", "bold",
+                      enabled=colour) + "\n  " + paint(headline.failure.worded("flag"), "yellow", enabled=colour))
+    if headline.kind == "diverges":
+        return _divergence(result, headline.first, headline.also, colour, run)
+    if headline.kind == "frameworks":
+        return check_verdict(result, colour)
+    return paint(_agreement(result, result.checked, f" on {len(run.results)} probes" if several else ""), "green",
+                 "bold", enabled=colour)
+
+
+def _divergence(report, first, also, colour, run=None):
     outcome = report.outcomes.get(first.framework)
     layout = (outcome.info or {}).get("layout", "rows") if outcome is not None and outcome.implementation else "rows"
     shape = layouts.shape_in(first.shape, layout)
     where = f"{first.framework} {first.tensor} {shape if shape else '(scalar)'}"
     probe = report.config.get("probe")
-    if probes is not None and len(probes.results) > 1 and probe and probe != probes.results[0].probe.name:
-        title = next((r.probe.title for r in probes.results if r.probe.name == probe), "")
+    if run is not None and len(run.results) > 1 and probe and probe != run.results[0].probe.name:
+        title = next((r.probe.title for r in run.results if r.probe.name == probe), "")
         where += f" on probe {probe} ({title}; --probe {probe} reproduces it)"
     lines = [paint(f"✗ first divergence: {where}", "red", "bold", enabled=colour),
              "  " + paint(f"probable cause: {first.hint}", "yellow", enabled=colour)]
-    for o in report.outcomes.values():  # later tensors with a mistake of their own, each with its diagnosis
-        for c in o.comparisons:
-            if c is not first and c.ok is False and not c.downstream and c.hint:
-                lines.append("  " + paint(f"also {c.framework} {c.tensor}: {c.hint}", "yellow", enabled=colour))
+    if run is None:  # the frameworks: each one's later tensors with a mistake of their own
+        also = [c for o in report.outcomes.values() for c in o.comparisons
+                if c is not first and verdict.of(c) == verdict.DIFFERS and c.hint]
+    for c in also:
+        lines.append("  " + paint(f"also {c.framework} {c.tensor}: {c.hint}", "yellow", enabled=colour))
     return "\n".join(lines)
 
 
@@ -216,18 +242,20 @@ def _shape_text(shape, layout):
 
 
 def _cell(comparison, colour, layout="rows"):
-    if comparison.ok is None:
-        return paint("–", "dim", enabled=colour)
-    if comparison.got_shape is not None:
-        text = f"shape {layouts.shape_in(comparison.got_shape, layout)} ✗"
-    elif comparison.max_rel is None:
-        text = "missing ✗"
-    elif not np.isfinite(comparison.max_abs):
-        text = "NaN/inf ✗"
-    else:
-        text = f"{comparison.max_rel:.1e} {'✓' if comparison.ok else '✗'}"
-    if comparison.ok:
-        return paint(text, "green", enabled=colour)
-    if comparison.downstream:
-        return paint(text.replace("✗", "↳"), "dim", enabled=colour)
-    return paint(text, "red", "bold", enabled=colour)
+    kind = verdict.of(comparison)
+    if kind == verdict.NOT_PROVIDED:
+        return paint(verdict.MARKS[kind], "dim", enabled=colour)
+    text = f"{cell_text(comparison, layout)} {verdict.MARKS[kind]}"
+    style = {verdict.AGREES: ("green",), verdict.INHERITED: ("dim",), verdict.DIFFERS: ("red", "bold")}[kind]
+    return paint(text, *style, enabled=colour)
+
+
+def cell_text(c, layout="rows"):
+    """What a cell shows of a tensor: its relative difference, or why there is none."""
+    if c.got_shape is not None:
+        return f"shape {layouts.shape_in(c.got_shape, layout)}"
+    if c.max_rel is None:
+        return "missing"
+    if not np.isfinite(c.max_abs):
+        return "NaN/inf"
+    return f"{c.max_rel:.1e}"

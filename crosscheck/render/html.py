@@ -1,6 +1,6 @@
 """The report as HTML, for Jupyter: crosscheck.check(...) shown under the cell that ran it.
 
-    report_html(report)    a crosscheck.api.Report -> one self-contained <div>: the verdict first (the first
+    report_html(report)    a crosscheck.classroom.api.Report -> one self-contained <div>: the verdict first (the first
                            divergence, its probable cause, the lecture's line it breaks), then the ✓/✗ table of
                            the probe shown, a line per probe, and what the code printed
 
@@ -10,27 +10,24 @@ captured output its prints — escaped.
 """
 from html import escape
 
-import numpy as np
-
-from crosscheck.engine import layouts
+from crosscheck.engine import layouts, verdict
 from crosscheck.render import check as render
 
 GREEN, RED, GREY, AMBER = "#1a7f37", "#cf222e", "#6e7781", "#9a6700"
-MARKS = {"ok": ("✓", GREEN), "fail": ("✗", RED), "downstream": ("↳", GREY), "absent": ("–", GREY)}
+COLOURS = {verdict.AGREES: GREEN, verdict.DIFFERS: RED, verdict.INHERITED: GREY, verdict.NOT_PROVIDED: GREY}
 FONT = "font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; line-height: 1.45"
 CELL = "padding: 1px 10px; text-align: {align}; border: none"
 
 
 def report_html(report):
-    """A crosscheck.api.Report as HTML."""
+    """A crosscheck.classroom.api.Report as HTML."""
     parts = [_header(report), _verdict(report)]
     if report.report is not None:
         parts.append(_table(report))
         parts.append(_provided(report))
         parts.append(_probes(report))
     parts.append(_printed(report.output))
-    parts.append(_div("cells: max|Δ| / max|reference| per tensor; ✓ within tolerance, ✗ not, ↳ fails only because "
-                      "of an earlier ✗ (fix that one first), – not provided", f"color: {GREY}; margin-top: 4px"))
+    parts.append(_div(render.LEGEND, f"color: {GREY}; margin-top: 4px"))
     return f'<div class="crosscheck-report" style="{FONT}">' + "".join(p for p in parts if p) + "</div>"
 
 
@@ -39,46 +36,47 @@ def _div(text, style="", raw=False):
 
 
 def _header(report):
-    problem = report.report.config if report.report is not None else report._first_probe.problem.config
+    if report.report is None:
+        return _div(f"crosscheck · {report.path or report.entry}", "font-weight: bold; margin-bottom: 4px")
+    problem = report.report.config
     text = (f"crosscheck · {problem.get('network')} · {problem.get('dtype')} · m = {problem.get('batch')} "
             f"({problem.get('data')}) · seed {problem.get('seed')}")
-    if report.run is not None and len(report.run.results) > 1:
+    if len(report.run.results) > 1:
         text += f" · probe {report.probe}"
     return _div(text, "font-weight: bold; margin-bottom: 4px")
 
 
 def _verdict(report):
+    """The run's Headline (crosscheck.student.runner), worded for a notebook."""
     entry = report.entry or "implementation"
-    lines = []
-    if report.error:
-        lines.append(_line(f"✗ your {entry} failed: {report.error}", RED, bold=True))
-        return "".join(lines)
-    first = report.first_divergence
-    if report.ok:
-        outcome = report.outcome
-        probes = len(report.run.results)
+    headline = report.headline
+    if headline.kind == "error":
+        return _line(f"✗ your {entry} failed: {report.error}", RED, bold=True)
+    if headline.kind in ("agrees", "partial"):
+        outcome, probes = report.outcome, len(report.run.results)
         tensors = len(outcome.comparisons)
-        if outcome.provided == tensors:
+        if headline.kind == "agrees":
             text = f"✓ your {entry} agrees with the reference: all {tensors} tensors, on {probes} probes"
         else:
             text = (f"✓ your {entry}: {outcome.provided} of {tensors} tensors provided, all agree, on {probes} probes; "
                     f"not provided: {' '.join(outcome.not_provided)}")
         return _line(text, GREEN, bold=True)
-    if first is None:
-        failed = report.failed_probe
-        if failed is not None:
-            return (_line(f"✗ probe {failed.probe.name} ({failed.probe.title}): your {entry} failed", RED, bold=True)
-                    + _line(failed.error, AMBER))
+    if headline.kind == "failed":
+        probe = headline.probe.probe
+        return (_line(f"✗ probe {probe.name} ({probe.title}): your {entry} failed", RED, bold=True)
+                + _line(headline.failure.message, AMBER))
+    if headline.kind == "frameworks":
         bad = [name for name, o in report.report.outcomes.items() if not o.implementation and o.status == "mismatch"]
         return _line(f"✗ {', '.join(bad) or 'a framework'} disagrees with the reference", RED, bold=True)
+    first = headline.first
     where = f"{first.tensor} {_shape(first.shape, report.layout)}"
     on = f" on probe {report.probe} ({report.probe_title})" if len(report.run.results) > 1 else ""
-    lines.append(_line(f"✗ first divergence: {where}{on}", RED, bold=True))
-    lines.append(_labelled("probable cause", first.hint or "(none recognised)", AMBER))
+    lines = [_line(f"✗ first divergence: {where}{on}", RED, bold=True),
+             _labelled("probable cause", first.hint or "(none recognised)", AMBER)]
     if report.lecture_line:
         lines.append(_labelled("the lecture's line", report.lecture_line, None, code=True))
     lines.append(_labelled("measured", render.measured(first, report.layout), GREY))
-    for c in report.also:
+    for c in headline.also:
         lines.append(_labelled(f"also {c.tensor}", c.hint, AMBER))
     return "".join(lines)
 
@@ -106,7 +104,7 @@ def _table(report):
     for i, name in enumerate(names):
         shape = _shape(shown.reference[name].shape, report.layout)
         cells = [_cell(o.comparisons[i], report.layout if o.implementation else "rows") for o in columns.values()]
-        failing = any(o.comparisons[i].ok is False and not o.comparisons[i].downstream for o in columns.values())
+        failing = any(verdict.of(o.comparisons[i]) == verdict.DIFFERS for o in columns.values())
         background = ' style="background: rgba(207, 34, 46, 0.08)"' if failing else ""
         rows.append(f"<tr{background}><td style=\"{CELL.format(align='left')}\">{escape(name)}</td>"
                     f"<td style=\"{CELL.format(align='left')}\">{escape(shape)}</td>{''.join(cells)}</tr>")
@@ -131,23 +129,11 @@ def _column(name):
 
 
 def _cell(comparison, layout):
-    c = comparison
-    if c.ok is None:
-        text, kind = "", "absent"
-    elif c.got_shape is not None:
-        text, kind = f"shape {layouts.shape_in(c.got_shape, layout)}", "fail"
-    elif c.max_rel is None:
-        text, kind = "missing", "fail"
-    elif not np.isfinite(c.max_abs):
-        text, kind = "NaN/inf", "fail"
-    else:
-        text, kind = f"{c.max_rel:.1e}", "ok" if c.ok else "fail"
-    if kind == "fail" and c.downstream:
-        kind = "downstream"
-    mark, colour = MARKS[kind]
-    weight = "; font-weight: bold" if kind == "fail" else ""
-    return (f'<td style="{CELL.format(align="right")}; color: {colour}{weight}">'
-            f"{escape(text)}{' ' if text else ''}{mark}</td>")
+    kind = verdict.of(comparison)
+    text = "" if kind == verdict.NOT_PROVIDED else render.cell_text(comparison, layout)
+    weight = "; font-weight: bold" if kind == verdict.DIFFERS else ""
+    return (f'<td style="{CELL.format(align="right")}; color: {COLOURS[kind]}{weight}">'
+            f"{escape(text)}{' ' if text else ''}{verdict.MARKS[kind]}</td>")
 
 
 def _probes(report):
@@ -156,18 +142,16 @@ def _probes(report):
         return ""
     items = []
     for r in run.results:
-        head = f"{r.probe.name} — {r.probe.title}"
-        if r.skipped:
-            items.append(_line(f"– {head}: not run: {r.skipped}", GREY))
-        elif r.error:
-            items.append(_line(f"✗ {head}: {_short(r.error, 160)}", RED))
+        head = f"{verdict.PROBE_MARKS[r.status]} {r.probe.name} — {r.probe.title}"
+        if r.failure:
+            items.append(_line(f"{head}: {_short(r.failure.message, 160)}", RED))
         elif r.ok:
-            items.append(_line(f"✓ {head}", GREEN))
+            items.append(_line(head, GREEN))
         else:
-            first = r.report.first_divergence
-            items.append(_line(f"✗ {head}: {first.tensor}: {_short(first.hint, 160)}", RED))
+            first = r.first_divergence
+            items.append(_line(f"{head}: {first.tensor}: {_short(first.hint, 160)}" if first else head, RED))
     for name, why in run.skipped.items():
-        items.append(_line(f"– {name}: not run: {why}", GREY))
+        items.append(_line(f"{verdict.PROBE_MARKS[verdict.PROBE_SKIPPED]} {name}: not run: {why}", GREY))
     failed = sum(1 for r in run.results if not r.ok)
     summary = f"probes: {len(run.results)} run, {failed} failed" + (f", {len(run.skipped)} not run" if run.skipped else "")
     return (f'<details {"open" if failed else ""} style="margin: 4px 0"><summary>{escape(summary)}</summary>'

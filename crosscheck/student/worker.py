@@ -1,12 +1,13 @@
 """The worker: a user's implementation, imported and called in a process of its own.
 
-crosscheck.user_code starts it as `python -u worker.py REQUESTS_FD REPLIES_FD MEMORY_MB [OUTPUT_BYTES]`, in a
+crosscheck.student.isolated starts it as `python -u worker.py REQUESTS_FD REPLIES_FD MEMORY_MB [OUTPUT_BYTES]`, in a
 session of its own, stdin at /dev/null, stdout and stderr in capture files, and sends it requests.  Whatever the
 user's code does here — sys.exit, os._exit, signals, patching NumPy, editing stack frames, printing — the
 verdict and the exit code are decided in the checker's process, from the plain arrays this process sends.
 
-It imports only the standard library and NumPy: never crosscheck, the reference or a framework.  So it runs
-as a script from any directory, and the checker can import its conversion helpers with no side effect.
+It imports only the standard library, NumPy and the styles package beside it (by path): never crosscheck,
+the reference or a framework.  So it runs as a script from any directory, and the checker can import its frame
+helpers with no side effect.
 
 Messages, both ways, are frames on two dedicated pipes (never pickle: a pickle from here is code to run there):
 
@@ -18,17 +19,19 @@ Requests and their replies:
 
     {"op": "load", "loader": "module", "path": ABS}      -> {"ok": true, "defines": {name: "function"|"class"|…}}
     {"op": "load", "loader": "notebook", "path": ABS, "cells": [[number, source], …]}     (the same reply)
-    {"op": "describe", "caller": STYLE, "entry": NAME|null} -> {"ok": true, "entry", "functions", "l2_name",
-                                                               "any_depth", "depth", "others"}
-    {"op": "call", "caller": STYLE, "function": NAME, "options": {…}, "arrays": [X, Y, W1, b1, …]}
+    {"op": "describe", "caller": STYLE, "entry": NAME|null[, "style_path": FILE]}
+                                                          -> {"ok": true, "entry", "functions", "l2_name",
+                                                              "any_depth", "depth", "others"}
+    {"op": "call", "caller": STYLE, "function": NAME, "options": {…}[, "style_path": FILE],
+     "arrays": [X, Y, W1, b1, …]}
                                                           -> {"ok": true, "arrays": [names], "ignored": [keys]}
     any failure                                           -> {"ok": false, "error": {"kind", "message", "where"}}
 
 The first frame is the worker's own {"ok": true, "ready": numpy version}, once NumPy has started under the
 memory limit.  A loader turns a file into a namespace (a module, or a notebook's code cells run in order); a
-caller calls into that namespace in one style — backprop(X, Y, params) (the lecture's), the Coursera Deep
-Learning Specialization's functions (dls) or a CS231n class (cs231n) — and hands back lecture-named arrays in
-the layout it was sent (the checker converts layouts): LOADERS and CALLERS below, each a name the request gives.
+style (crosscheck/student/styles, loaded here by path under a name of our own) describes that namespace and calls
+into it the way its course does, and hands back lecture-named arrays in the layout it was sent (the checker
+converts layouts).
 """
 import errno
 import inspect
@@ -36,7 +39,6 @@ import io
 import json
 import linecache
 import os
-import re
 import struct
 import sys
 import sysconfig
@@ -84,10 +86,6 @@ from numpy.lib import format as npy  # noqa: E402
 
 LENGTH = struct.Struct(">Q")
 MAX_HEADER = 2**20  # bytes of JSON in one frame
-
-
-class ResultError(Exception):
-    """What the user's code returned cannot be compared: the message says what to return instead."""
 
 
 # ---- frames ----------------------------------------------------------------------------------------
@@ -236,404 +234,6 @@ def defines(namespace, limit=2000):
     return found
 
 
-# ---- callers: one style of calling into a namespace -----------------------------------------------
-#
-# Every caller gets options {"layers": L, "activation", "loss", "l2": λ, "l2_name": the argument that takes it
-# (or None), "names": the lecture's names to send back} and the arrays X, Y, W1, b1, … in the layout the
-# implementation expects, and returns ({lecture name: array}, [ignored keys]) in that same layout.
-
-# what an implementation may call its L2 strength (the first one its signature has is passed λ)
-L2_NAMES = ("l2", "lambd", "lam", "lmbda", "lambda_", "reg", "l2_reg", "l2_lambda", "reg_lambda",
-            "weight_decay", "regularization")
-
-
-def call_backprop(function, options, arrays):
-    """backprop(X, Y, params, activation=…[, loss=…][, l2=λ]) -> a dict of lecture names, or a (loss, grads) pair.
-
-    arrays   X, Y, W1, b1, …, WL, bL
-    With dropout or batch norm (options "keep_prob", "batch_norm"): a batch-norm layer's parameters are the tuple
-    (W, gamma, beta, rmu, rvar), and the function is given keep_prob=, masks=[D1, …] (dropout in a training pass,
-    else None), batch_norm=True/False, bn_eps=ε and training=True/False, each where its signature takes it.
-    """
-    params = [tuple(arrays[f"{name}{l}"] for name in ("W", "b", "gamma", "beta", "rmu", "rvar") if f"{name}{l}" in arrays)
-              for l in range(1, options["layers"] + 1)]
-    kwargs = {"activation": options["activation"]}
-    if accepts_keyword(function, "loss"):
-        kwargs["loss"] = options["loss"]
-    if options.get("l2_name"):
-        kwargs[options["l2_name"]] = options.get("l2", 0.0)
-    if "keep_prob" in options:  # the next lecture's network: dropout and batch norm
-        extras = {"keep_prob": options["keep_prob"], "batch_norm": options["batch_norm"], "bn_eps": options["bn_eps"],
-                  "training": options["training"],
-                  "masks": [arrays[f"D{l}"] for l in range(1, options["layers"]) if f"D{l}" in arrays] or None}
-        kwargs.update({key: value for key, value in extras.items() if accepts_keyword(function, key)})
-    returned = function(arrays["X"], arrays["Y"], params, **kwargs)
-    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):
-        loss, grads = returned  # (loss, grads), CS231n-style: grads may be keyed by the parameters' names
-        returned = {"J": loss}
-        for key, value in grads.items():
-            name = gradient_name(key, grads)
-            if name != key and name.startswith("db") and np.ndim(value) == 1:
-                value = np.reshape(value, (1, -1))  # grads["b1"] 1-D: CS231n's convention, not a missing keepdims
-            returned[name] = value
-    return lecture_arrays(returned, options["names"], arrays["X"].dtype)
-
-
-def gradient_name(key, grads):
-    """grads["W1"] is dW1 (CS231n names a gradient after its parameter) unless the dict has dW1 itself."""
-    if isinstance(key, str) and re.fullmatch(r"[Wb]\d+", key) and f"d{key}" not in grads:
-        return f"d{key}"
-    return key
-
-
-# -- the Coursera Deep Learning Specialization's functions (column layout) --
-
-DLS_DEEP = ("L_model_forward", "compute_cost", "L_model_backward")            # "Building your Deep NN: Step by Step"
-DLS_FIXED = ("forward_propagation", "compute_cost", "backward_propagation")   # the planar week, the regularization week
-DLS_REGULARIZED = {"compute_cost": "compute_cost_with_regularization",
-                   "backward_propagation": "backward_propagation_with_regularization"}
-
-
-def dls_functions(namespace):
-    """{role: function name} of the DLS functions the namespace defines, deep (L_model_*) first; {} for none."""
-    for family in (DLS_DEEP, DLS_FIXED):
-        if all(callable(getattr(namespace, name, None)) for name in family):
-            found = {name: name for name in family}
-            for plain, regularized in DLS_REGULARIZED.items():
-                if plain in found and callable(getattr(namespace, regularized, None)):
-                    found[regularized] = regularized
-            return found
-    return {}
-
-
-def call_dls(namespace, options, arrays):
-    """The course's forward, cost and backward, as its notebook calls them:
-
-        AL, caches = L_model_forward(X, parameters)          or  A, cache = forward_propagation(X, parameters)
-        cost = compute_cost(AL, Y)                           (compute_cost_with_regularization(AL, Y, parameters, lambd))
-        grads = L_model_backward(AL, Y, caches)              or  backward_propagation(parameters, cache, X, Y), …
-
-    Z and A are read from the caches (copied before the backward pass can change them); grads' dW1, db1, dA1, …
-    keep their names (dA0, the gradient of X, is not a lecture tensor)."""
-    functions = dls_functions(namespace)
-    L, lam = options["layers"], options.get("l2", 0.0)
-    X, Y = arrays["X"], arrays["Y"]
-    parameters = {}
-    for l in range(1, L + 1):
-        parameters[f"W{l}"], parameters[f"b{l}"] = arrays[f"W{l}"], arrays[f"b{l}"]
-    deep = "L_model_forward" in functions
-    forward = getattr(namespace, "L_model_forward" if deep else "forward_propagation")
-    AL, caches = _pair(bind(forward, {"X": X, "parameters": parameters}, ("X", "parameters")), "the forward pass")
-    found = {f"A{L}": _copy(AL)}
-    found.update(forward_from_caches(caches, L, parameters))
-    available = {"AL": AL, "Y": Y, "X": X, "parameters": parameters, "caches": caches, "cache": caches, "lambd": lam}
-    regularized = lam and "compute_cost_with_regularization" in functions
-    cost = getattr(namespace, "compute_cost_with_regularization" if regularized else "compute_cost")
-    found["J"] = bind(cost, available, ("AL", "Y", "parameters", "lambd"))
-    if deep:
-        backward, order = namespace.L_model_backward, ("AL", "Y", "caches", "lambd")
-    else:
-        regularized = lam and "backward_propagation_with_regularization" in functions
-        backward = getattr(namespace, "backward_propagation_with_regularization" if regularized else "backward_propagation")
-        order = ("X", "Y", "cache", "lambd")
-    grads = bind(backward, available, order)
-    if not isinstance(grads, dict):
-        raise ResultError(f"{backward.__name__} must return the dict grads, it returned {type(grads).__name__}")
-    for key, value in grads.items():
-        found.setdefault(_lecture_case(key), value) if isinstance(key, str) else None
-    return lecture_arrays(found, options["names"], X.dtype, what=backward.__name__)
-
-
-def _lecture_case(key):
-    """dz1 -> dZ1, da2 -> dA2, dw3 -> dW3: the regularization week writes some gradients in lower case."""
-    match = re.fullmatch(r"d([zawbZAWb])(\d+)", key)
-    return f"d{match.group(1).upper() if match.group(1) != 'b' else 'b'}{match.group(2)}" if match else key
-
-
-def _pair(returned, what):
-    if not (isinstance(returned, tuple) and len(returned) == 2):
-        raise ResultError(f"{what} must return (AL, caches), it returned {type(returned).__name__}")
-    return returned
-
-
-def _copy(value):
-    try:
-        return np.array(value, copy=True)
-    except Exception:
-        return value
-
-
-def forward_from_caches(caches, L, parameters):
-    """{Z1, A1, …} from what the forward pass kept: a dict (Z1, A1, …), a flat tuple (Z1, A1, W1, b1, Z2, …), or
-    the step-by-step list of ((A_prev, W, b), Z) per layer.  Copies, taken before the backward pass runs."""
-    found = {}
-    if isinstance(caches, dict):
-        for key, value in caches.items():
-            if isinstance(key, str) and re.fullmatch(r"[ZzAa]\d+", key):
-                found[key[0].upper() + key[1:]] = _copy(value)
-        return found
-    if not isinstance(caches, (list, tuple)):
-        return found
-    if len(caches) == 4 * L and all(caches[4 * l + 2] is parameters[f"W{l + 1}"] for l in range(L)):
-        for l in range(L):  # (Z1, A1, W1, b1, Z2, A2, W2, b2, …)
-            found[f"Z{l + 1}"], found[f"A{l + 1}"] = _copy(caches[4 * l]), _copy(caches[4 * l + 1])
-        return found
-    if len(caches) == L:
-        for l, cache in enumerate(caches, start=1):
-            arrays = [value for value in _flatten(cache) if isinstance(value, np.ndarray)]
-            weights = parameters[f"W{l}"]
-            rest = [a for a in arrays if a is not weights and a is not parameters[f"b{l}"]]
-            if len(rest) >= 2:  # A_prev first, Z last
-                if l > 1:
-                    found[f"A{l - 1}"] = _copy(rest[0])
-                found[f"Z{l}"] = _copy(rest[-1])
-    return found
-
-
-def _flatten(value, depth=0):
-    if isinstance(value, dict) and depth < 4:
-        for item in value.values():
-            yield from _flatten(item, depth + 1)
-    elif isinstance(value, (list, tuple)) and depth < 4:
-        for item in value:
-            yield from _flatten(item, depth + 1)
-    else:
-        yield value
-
-
-def bind(function, available, order):
-    """function(…) with each parameter given by its name from `available`, the others by position in `order`
-    (the course's order of arguments) — so that backward_propagation(parameters, cache, X, Y) and
-    backward_propagation(X, Y, cache) are both called right."""
-    try:
-        parameters = list(inspect.signature(function).parameters.values())
-    except (TypeError, ValueError):
-        return function(*(available[name] for name in order if name != "lambd"))
-    args, kwargs, unused = [], {}, [name for name in order]
-    for p in parameters:
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            continue
-        name = p.name if p.name in available else {k.lower(): k for k in available}.get(p.name.lower())
-        if name is None and p.name in L2_NAMES:
-            name = "lambd"
-        if name is None:
-            if p.default is not p.empty:
-                continue
-            name = next((n for n in unused if n != "lambd"), None)
-            if name is None:
-                continue
-        if name in unused:
-            unused.remove(name)
-        value = available[name]
-        if p.kind is p.KEYWORD_ONLY:
-            kwargs[p.name] = value
-        else:
-            args.append(value)
-    return function(*args, **kwargs)
-
-
-# -- CS231n: a class with params and loss(X, y[, reg]) (row layout, 1-D biases, integer labels) --
-
-CS231N_CLASSES = ("FullyConnectedNet", "TwoLayerNet")
-
-
-def cs231n_classes(namespace):
-    """The classes of the namespace that have a loss method, the course's names first."""
-    found = [name for name, value in vars(namespace).items()
-             if isinstance(value, type) and callable(getattr(value, "loss", None)) and not name.startswith("_")]
-    return sorted(found, key=lambda name: (CS231N_CLASSES.index(name) if name in CS231N_CLASSES else len(CS231N_CLASSES)))
-
-
-def construct(cls, sizes, lam, dtype):
-    """An instance of a CS231n model for these layer sizes: its constructor given the sizes (and reg, dtype)
-    under the names it uses, or called with nothing when it takes nothing."""
-    try:
-        parameters = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        parameters = {}
-    n0, hidden, nL = sizes[0], list(sizes[1:-1]), sizes[-1]
-    known = {"input_size": n0, "input_dim": n0, "n_input": n0, "hidden_dims": hidden, "hidden_sizes": hidden,
-             "hidden_size": hidden[0] if hidden else None, "hidden_dim": hidden[0] if hidden else None,
-             "output_size": nL, "num_classes": nL, "output_dim": nL, "reg": lam, "dtype": dtype}
-    kwargs = {name: known[name] for name in parameters if name in known and known[name] is not None}
-    obj = cls(**kwargs)
-    if hasattr(obj, "reg"):
-        obj.reg = lam
-    if hasattr(obj, "dtype"):
-        obj.dtype = dtype  # FullyConnectedNet casts X to self.dtype: float32 by default
-    return obj
-
-
-def call_cs231n(cls, options, arrays):
-    """model = Class(sizes…); model.params = W1, b1 (1-D), …; scores = model.loss(X); loss, grads = model.loss(X, y)."""
-    L, lam = options["layers"], options.get("l2", 0.0)
-    X, Y = arrays["X"], arrays["Y"]
-    sizes = [X.shape[1]] + [arrays[f"W{l}"].shape[1] for l in range(1, L + 1)]
-    model = construct(cls, sizes, lam, X.dtype)
-    params = getattr(model, "params", None)
-    if not isinstance(params, dict):
-        model.params = params = {}
-    for l in range(1, L + 1):
-        params[f"W{l}"], params[f"b{l}"] = arrays[f"W{l}"], arrays[f"b{l}"].reshape(-1)
-    y = np.argmax(Y, axis=1)
-    found = {}
-    scores = model.loss(X.copy())
-    if isinstance(scores, np.ndarray):
-        found[f"Z{L}"] = scores
-    kwargs = {"reg": lam} if accepts_keyword(model.loss, "reg") else {}
-    returned = model.loss(X, y, **kwargs)
-    if not (isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict)):
-        raise ResultError(f"loss(X, y) must return (loss, grads), it returned {type(returned).__name__}")
-    loss, grads = returned
-    found["J"] = loss
-    for key, value in grads.items():
-        name = gradient_name(key, grads)
-        if isinstance(name, str) and re.fullmatch(r"db\d+", name) and np.ndim(value) == 1:
-            value = np.reshape(value, (1, -1))  # CS231n's biases are 1-D: its convention, not a missing keepdims
-        found[name] = value
-    return lecture_arrays(found, options["names"], X.dtype, what="loss")
-
-
-def _call_backprop(namespace, function, options, arrays):
-    return call_backprop(getattr(namespace, function), options, arrays)
-
-
-def _call_cs231n(namespace, function, options, arrays):
-    return call_cs231n(getattr(namespace, function), options, arrays)
-
-
-def _call_dls(namespace, function, options, arrays):
-    return call_dls(namespace, options, arrays)
-
-
-CALLERS = {"lecture": _call_backprop, "backprop": _call_backprop, "dls": _call_dls, "cs231n": _call_cs231n}
-
-
-def describe(namespace, style, entry=None):
-    """What the namespace offers in a style: the entry point, the functions, the name its L2 strength goes by,
-    whether it takes any depth (or the one depth it is written for).  Nothing of the user's is called."""
-    if style == "dls":
-        functions = dls_functions(namespace)
-        if not functions:
-            return {"entry": None}
-        deep = "L_model_forward" in functions
-        l2_name = None
-        for name in ("L_model_backward", "backward_propagation_with_regularization", "compute_cost_with_regularization"):
-            if name in functions:
-                l2_name = l2_parameter(getattr(namespace, name)) or l2_name
-        depth = None if deep else weights_read(getattr(namespace, "forward_propagation"))
-        return {"entry": "L_model_forward" if deep else "forward_propagation", "functions": sorted(functions),
-                "l2_name": l2_name, "any_depth": deep, "depth": depth}
-    if style == "cs231n":
-        classes = cs231n_classes(namespace)
-        chosen = entry if entry in classes else (None if entry else (classes[0] if classes else None))
-        if chosen is None:
-            return {"entry": None, "others": classes}
-        cls = getattr(namespace, chosen)
-        try:
-            init = inspect.signature(cls).parameters
-        except (TypeError, ValueError):
-            init = {}
-        l2_name = "reg" if ("reg" in init or accepts_keyword(cls.loss, "reg")) else None
-        any_depth = "hidden_dims" in init or "hidden_sizes" in init
-        return {"entry": chosen, "functions": [chosen], "l2_name": l2_name, "any_depth": any_depth,
-                "depth": None if any_depth else (2 if ("hidden_size" in init or "hidden_dim" in init) else None),
-                "others": [name for name in classes if name != chosen]}
-    function = getattr(namespace, entry or "backprop", None)
-    if not callable(function):
-        return {"entry": None}
-    return {"entry": entry or "backprop", "functions": [entry or "backprop"], "l2_name": l2_parameter(function),
-            "any_depth": True, "depth": None}
-
-
-def l2_parameter(function):
-    """The name under which the function takes an L2 strength, or None."""
-    try:
-        names = [p.name for p in inspect.signature(function).parameters.values()]
-    except (TypeError, ValueError):
-        return None
-    return next((name for name in names if name in L2_NAMES), None)
-
-
-def weights_read(function):
-    """The depth a fixed-depth forward pass is written for: the highest k of the "Wk" it reads, from its source;
-    None when it builds the key ("W" + str(l)) or its source cannot be read."""
-    try:
-        source = inspect.getsource(function)
-    except (OSError, TypeError):
-        return None
-    if re.search(r"""["']W["']\s*\+|f["']W\{|["']W%d|["']W\{""", source):
-        return None
-    found = [int(k) for k in re.findall(r"""["']W(\d+)["']""", source)]
-    return max(found) if found else None
-
-
-def accepts_keyword(function, name):
-    try:
-        parameters = inspect.signature(function).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.name == name and p.kind is not p.POSITIONAL_ONLY or p.kind is p.VAR_KEYWORD for p in parameters)
-
-
-def lecture_arrays(returned, names, x_dtype, what="backprop"):
-    """The returned dict's lecture-named values as arrays, and the keys that are not lecture names."""
-    if not isinstance(returned, dict):
-        raise ResultError(f"{what} must return a dict of lecture-named arrays, it returned {type(returned).__name__}")
-    arrays, ignored = {}, []
-    for key, value in returned.items():
-        if isinstance(key, str) and key in names:
-            try:
-                arrays[key] = as_array(key, value, x_dtype)
-            except ResultError as exc:
-                raise ResultError(f"{what} {exc}") from None
-        elif len(ignored) < 100:
-            ignored.append(str(key)[:40])
-    return arrays, ignored
-
-
-# the library a tensor-like value comes from -> how to return it as a NumPy array instead
-TO_NUMPY = {"torch": "{name}.detach().cpu().numpy()", "tensorflow": "{name}.numpy()", "jax": "np.asarray({name})",
-            "jaxlib": "np.asarray({name})", "cupy": "{name}.get()"}
-
-
-def as_array(name, value, x_dtype):
-    """value as a NumPy array of real numbers; ResultError with how to make one when it is not."""
-    module = str(getattr(type(value), "__module__", "") or "")
-    library = module.split(".")[0]
-    if library == "torch" and getattr(value, "requires_grad", False) is True:
-        raise ResultError(f"returned {name} as a torch tensor that requires grad: return {name}.detach().numpy()")
-    if "bfloat16" in str(getattr(value, "dtype", "")):
-        raise ResultError(precision_problem(name, "bfloat16", x_dtype))
-    try:
-        array = np.asarray(value)
-    except Exception:
-        array = None
-    if array is None or array.dtype.hasobject:  # not convertible, or ragged / not numbers: an array of objects
-        kind = type(value).__name__ if library in ("", "builtins") else f"{module}.{type(value).__name__}"
-        how = TO_NUMPY.get(library, "a NumPy array of numbers, e.g. np.asarray({name}, dtype=float)").format(name=name)
-        raise ResultError(f"returned {name} as {kind}, not an array of numbers: return {how}")
-    problem = dtype_problem(name, array.dtype, x_dtype)
-    if problem:
-        raise ResultError(problem)
-    return array
-
-
-def dtype_problem(name, dtype, x_dtype):
-    """Why an array of this dtype cannot be compared, or None (the checker validates with the same words)."""
-    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or dtype.kind not in "biuf":
-        return f"returned {name} with dtype {dtype}, not real numbers"
-    if dtype.kind == "f" and dtype.itemsize < 4:
-        return precision_problem(name, dtype.name, x_dtype)
-    return None
-
-
-def precision_problem(name, dtype_name, x_dtype):
-    x_dtype = np.dtype(x_dtype).name
-    return (f"returned {name} in {dtype_name}: the reference computes in X's dtype ({x_dtype}) and {dtype_name} "
-            f"results are not compared — return {name} in {x_dtype}")
-
-
 # ---- failures: what went wrong, where in the user's files -----------------------------------------
 
 def one_line(exc):
@@ -697,7 +297,7 @@ def entered(exc, directory):
 
 def failure(exc, doing, directory):
     """The error object of a reply: kind, message (one line, after the location), where."""
-    if isinstance(exc, ResultError):
+    if type(exc).__name__ == "ResultError" and type(exc).__module__.endswith(".common"):  # the styles' own
         return {"kind": "result", "message": str(exc), "where": None}
     if isinstance(exc, CellError):  # a notebook's cell: its number, then what it raised, located in the cell
         inner = failure(exc.exc, f"code cell {exc.number}", directory)
@@ -718,9 +318,33 @@ def failure(exc, doing, directory):
 
 # ---- the loop -------------------------------------------------------------------------------------
 
+def load_styles(directory=None):
+    """The styles package (crosscheck/student/styles), loaded by path under a name of our own: the worker imports
+    nothing of crosscheck's, and the user's code cannot import it by its name."""
+    import importlib.util
+    directory = directory or os.path.join(os.path.dirname(os.path.abspath(__file__)), "styles")
+    spec = importlib.util.spec_from_file_location(STYLES_PACKAGE, os.path.join(directory, "__init__.py"),
+                                                  submodule_search_locations=[directory])
+    package = importlib.util.module_from_spec(spec)
+    sys.modules[STYLES_PACKAGE] = package
+    spec.loader.exec_module(package)
+    return package
+
+
+STYLES_PACKAGE = "_crosscheck_styles"
+
+
 class Session:
-    def __init__(self):
+    def __init__(self, styles):
         self.namespace, self.directory = None, None
+        self.styles = styles
+
+    def style(self, meta):
+        """The style a request names; one from a file of its own (styles.register) is loaded on first use."""
+        name = meta["caller"]
+        if name not in self.styles.STYLES and meta.get("style_path"):
+            self.styles.register(meta["style_path"])
+        return self.styles.STYLES[name]
 
     def handle(self, meta, arrays):
         """(reply, arrays) for one request; anything the user's code raises is an answer, never our end."""
@@ -737,12 +361,12 @@ class Session:
             return {"ok": True, "defines": defines(self.namespace)}, None
         if op == "describe":
             try:
-                return {"ok": True, **describe(self.namespace, meta["caller"], meta.get("entry"))}, None
+                return {"ok": True, **self.style(meta).describe(self.namespace, meta.get("entry"))}, None
             except BaseException as exc:
                 return {"ok": False, "error": failure(exc, "describing it", self.directory)}, None
         if op == "call":
             try:
-                result, ignored = CALLERS[meta["caller"]](self.namespace, meta["function"], meta["options"], arrays)
+                result, ignored = self.style(meta).call(self.namespace, meta["function"], meta["options"], arrays)
             except BaseException as exc:
                 doing = f"your {entered(exc, self.directory) or meta['function']}"
                 return {"ok": False, "error": failure(exc, doing, self.directory)}, None
@@ -764,8 +388,8 @@ def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     if sys.path and os.path.abspath(sys.path[0] or ".") == here:
         sys.path.pop(0)  # crosscheck/ itself must not shadow the user's imports (its errors.py, tensors.py, …)
+    session = Session(load_styles())
     write_frame(replies, {"ok": True, "ready": np.__version__})
-    session = Session()
     while True:
         try:
             meta, arrays = read_frame(requests)

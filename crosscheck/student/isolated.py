@@ -1,24 +1,13 @@
-"""Your own implementation, plugged in: a file (or a notebook) run in a worker process of its own, or a trusted
-function.  It is written the way a course writes it — a style:
+"""A user's file (or notebook), imported and called in a worker process of its own.
 
-    lecture   def backprop(X, Y, params, activation="relu"[, loss=…][, l2=λ]):  -> {"Z1": …, "dW2": …, …}
-              (or (loss, grads)); X (m, n0) and W (n_in, n_out) in the row layout, or --layout columns
-    dls       Coursera's Deep Learning Specialization: L_model_forward, compute_cost, L_model_backward (or the
-              two-layer week's forward_propagation / backward_propagation), column layout, Z and A from the caches
-    cs231n    a class with params W1, b1 (1-D), … and loss(X, y[, reg]) -> (loss, grads), integer labels y
+    with Isolated("my_backprop.py", timeout=60, memory=4096, style="lecture") as impl:
+        trace = impl.run(problem)                    # as often as needed, one worker
 
-Whatever the style, it receives the activation, the loss and the L2 strength under the name it uses (l2,
-lambd, reg, …) where its signature takes them, and the checker gets back lecture-named arrays in rows.
-
-    with Isolated("my_backprop.py", timeout=60, memory=4096) as impl:   # a user's file: its own process
-        trace = impl.run(net, params, X, Y)                             # as often as needed, one worker
-    InProcess(function).run(net, params, X, Y)                          # our own code (the bug catalogue, tests)
-
-Isolated starts crosscheck/worker.py in a session of its own and talks to it over two pipes, in frames of
-JSON and np.save'd arrays (never pickle).  Everything the worker sends is validated here: names are
-strings, values arrays of real numbers of a size it could have made; anything else is the user's code
-failing.  A call that raises, returns something that cannot be compared, ends the process, runs past the
-timeout or needs more memory than the limit is a UserCodeError: one line naming the file and line, exit 2.
+Isolated starts crosscheck/student/worker.py in a session of its own and talks to it over two pipes, in frames of
+JSON and np.save'd arrays (never pickle).  Everything the worker sends is validated here: names are strings,
+values arrays of real numbers of a size it could have made; anything else is the user's code failing.  A call
+that raises, returns something that cannot be compared, ends the process, runs past the timeout or needs more
+memory than the limit is a UserCodeError: one line naming the file and line.
 """
 import contextlib
 import fcntl
@@ -33,81 +22,26 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
-from crosscheck.engine import layouts
 from crosscheck.errors import UsageError, UserCodeError
-from crosscheck.reference import Trace
-from crosscheck.reference.errors import one_line
-from crosscheck.reference.trace import computed_names
-from crosscheck.student import worker
+from crosscheck.student import styles, worker
+from crosscheck.student.implementation import (
+    Implementation,
+    call_inputs,
+    call_options,
+    clean,
+    resolve_style,
+    to_trace,
+)
+from crosscheck.student.notebooks import notebook_cells
 
 WORKER = worker.__file__
+STYLES_DIRECTORY = os.path.dirname(os.path.abspath(styles.__file__))
 STARTUP_SECONDS = 60      # Python and NumPy starting in the worker: not the user's time
-STYLES = ("lecture", "dls", "cs231n")
-STYLE_LAYOUTS = {"lecture": None, "dls": "columns", "cs231n": "rows"}   # None: either, --layout says which
 TAIL_BYTES, TAIL_LINES = 4096, 20
 MAX_NAMES = 1000
 # what native code says on stderr before it dies of a failed allocation
 OUT_OF_MEMORY = ("memoryerror", "memory allocation", "cannot allocate memory", "bad_alloc", "out of memory",
                  "failed to map segment")
-
-
-class Implementation:
-    """Something that computes the lecture's tensors: run(net, params, X, Y) -> Trace (in rows).
-
-    description  what it offers: {"entry", "l2_name" (the argument its L2 strength goes by, or None), "any_depth"
-                 (True, False or None: unknown), "depth" (the one depth it is written for, or None)}
-    """
-
-    name = "impl"
-    path = None       # the file, as the user named it; None for a function
-    output = None     # what it printed: {"stdout": {"text", "bytes", "truncated"}, "stderr": {…}}; None if not captured
-    style, layout = "lecture", "rows"
-    description = {"entry": "backprop", "l2_name": None, "any_depth": True, "depth": None}
-
-    def run(self, net, params, X, Y, masks=None):
-        raise NotImplementedError
-
-
-def _options(net):
-    options = {"layers": net.L, "activation": net.activation, "loss": net.loss, "names": computed_names(net),
-               "l2": float(net.l2)}
-    if net.keep_prob < 1 or net.batch_norm:  # the next lecture's network (reference.network): say what it has
-        options.update({"keep_prob": float(net.keep_prob), "batch_norm": net.batch_norm,
-                        "bn_eps": float(net.bn_eps), "training": net.training})
-    return options
-
-
-def _inputs(params, X, Y, layout, net=None, masks=None):
-    """X, Y, W1, b1, … (a batch-norm layer's W, gamma, beta, rmu, rvar; the dropout masks D1, …) as the
-    implementation receives them: copies, in its layout."""
-    arrays = {"X": X, "Y": Y}
-    for l, layer in enumerate(params, start=1):
-        names = net.layer_names(l) if net is not None else ("W", "b")
-        arrays.update({f"{name}{l}": value for name, value in zip(names, layer)})
-    for l, D in enumerate(masks or [], start=1):
-        arrays[f"D{l}"] = D
-    return layouts.to_layout(arrays, layout)
-
-
-class InProcess(Implementation):
-    """A trusted function, called in this process: the bug catalogue's and the tests' own code, never a user's file."""
-
-    def __init__(self, function, name="impl", layout="rows"):
-        self.function, self.name, self.layout = function, name, layout
-        self.description = {"entry": getattr(function, "__name__", "backprop"),
-                            "l2_name": worker.l2_parameter(function), "any_depth": True, "depth": None}
-
-    def run(self, net, params, X, Y, masks=None):
-        options = {**_options(net), "l2_name": self.description["l2_name"]}
-        try:
-            result, ignored = worker.call_backprop(self.function, options, _inputs(params, X, Y, self.layout, net, masks))
-        except worker.ResultError as exc:
-            raise UserCodeError(f"{self.name}: {exc}", kind="result") from None
-        except Exception as exc:
-            raise UserCodeError(f"{self.name}: backprop raised {one_line(exc)}", kind="exception") from None
-        return to_trace(result, ignored, X, self.name, self.name, self.layout)
 
 
 class Isolated(Implementation):
@@ -129,22 +63,23 @@ class Isolated(Implementation):
 
     def __init__(self, path, timeout=60.0, memory=4096, name="impl", style="lecture", layout=None, entry=None,
                  output_limit=None):
-        if style not in STYLES:
-            raise UsageError(f"--style {style}: choose one of {', '.join(STYLES)}")
-        fixed = STYLE_LAYOUTS[style]
-        if fixed and layout and layout != fixed:
-            raise UsageError(f"--style {style} is the {fixed} layout: drop --layout {layout}")
-        self.path, self.name, self.timeout, self.memory = path, name, timeout, memory
+        self.style_module, self.layout = resolve_style(style, layout)
+        self.path, self.name, self.timeout, self.memory = os.fspath(path), name, timeout, memory
         self.output_limit = output_limit
         self.peak_memory_mb = None
-        self.style, self.layout, self.entry = style, layout or fixed or "rows", entry
-        self.loader = "notebook" if str(path).endswith(".ipynb") else "module"
-        self.caller, self.function = style, entry
+        self.style, self.entry = self.style_module.NAME, entry
+        self.loader = "notebook" if self.path.endswith(".ipynb") else "module"
+        self.function = entry
         self.description = None
         # no reply can be larger than what the worker could hold
         self.max_bytes = max(memory, 64) * 2**20 if memory else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         self._process = self._tmp = self._requests = self._replies = None
         self._final_output = None
+
+    @property
+    def closed(self):
+        """Whether its worker has ended (or never started)."""
+        return self._process is None
 
     # ---- the session ----
 
@@ -159,11 +94,11 @@ class Isolated(Implementation):
     def start(self):
         """Start the worker, import the file in it; UsageError for a file that cannot be checked."""
         if not os.path.exists(self.path):
-            raise UsageError(f"--impl {self.path}: no such file")
+            raise UsageError("no such file", field="impl", value=self.path)
         if os.path.isdir(self.path):
-            raise UsageError(f"--impl {self.path}: is a directory, not a Python file")
+            raise UsageError("is a directory, not a Python file", field="impl", value=self.path)
         if not os.access(self.path, os.R_OK):
-            raise UsageError(f"--impl {self.path}: cannot read it (permission denied)")
+            raise UsageError("cannot read it (permission denied)", field="impl", value=self.path)
         try:
             self._start(os.path.abspath(self.path))
         except BaseException:  # a failed start (or ^C) leaves no process behind
@@ -204,37 +139,42 @@ class Isolated(Implementation):
         if not isinstance(kinds, dict):
             raise self._malformed("the list of what the file defines is missing")
         if self.style == "lecture":
-            self.function = self.entry or "backprop"
+            self.function = self.entry or self.style_module.ENTRY
             if self.function not in kinds:
-                raise self._fail(UsageError, f"--impl {self.path}: defines no function {self.function}(X, Y, params, "
-                                             f"activation='relu'){_other_style_hint(kinds)}")
+                raise self._fail(UsageError, self.style_module.needs(self.entry) + _other_style_hint(kinds),
+                                 field="impl", value=self.path)
             if kinds[self.function] == "other":
-                raise self._fail(UsageError, f"--impl {self.path}: {self.function} is not a function")
-        reply = self._request({"op": "describe", "caller": self.caller, "entry": self.entry}, {}, "while reading it")[0]
+                raise self._fail(UsageError, f"{self.function} is not a function", field="impl", value=self.path)
+        reply = self._request(self._style_request({"op": "describe", "entry": self.entry}), {}, "while reading it")[0]
         entry = reply.get("entry")
         if not isinstance(entry, str):
-            raise self._fail(UsageError, f"--impl {self.path}: {_nothing_to_call(self.style, self.entry, reply.get('others'))}")
-        self.function = _clean(entry, 80)
+            others = [clean(o, 80) for o in reply.get("others") or [] if isinstance(o, str)][:10]
+            raise self._fail(UsageError, self.style_module.needs(self.entry, others), field="impl", value=self.path)
+        self.function = clean(entry, 80)
         l2_name, depth = reply.get("l2_name"), reply.get("depth")
         others = reply.get("others") if isinstance(reply.get("others"), list) else []
         self.description = {"entry": self.function, "l2_name": l2_name if isinstance(l2_name, str) else None,
                             "any_depth": reply.get("any_depth") is True,
                             "depth": depth if isinstance(depth, int) and 1 <= depth <= 100 else None,
-                            "others": [_clean(o, 80) for o in others[:10] if isinstance(o, str)]}
+                            "others": [clean(o, 80) for o in others[:10] if isinstance(o, str)]}
 
-    def run(self, net, params, X, Y, masks=None):
+    def _style_request(self, request):
+        """A request for the style: its name, and its file when the worker does not know it (styles.register)."""
+        request["caller"] = self.style
+        if os.path.dirname(os.path.abspath(self.style_module.__file__)) != STYLES_DIRECTORY:
+            request["style_path"] = os.path.abspath(self.style_module.__file__)
+        return request
+
+    def run(self, problem):
         """The user's code on the problem, in the worker: its tensors as a Trace in rows, validated."""
-        if self.style == "cs231n" and net.loss != "softmax-ce":
-            raise UsageError(f"--style cs231n: the course's loss is softmax with cross-entropy; --loss {net.loss} does "
-                             f"not fit it")
-        options = {**_options(net), "l2_name": self.description["l2_name"]}
-        request = {"op": "call", "caller": self.caller, "function": self.function, "options": options}
-        self._batch = X.shape[0]
-        reply, result = self._request(request, _inputs(params, X, Y, self.layout, net, masks), f"in {self.function}")
+        options = call_options(problem.net, self.description["l2_name"])
+        request = self._style_request({"op": "call", "function": self.function, "options": options})
+        self._batch = problem.X.shape[0]
+        reply, result = self._request(request, call_inputs(problem, self.layout), f"in {self.function}")
         ignored = reply.get("ignored", [])
         if not (isinstance(ignored, list) and len(ignored) <= MAX_NAMES and all(isinstance(k, str) for k in ignored)):
             raise self._malformed("the list of ignored keys is not a list of strings")
-        return to_trace(result, [_clean(k, 40) for k in ignored], X, self.name, self.path, self.layout)
+        return to_trace(result, [clean(k, 40) for k in ignored], problem.X, self.name, self.path, self.layout)
 
     def close(self):
         """Stop the worker and everything it started; keep what it printed."""
@@ -260,7 +200,7 @@ class Isolated(Implementation):
     def _request(self, meta, arrays, doing):
         """Send a request, wait up to the timeout for its reply; (reply, arrays), or UserCodeError."""
         if self._process is None:
-            raise UsageError(f"--impl {self.path}: its worker has already ended")
+            raise UsageError("its worker has already ended", field="impl", value=self.path)
         deadline = time.monotonic() + self.timeout
         self._send(meta, arrays, deadline, doing)
         reply, result = self._receive(deadline, doing)
@@ -307,7 +247,7 @@ class Isolated(Implementation):
             try:
                 arrays[name] = worker.npy_array(self._read(size, deadline, doing))
             except ValueError as exc:
-                raise self._malformed(f"{_clean(name, 40)}: {exc}") from None
+                raise self._malformed(f"{clean(name, 40)}: {exc}") from None
         return meta, arrays
 
     def _read(self, n, deadline, doing):
@@ -373,8 +313,8 @@ class Isolated(Implementation):
 
     def _flood(self, doing, stream=None):
         stream = stream or self._flooded() or "stdout"
-        return self._fail(UserCodeError, f"{self.path}: your code printed more than {self.output_limit:g} MB on "
-                                         f"{stream} {doing}", kind="output")
+        return self._fail(UserCodeError, f"{self.path}: your code printed more than the {self.output_limit:g} "
+                                         f"MB output limit on {stream} {doing}", kind="output")
 
     def _fail(self, error, message, **extra):
         """The worker stopped, and the error to raise, with what the user's code printed."""
@@ -384,10 +324,10 @@ class Isolated(Implementation):
 
     def _timed_out(self, doing):
         if doing == "while starting":
-            return self._fail(UsageError, f"--impl {self.path}: the worker process did not start within "
-                                          f"{STARTUP_SECONDS} s")
-        return self._fail(UserCodeError, f"{self.path}: your code ran longer than --timeout {self.timeout:g} s {doing}",
-                          kind="timeout")
+            return self._fail(UsageError, f"the worker process did not start within {STARTUP_SECONDS} s",
+                              field="impl", value=self.path)
+        return self._fail(UserCodeError, f"{self.path}: your code ran longer than the {self.timeout:g} s timeout "
+                                         f"{doing}", kind="timeout")
 
     def _ended(self, doing):
         end = time.monotonic() + 2  # the pipe closed: the process is ending
@@ -402,19 +342,19 @@ class Isolated(Implementation):
         else:
             how = f"exit status {status}"
         stderr = [line for line in (output or {}).get("stderr", {}).get("text", "").splitlines() if line.strip()]
-        last = f"; its stderr ends: {_clean(' | '.join(stderr[-3:]), 240)}" if stderr else ""
+        last = f"; its stderr ends: {clean(' | '.join(stderr[-3:]), 240)}" if stderr else ""
         details = {"output": output}
         if doing == "while starting":
-            return UsageError(f"--impl {self.path}: the worker process could not start ({how}; --memory "
-                              f"{self.memory} MB must leave room for Python and NumPy){last}", details=details)
+            return UsageError(f"the worker process could not start ({how}; {{memory}} {self.memory} MB must leave "
+                              f"room for Python and NumPy){last}", details=details, field="impl", value=self.path)
         if self.memory and any(sign in line.lower() for line in stderr[-3:] for sign in OUT_OF_MEMORY):
             # native code (a BLAS, a framework's allocator) that ran out of address space and gave up
-            return UserCodeError(f"{self.path}: your code needed more than --memory {self.memory} MB {doing} "
+            return UserCodeError(f"{self.path}: your code needed more than the {self.memory} MB memory limit {doing} "
                                  f"({how}){last}", details=details, kind="memory")
         if self.output_limit and any((output or {}).get(s, {}).get("bytes", 0) >= self.output_limit * 2**20
                                      for s in ("stdout", "stderr")):  # killed by SIGXFSZ where it is not ignored
-            return UserCodeError(f"{self.path}: your code printed more than {self.output_limit:g} MB {doing}",
-                                 details=details, kind="output")
+            return UserCodeError(f"{self.path}: your code printed more than the {self.output_limit:g} MB "
+                                 f"output limit {doing}", details=details, kind="output")
         return UserCodeError(f"{self.path}: the process running your code ended {doing} without answering "
                              f"({how}){last}", details=details, kind="ended")
 
@@ -426,12 +366,12 @@ class Isolated(Implementation):
         """The UserCodeError for a worker's {"ok": false, "error": …} reply."""
         if not (isinstance(error, dict) and isinstance(error.get("message"), str)):
             return self._malformed("an error without a message")
-        kind, message, located = error.get("kind"), _clean(error["message"]), error.get("where")
+        kind, message, located = error.get("kind"), clean(error["message"]), error.get("where")
         place = self.path
         if (isinstance(located, list) and len(located) == 2 and isinstance(located[0], str)
                 and isinstance(located[1], int)):
             own = os.path.basename(self.path)
-            file = _clean(located[0], 200)
+            file = clean(located[0], 200)
             if "#cell" in file:  # a notebook's code cell
                 notebook, cell = file.rsplit("#cell", 1)
                 name = self.path if notebook == own else notebook
@@ -440,7 +380,7 @@ class Isolated(Implementation):
                 name = self.path if file == own else file if os.path.isabs(file) else os.path.join(os.path.dirname(self.path), file)
                 place = f"{name}:{located[1]}"
         if kind == "memory":
-            message = (f"your code needed more than --memory {self.memory} MB ({message})" if self.memory else
+            message = (f"your code needed more than the {self.memory} MB memory limit ({message})" if self.memory else
                        f"your code ran out of memory ({message})")
             return self._fail(UserCodeError, f"{place}: {message}", kind=kind)
         hint = self._layout_hint(message) if kind == "exception" else None
@@ -458,9 +398,9 @@ class Isolated(Implementation):
         if not re.search(rf"\b{m}\b", message):
             return None
         if self.layout == "rows" and self.style == "lecture":
-            return f"X is (m, n0) with m = {m} in the row layout: if your code expects X as (n0, m), run with --layout columns"
+            return f"X is (m, n0) with m = {m} in the row layout: if your code expects X as (n0, m), run with {{layout}} columns"
         if self.layout == "columns" and self.style == "lecture":
-            return f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without --layout columns"
+            return f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without {{layout}} columns"
         return None
 
 
@@ -477,26 +417,6 @@ def _peak_resident_mb(pid):
     except (OSError, ValueError, IndexError):
         pass
     return None
-
-
-def to_trace(arrays, ignored, X, name, path, layout="rows"):
-    """The implementation's arrays as a Trace in the checker's terms (rows); UserCodeError for what cannot be
-    compared.  Integers and booleans become float64; J of shape (1,) or (1, 1) is the scalar it holds;
-    meta["shapes"] keeps each array's shape as the implementation returned it (in its layout).
-    """
-    trace = Trace(meta={"framework": name, "dtype": X.dtype.name, "path": path, "ignored": list(ignored),
-                        "layout": layout, "shapes": {key: tuple(np.shape(a)) for key, a in arrays.items()}})
-    arrays = layouts.from_layout(arrays, layout)
-    for key, array in arrays.items():
-        problem = worker.dtype_problem(key, array.dtype, X.dtype)
-        if problem:
-            raise UserCodeError(f"{path}: backprop {problem}", kind="result")
-        if array.dtype.kind in "biu":
-            array = array.astype(np.float64)
-        if key == "J" and array.shape in ((1,), (1, 1)):
-            array = array.reshape(())
-        trace[key] = array
-    return trace
 
 
 def tail(path, max_bytes=TAIL_BYTES, max_lines=TAIL_LINES):
@@ -516,60 +436,7 @@ def tail(path, max_bytes=TAIL_BYTES, max_lines=TAIL_LINES):
     return {"text": text, "bytes": size, "truncated": len(kept) < len(lines) or size > max_bytes}
 
 
-def _clean(text, limit=400):
-    """One line of printable text from the worker: no control characters (no terminal escapes), bounded."""
-    text = "".join(c if c.isprintable() else " " for c in str(text)).strip()
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
 def _other_style_hint(kinds):
-    """When a file without backprop is written in a course's style, which --style reads it."""
-    names = set(kinds)
-    if {"L_model_forward", "L_model_backward"} <= names or {"forward_propagation", "backward_propagation"} <= names:
-        return " — it looks like Coursera's Deep Learning Specialization: run with --style dls"
-    if any(kind == "class" and name in worker.CS231N_CLASSES for name, kind in kinds.items()):
-        return " — it looks like a CS231n model: run with --style cs231n"
-    return ""
-
-
-def _nothing_to_call(style, entry, others):
-    if style == "dls":
-        return ("--style dls needs the course's L_model_forward, compute_cost and L_model_backward (or "
-                "forward_propagation, compute_cost and backward_propagation); the file does not define them all")
-    if style == "cs231n":
-        if entry:
-            found = f" (it has {', '.join(map(str, others))})" if others else ""
-            return f"defines no class {entry} with a loss method{found}"
-        return "--style cs231n needs a class with params and loss(X, y) (TwoLayerNet, FullyConnectedNet); the file has none"
-    return f"defines no function {entry or 'backprop'}"
-
-
-MAGIC = re.compile(r"^\s*[%!]|^\s*\w+\s*=\s*[!%]")
-CELL_MAGICS_RUN = ("%%time", "%%timeit", "%%capture")  # cell magics whose body is still Python
-
-
-def notebook_cells(path):
-    """[(number, source)] of a notebook's code cells, numbered from 1 as they appear, shell (!) and magic (%)
-    lines left out; a cell under a cell magic that is not Python (%%bash, %%html, …) is left out whole."""
-    try:
-        import nbformat
-    except ImportError:
-        raise UsageError(f"--impl {path}: reading a notebook needs nbformat (pip install nbformat, or the "
-                         f"'notebook' extra)") from None
-    try:
-        notebook = nbformat.read(path, as_version=4)
-    except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook
-        raise UsageError(f"--impl {path}: not a readable notebook ({one_line(exc)})") from None
-    cells, number = [], 0
-    for cell in notebook.cells:
-        if cell.get("cell_type") != "code":
-            continue
-        number += 1
-        lines = str(cell.get("source", "")).splitlines()
-        if lines and lines[0].lstrip().startswith("%%"):
-            if not lines[0].lstrip().startswith(CELL_MAGICS_RUN):
-                continue
-            lines = [""] + lines[1:]
-        # a blank line in place of each line left out: line numbers in errors stay the cell's own
-        cells.append([number, "\n".join("" if MAGIC.match(line) else line for line in lines) + "\n"])
-    return cells
+    """When a file without backprop is written in a course's style, which style reads it."""
+    style = styles.which(kinds)
+    return f" — it looks like {styles.get(style).TITLE}: run with {{style}} {style}" if style else ""

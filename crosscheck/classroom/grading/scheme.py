@@ -1,0 +1,184 @@
+"""The points scheme (a TOML file) and the assignment: what is graded, out of how much.
+
+    scheme = Scheme.load("scheme.toml")          # or Scheme(): DEFAULT_SCHEME below
+    assignment = Assignment(scheme, style="dls", spec=Spec(layers=(2, 4, 1)))
+    assignment.tests, assignment.max_score, assignment.probes, assignment.runner
+"""
+from dataclasses import dataclass, field
+
+from crosscheck.engine.probes import PROBES
+from crosscheck.engine.problem import Spec
+from crosscheck.errors import UsageError
+from crosscheck.reference.trace import computed_names
+from crosscheck.student import styles
+from crosscheck.student.runner import Limits, Runner
+
+GROUPS = ("forward", "J", "dZ/dA", "dW/db")
+GROUP_TITLES = {"forward": "forward pass (Z, A)", "J": "the loss J", "dZ/dA": "dZ and dA", "dW/db": "dW and db"}
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+DEFAULT_SCHEME = """\
+# crosscheck grade's points scheme (the default; pass your own with --scheme FILE.toml)
+
+[points]          # per tensor group on each probe, shared equally among the group's tensors
+forward = 1       # Z1, A1, …, ZL, AL
+J = 1             # the loss
+"dZ/dA" = 1       # dZ[l] and dA[l]
+"dW/db" = 2       # dW[l] and db[l]
+
+[probes]          # each probe's weight (it multiplies the points above); 0 leaves the probe out
+lecture = 2       # the problem as asked
+biases = 1
+he = 1
+non-square = 1
+odd-m = 1
+m1 = 1
+seed = 1
+deeper = 1        # one more layer: the lecture's backprop takes any depth (0 for code written for one depth)
+l2 = 1            # graded when the assignment has an L2 term (--l2), and for --style cs231n (its loss takes reg)
+
+[visibility]
+visible = ["lecture"]         # probes whose tests a student sees at once
+hidden = "after_published"    # when the others show on Gradescope: hidden, after_due_date, after_published
+"""
+
+
+# ---- the scheme -------------------------------------------------------------------------------------
+
+@dataclass
+class Scheme:
+    """Points per tensor group, a weight per probe, which probes are visible (a TOML file: DEFAULT_SCHEME)."""
+
+    points: dict = field(default_factory=lambda: {"forward": 1.0, "J": 1.0, "dZ/dA": 1.0, "dW/db": 2.0})
+    probes: dict = field(default_factory=lambda: {name: (2.0 if name == "lecture" else 1.0) for name in PROBES})
+    visible: tuple = ("lecture",)
+    hidden: str = "after_published"
+    source: str = "the default scheme"
+
+    @classmethod
+    def load(cls, path):
+        """The scheme in a TOML file; UsageError naming what is wrong with it."""
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            try:
+                import tomli as tomllib
+            except ImportError:
+                raise UsageError("reading TOML needs Python 3.11 or the tomli package", field="scheme") from None
+        try:
+            with open(path, "rb") as f:
+                document = tomllib.load(f)
+        except OSError as exc:
+            raise UsageError(f"cannot read it ({exc.strerror})", field="scheme", value=path) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"not valid TOML ({exc})", field="scheme", value=path) from None
+        return cls.from_dict(document, f"--scheme {path}")
+
+    @classmethod
+    def from_dict(cls, document, source="the scheme"):
+        scheme = cls(source=source)
+        unknown = set(document) - {"points", "probes", "visibility"}
+        if unknown:
+            raise UsageError(f"{source}: unknown table {', '.join(sorted(unknown))}; the tables are [points], "
+                             f"[probes] and [visibility]")
+        scheme.points.update(_weights(document.get("points", {}), GROUPS, f"{source} [points]"))
+        scheme.probes.update(_weights(document.get("probes", {}), PROBES, f"{source} [probes]"))
+        visibility = document.get("visibility", {})
+        unknown = set(visibility) - {"visible", "hidden"}
+        if unknown:
+            raise UsageError(f"{source} [visibility]: unknown key {', '.join(sorted(unknown))}; the keys are "
+                             f"visible (a list of probes) and hidden (how the others show)")
+        visible = visibility.get("visible", list(scheme.visible))
+        if not (isinstance(visible, list) and all(name in PROBES for name in visible)):
+            raise UsageError(f"{source} [visibility] visible: a list of probe names ({', '.join(PROBES)})")
+        hidden = visibility.get("hidden", scheme.hidden)
+        if hidden not in VISIBILITIES:
+            raise UsageError(f"{source} [visibility] hidden = {hidden!r}: choose one of {', '.join(VISIBILITIES)}")
+        scheme.visible, scheme.hidden = tuple(visible), hidden
+        if not any(scheme.points.values()) or not any(scheme.probes.values()):
+            raise UsageError(f"{source}: every points or every probe weight is 0: nothing would be graded")
+        return scheme
+
+    def visibility(self, probe):
+        return "visible" if probe in self.visible else self.hidden
+
+
+def _weights(table, known, where):
+    if not isinstance(table, dict):
+        raise UsageError(f"{where}: a table of name = number")
+    unknown = [key for key in table if key not in known]
+    if unknown:
+        raise UsageError(f"{where}: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):
+            raise UsageError(f"{where} {key} = {value!r}: a number ≥ 0")
+    return {key: float(value) for key, value in table.items()}
+
+
+# ---- the tensor groups ---------------------------------------------------------------------------------
+
+def group_of(name):
+    if name == "J":
+        return "J"
+    if name.startswith(("dZ", "dA")):
+        return "dZ/dA"
+    if name.startswith(("dW", "db")):
+        return "dW/db"
+    return "forward"
+
+
+def gradable(style, net):
+    """The tensors a course's API can return, in computation order (crosscheck.student.styles: CS231n's loss gives
+    the scores Z[L], J, dW and db; the DLS functions everything but dZ; the lecture's backprop all)."""
+    return styles.get(style).gradable(computed_names(net), net.L)
+
+
+# ---- the assignment: what is graded, out of how much -------------------------------------------------
+
+@dataclass
+class Assignment:
+    """The network and probes every submission is graded on, the points each (probe, group) is worth, and the one
+    runner every submission goes through (built once: the probes are built once for the class).
+
+    spec     the problem as asked (crosscheck.engine.problem.Spec); each style's own network where it is open
+    limits   what each submission may use (crosscheck.student.runner.Limits: the self-check's defaults)
+    """
+
+    scheme: Scheme
+    style: str = "lecture"
+    layout: str = None
+    spec: Spec = field(default_factory=Spec)
+    entry: str = None
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self):
+        weighted = [name for name in PROBES if self.scheme.probes.get(name, 0) > 0]
+        self.runner = Runner(self.style, self.spec, layout=self.layout, entry=self.entry, probes=weighted,
+                             limits=self.limits)
+        self.layout = self.runner.layout
+        # the network asked for allows any depth; the l2 probe runs when the assignment has an L2 term, or when the
+        # course's API always takes a strength (CS231n's reg), so that a regularized bias cannot pass unseen
+        probes, self.not_graded = self.runner.probes_for(self.runner.spec_for(None))
+        module = styles.get(self.style)
+        if not (self.spec.l2 or module.ALWAYS_L2):
+            self.not_graded.update({p.name: "the assignment has no L2 term (--l2)" for p in probes if p.name == "l2"})
+            probes = [p for p in probes if p.name != "l2"]
+        self.probes = {probe.name: probe for probe in probes}
+        self.tests = []  # (probe, group, max points), in order
+        for probe in probes:
+            groups = {group_of(n) for n in gradable(self.style, probe.problem.net)}
+            for group in GROUPS:
+                points = self.scheme.probes[probe.name] * self.scheme.points.get(group, 0)
+                if group in groups and points > 0:
+                    self.tests.append((probe.name, group, points))
+        if not self.tests:
+            raise UsageError("the scheme grades nothing on this assignment: every probe it weighs is left out "
+                             f"({'; '.join(f'{k}: {v}' for k, v in self.not_graded.items()) or 'weights 0'})")
+
+    @property
+    def max_score(self):
+        return round_score(sum(points for _, _, points in self.tests))
+
+
+def round_score(x):
+    return round(x + 0.0, 4)

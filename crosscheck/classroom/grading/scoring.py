@@ -1,0 +1,246 @@
+"""Scoring: each submission through the assignment's runner (crosscheck.student.runner), its Run turned into points.
+
+    grades = grade(submissions, assignment, jobs=2, progress=print)
+    grades[0].score, .max_score, .status, .first_divergence, .hint, .seconds, .peak_memory_mb, .tests
+
+On each probe the scheme weighs, each tensor group — forward (Z, A), J, dZ/dA, dW/db — is worth weight × the
+group's points, shared equally among its tensors.  A tensor earns its share when it agrees with the reference, or
+when it is inherited (↳: crosscheck.engine.verdict).  The first divergence, a tensor with a mistake of its own, a
+required dW or db that is missing, and a tensor not returned earn nothing; so does a probe the submission fails
+on (an exception, a hang) or cannot be run on (written for fewer layers).
+"""
+import concurrent.futures
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+from crosscheck.classroom.grading.scheme import gradable, group_of, round_score
+from crosscheck.engine import verdict
+from crosscheck.engine.lecture import lecture_line
+from crosscheck.render.check import measured, run_report
+
+STATUSES = ("ok", "mismatch", "error", "exit", "timeout", "memory", "output", "crashed", "missing")
+
+
+@dataclass
+class Test:
+    """One (probe, group) of one submission: a Gradescope test."""
+
+    probe: str
+    group: str
+    title: str             # the probe's, e.g. "m = 7"
+    max_score: float
+    score: float = 0.0
+    lines: list = field(default_factory=list)   # what to tell the student, one line each (Markdown)
+    visibility: str = "visible"
+
+    @property
+    def name(self):
+        return f"{self.probe} · {self.group} ({self.title})"
+
+    @property
+    def passed(self):
+        return self.score >= self.max_score
+
+    def as_gradescope(self):
+        return {"name": self.name, "score": self.score, "max_score": self.max_score,
+                "status": "passed" if self.passed else "failed", "output": "\n\n".join(self.lines),
+                "output_format": "md", "visibility": self.visibility}
+
+
+@dataclass
+class Grade:
+    """One submission's grade: its tests, the status of its run, and what to tell the student."""
+
+    submission: object                 # crosscheck.classroom.grading.submissions.Submission
+    max_score: float
+    status: str = "ok"                 # STATUSES
+    tests: list = field(default_factory=list)
+    error: str = None                  # how the submission failed, when it did (one line)
+    first_divergence: str = None       # "dW2 on probe lecture"
+    hint: str = None                   # its probable cause, or the error
+    lecture_line: str = None
+    seconds: float = 0.0
+    peak_memory_mb: float = None       # the worker's peak resident memory
+    output: dict = None                # the last lines it printed
+    report: str = None                 # the full text report of the probe shown (as crosscheck compare prints it)
+
+    @property
+    def name(self):
+        return self.submission.name
+
+    @property
+    def score(self):
+        return round_score(sum(t.score for t in self.tests))
+
+    def as_json(self):
+        return {"submission": self.name, "path": self.submission.path, "score": self.score,
+                "max_score": self.max_score, "status": self.status, "first_divergence": self.first_divergence,
+                "hint": self.hint, "lecture_line": self.lecture_line, "error": self.error,
+                "seconds": round(self.seconds, 3),
+                "peak_memory_mb": None if self.peak_memory_mb is None else round(self.peak_memory_mb, 1),
+                "tests": [t.as_gradescope() for t in self.tests]}
+
+
+def grade(submissions, assignment, jobs=1, progress=None):
+    """[Grade] in the order of `submissions`: each run through the assignment's runner, `jobs` at a time.
+    Nothing a submission does stops the batch: its row says what happened.  progress(grade) after each one."""
+    live, lock = set(), threading.Lock()
+
+    def one(submission):
+        try:
+            result = grade_one(submission, assignment, live, lock)
+        except Exception as exc:  # our own bug: its row says so, and the batch goes on
+            result = Grade(submission, assignment.max_score, status="error",
+                           error=f"crosscheck failed while grading it ({type(exc).__name__}: {exc}); please report it")
+            _score_tests(result, assignment, None)
+        if progress:
+            progress(result)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(one, s) for s in submissions]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:  # ^C: stop what is queued, end every worker so that the running ones return now
+            for f in futures:
+                f.cancel()
+            with lock:
+                for session in list(live):
+                    session.close()
+            raise
+
+
+def grade_one(submission, assignment, live=None, lock=None):
+    """One submission's Grade: its Run on every graded probe, scored."""
+    start = time.perf_counter()
+    result = Grade(submission, assignment.max_score)
+    if submission.path is None:
+        result.status, result.error = "missing", submission.problem
+        result.hint = result.error
+        _score_tests(result, assignment, None)
+        return result
+    session = assignment.runner.open(submission.path)
+    _track(live, lock, session, True)
+    try:
+        run = session.run()
+    finally:
+        session.close()
+        _track(live, lock, session, False)
+    result.status, result.output, result.peak_memory_mb = run.status, run.output, run.peak_memory_mb
+    if run.error is not None:
+        result.error = _relative(run.error.worded("flag"), submission.path)
+        result.output = run.error.output or run.output
+    for probe_result in run.results:
+        if probe_result.failure is not None:
+            probe_result.failure.message = _relative(probe_result.failure.worded("flag"), submission.path)
+    _score_tests(result, assignment, run)
+    _explain(result, assignment, run)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _relative(message, path):
+    """A message with the submission's path as its file's name: the grader's folders mean nothing to a student."""
+    message = message.replace(path, os.path.basename(path))
+    folder = os.path.dirname(path)
+    return message.replace(folder + os.sep, "") if folder else message
+
+
+def _track(live, lock, session, add):
+    if live is None:
+        return
+    with lock:
+        (live.add if add else live.discard)(session)
+
+
+def _score_tests(result, assignment, run):
+    """Every test of the assignment, scored from the run (None: the submission was not run)."""
+    scheme = assignment.scheme
+    for probe_name, group, points in assignment.tests:
+        probe = assignment.probes[probe_name]
+        test = Test(probe_name, group, probe.title, points, visibility=scheme.visibility(probe_name))
+        result.tests.append(test)
+        if result.error:
+            test.lines.append(f"not graded: {md(result.error)}")
+            continue
+        outcome = run.result_of(probe_name) if run is not None else None
+        if outcome is None:
+            why = run.skipped.get(probe_name, "it did not apply") if run is not None else "it did not apply"
+            test.lines.append(f"not run on this probe: {md(why)}")
+            continue
+        if outcome.failure:
+            test.lines.append(f"your code failed on this probe: {md(outcome.failure.message)}")
+            continue
+        _score(test, outcome, assignment)
+    for test in result.tests:
+        test.score = round_score(test.score)
+
+
+def _explain(result, assignment, run):
+    """The row's first divergence, hint and lecture line, and the full report: the Run's Headline."""
+    if result.error:
+        result.hint = result.error
+        return
+    headline = run.headline
+    if headline.kind == "diverges":
+        first, probe = headline.first, headline.probe.probe
+        result.first_divergence = f"{first.tensor} on probe {probe.name}"
+        result.hint = first.hint
+        result.lecture_line = lecture_line(first.tensor, probe.problem.net, assignment.layout)
+    elif headline.kind == "failed":
+        result.first_divergence = f"probe {headline.probe.probe.name}"
+        result.hint = headline.failure.message
+    elif result.score < result.max_score:  # a probe it could not be run on
+        result.status = "mismatch"
+        name = next(t.probe for t in result.tests if not t.passed)
+        result.first_divergence = f"probe {name}"
+        result.hint = f"not run: {run.skipped.get(name, 'it did not apply')}"
+    if run.results and run.shown.result is not None:
+        result.report = run_report(run, colour=False)
+
+
+def _score(test, probe_result, assignment):
+    """A test's points: its group's gradable tensors that agree, or are only inherited."""
+    outcome = probe_result.outcome
+    net = probe_result.probe.problem.net
+    names = [n for n in gradable(assignment.style, net) if group_of(n) == test.group]
+    by_name = {c.tensor: c for c in outcome.comparisons}
+    first = outcome.first_divergence
+    layout = assignment.layout
+    credited, lines, inherited, absent = 0, [], [], []
+    for name in names:
+        c = by_name[name]
+        kind = verdict.of(c)
+        if kind == verdict.AGREES:
+            credited += 1
+        elif kind == verdict.NOT_PROVIDED:
+            absent.append(name)
+        elif kind == verdict.INHERITED:
+            credited += 1
+            inherited.append(name)
+        else:
+            cause = c.hint or (f"it differs ({measured(c, layout)})" if not c.missing else "not returned")
+            line = lecture_line(name, net, layout)
+            lines.append(f"{verdict.MARKS[kind]} **{name}**{' — the first divergence' if c is first else ''}: "
+                         f"{md(cause)}" + (f" (the lecture's line: `{line}`)" if line else ""))
+    test.score = test.max_score * credited / len(names)
+    if inherited:
+        lines.append(f"{verdict.MARKS[verdict.INHERITED]} {', '.join(inherited)}: wrong only because of "
+                     f"{first.tensor if first else 'an earlier tensor'} — no points lost for "
+                     f"{'them' if len(inherited) > 1 else 'it'}")
+    if absent:
+        lines.append(f"{verdict.MARKS[verdict.NOT_PROVIDED]} {', '.join(absent)}: not returned, so not checked — "
+                     f"return {'them' if len(absent) > 1 else 'it'} for these points")
+    agreed = [n for n in names if verdict.of(by_name[n]) == verdict.AGREES]
+    if agreed:
+        lines.insert(0, f"{verdict.MARKS[verdict.AGREES]} {', '.join(agreed)} "
+                        f"{'agree' if len(agreed) > 1 else 'agrees'} with the reference")
+    test.lines = lines
+
+
+def md(text):
+    """A line of the student's own text (a hint quotes their names) safe in Markdown: no markup of theirs acts."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", str(text or ""))
