@@ -6,7 +6,7 @@
 
 --bench-device cpu|cuda|all (default all; cuda cases skip where no framework finds a device),
 --bench-threads N (default: leave every framework at its own default, one thread per core), --bench-tf32.
-The timing itself is crosscheck.benchmarking's, shared with `crosscheck bench`: see docs/benchmarks.md.
+The timing itself is crosscheck.benchmarks', shared with `crosscheck bench`: see docs/benchmarks.md.
 """
 import os
 

@@ -13,11 +13,11 @@ dZtilde, dgamma, dbeta, dZhat — every dZ… and dA… without 1/m, dgamma and 
 """
 import json
 import os
+import re
 
 import numpy as np
 
 from .errors import InputError, one_line
-from .files import write_atomically
 
 
 class _PlainNetwork:
@@ -44,6 +44,15 @@ class _PlainNetwork:
 def _plain(net):
     """A Network (reference.network), or a number of layers L standing for the lecture's plain L-layer network."""
     return _PlainNetwork(net) if isinstance(net, (int, np.integer)) else net
+
+
+NAME = re.compile(r"(d?)(Zhat|Ztilde|Adrop|gamma|beta|rmu|rvar|mu|var|A|Z|W|b|D)(\d+)")
+
+
+def split_name(name):
+    """A tensor's name as (kind, layer): "dW2" -> ("dW", 2), "dZhat1" -> ("dZhat", 1); ("J", None) for J, X, Y."""
+    match = NAME.fullmatch(name)
+    return (match.group(1) + match.group(2), int(match.group(3))) if match else (name, None)
 
 
 def input_names(net):
@@ -166,17 +175,10 @@ class Trace:
     # ---- files ------------------------------------------------------------------------------------
 
     def archive(self, config=None):
-        """What save() writes: every tensor under its lecture name, and the metadata and config as JSON."""
+        """What save_to() writes: every tensor under its lecture name, and the metadata and config as JSON."""
         arrays = {name: np.asarray(value) for name, value in self.tensors.items()}
         arrays["__meta__"] = np.array(json.dumps({"meta": self.meta, "config": config or {}}, default=str))
         return arrays
-
-    def save(self, path, config=None, overwrite=True):
-        """Write the archive to path atomically: the file appears complete or not at all.
-
-        overwrite=False refuses a file that is there (reference.files.Exists).
-        """
-        write_npz_atomically(path, self.archive(config), overwrite)
 
     def save_to(self, f, config=None):
         """Write the archive into an open binary file."""
@@ -184,19 +186,10 @@ class Trace:
 
     @classmethod
     def load(cls, path):
-        """Read a file written by save()."""
+        """Read a file written by save_to() (crosscheck compare --save)."""
         arrays = load_npz(path)
         header = json.loads(str(arrays.pop("__meta__", np.array("{}"))))
         return cls(arrays, meta={**header.get("meta", {}), "config": header.get("config", {})})
-
-
-def write_npz_atomically(path, arrays, overwrite=True):
-    """np.savez into a file that appears complete or not at all (reference.files)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise InputError(f"cannot write {path}: directory {directory} does not exist")
-    write_atomically(path, lambda f: np.savez(f, **arrays), overwrite)
 
 
 def load_npz(path):

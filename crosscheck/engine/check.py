@@ -30,6 +30,7 @@ from crosscheck.engine.status import (
 from crosscheck.engine.tensors import compare, first_divergence, parameter_gradients
 from crosscheck.reference import Trace, backprop
 from crosscheck.reference.errors import one_line
+from crosscheck.reference.trace import split_name
 
 
 @dataclass
@@ -129,11 +130,15 @@ def reference_traces(net, params, X, Y, masks=None):
     return Expected(reference, tolerances, scales)
 
 
+# the tensors with one row per example (a dropout mask's too): reversed with the examples
+PER_EXAMPLE = {"X", "Y", "Z", "A", "D", "Zhat", "Ztilde", "Adrop", "dZ", "dA", "dZhat", "dZtilde", "dAdrop"}
+
+
 def reversed_twin(net, params, X, Y, masks=None):
     """The reference run on the examples in reverse order, its per-example rows put back in order."""
     twin = backprop(net, params, X[::-1], Y[::-1], None if masks is None else [D[::-1] for D in masks])
     for name, value in twin.items():
-        if name[:1] in "XYZAD" or name[:2] in ("dZ", "dA"):  # one row per example (D: a dropout mask's)
+        if split_name(name)[0] in PER_EXAMPLE:
             twin[name] = value[::-1]
     return twin
 

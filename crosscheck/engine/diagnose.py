@@ -9,15 +9,17 @@ A tensor that fails after the first divergence is judged against its *local* ref
 applied to the candidate's own upstream tensors (local_reference).  If it matches, its error is inherited (↳);
 if not, it has a mistake of its own, and gets its own diagnosis.
 """
+import dataclasses
 import re
 
 import numpy as np
 
 from crosscheck.engine import dropout_batchnorm
 from crosscheck.engine.tolerance import EPS32, size_of
-from crosscheck.reference import Network, l2_coefficient
-from crosscheck.reference.losses import OUTPUT_LOSSES
+from crosscheck.reference import ACTIVATIONS, Network, l2_coefficient, layers
+from crosscheck.reference.losses import OUTPUT_LOSSES, output_backward
 from crosscheck.reference.regularization import L2_CONVENTIONS
+from crosscheck.reference.trace import split_name
 
 # the network's layout in the lecture's formulas, for the hints that quote one
 FORMULAS = {
@@ -72,8 +74,7 @@ class _Context:
         self.net, self.statuses, self.layout = net, statuses or {}, layout
         self.candidate, self.reference = candidate, reference
         self.size = size_of(name, reference, scales)  # max(max|ref|, the terms it was summed from)
-        match = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
-        self.kind, self.layer = (match.group(1), int(match.group(2))) if match else (name, None)
+        self.kind, self.layer = split_name(name)
         self.float32 = np.asarray(reference["X"]).dtype == np.float32
         # how closely a pattern must hold to be recognised through the candidate's own rounding
         self.pattern_rtol = 1e-4 if self.float32 else 1e-8
@@ -135,9 +136,8 @@ def _near(a, b, rtol):
 
 
 def _same_as(name, other):
-    kind = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
-    kind_other = re.fullmatch(r"(d?[A-Za-z])(\d+)", other)
-    if kind and kind_other and kind.group(1) == kind_other.group(1):
+    (kind, layer), (kind_other, _) = split_name(name), split_name(other)
+    if layer is not None and kind == kind_other:
         return f"{name} equals the lecture's {other}: a layer index is off by one in the loop (or in the key it is stored under)"
     return f"your {name} is the lecture's {other}: the names are mixed up (return the lecture's {name} under {name})"
 
@@ -281,8 +281,8 @@ def _other_layer(ctx):
     if ctx.layer is None:
         return None
     for name, value in ctx.reference.items():
-        match = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
-        if match and match.group(1) == ctx.kind and int(match.group(2)) != ctx.layer and ctx.close(ctx.got, value):
+        kind, layer = split_name(name)
+        if layer is not None and kind == ctx.kind and layer != ctx.layer and ctx.close(ctx.got, value):
             return f"{ctx.name} equals the lecture's {name}: a layer index is off by one in the loop"
     return None
 
@@ -310,8 +310,6 @@ def _forward_or_loss(ctx):
     return None
 
 
-HIDDEN = {"relu": lambda Z: np.maximum(Z, 0), "leaky_relu": lambda Z: np.where(Z > 0, Z, 0.01 * Z),
-          "sigmoid": lambda Z: 1 / (1 + np.exp(-Z)), "tanh": np.tanh, "identity": lambda Z: Z}
 OUTPUT = {"softmax-ce": "softmax", "sigmoid-bce": "sigmoid", "mse": "identity"}
 
 
@@ -322,8 +320,9 @@ def _another_activation(ctx):
     Z = ctx.ref_of(f"Z{ctx.layer}")
     with np.errstate(over="ignore"):
         if ctx.layer < ctx.reference.L:
-            for name, g in HIDDEN.items():
-                if name != ctx.net.activation and ctx.close(ctx.got, g(Z)):
+            for name in ACTIVATIONS:  # each with the network's own leaky slope (reference.network)
+                g = dataclasses.replace(ctx.net, activation=name).hidden_activation()[0]
+                if name != ctx.net.activation and ctx.close(ctx.got, g(Z)[0]):
                     return (f"{ctx.name} = {name}({ctx.name.replace('A', 'Z')}): your hidden layers use {name}, the network "
                             f"asked for has {ctx.net.activation} — run with --activation {name}")
             return None
@@ -482,48 +481,66 @@ CHECKS = (dropout_batchnorm.hint, _changed_in_place, _l2_term, _bias_regularized
 # ---- local references: the lecture's formula on the candidate's own upstream tensors ---------------------
 
 def local_reference(name, candidate, reference, net=None):
-    """What `name` should be given the candidate's own tensors before it (the reference's where the candidate
-    has none of the right shape); None for a name that has no formula here (X, W, …)."""
+    """What `name` should be given the candidate's own tensors before it (the reference's where the candidate has
+    none of the right shape): the lecture's formula for it, dropout and batch norm included; None for an input."""
     net = network_of(reference, net)
-    if dropout_batchnorm.extended(net):  # the next lecture's layers: their own formulas
-        return dropout_batchnorm.local_reference(name, candidate, reference, net)
 
-    def get(n):
-        if n in candidate and np.shape(candidate[n]) == np.shape(reference[n]):
-            return np.asarray(candidate[n], np.float64)
-        return np.asarray(reference[n], np.float64)
-
-    match = re.fullmatch(r"(d?[A-Za-z])(\d+)", name)
-    kind, l = (match.group(1), int(match.group(2))) if match else (name, None)
-    L, X = reference.L, np.asarray(reference["X"], np.float64)
+    get = dropout_batchnorm.getter(candidate, reference)
+    fixed = lambda n: np.asarray(reference[n], np.float64)  # noqa: E731  inputs: the reference's own
+    kind, l = split_name(name)
+    L, X = net.L, fixed("X")
     m = X.shape[0]
-    A_prev = (lambda l: X if l == 1 else get(f"A{l - 1}"))
-    W = (lambda l: np.asarray(reference[f"W{l}"], np.float64))
+    g_forward, g_backward = net.hidden_activation()
+    A_prev = (lambda l: X if l == 1 else get(f"Adrop{l - 1}") if net.dropout(l - 1) else get(f"A{l - 1}"))
+    c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
     with np.errstate(all="ignore"):
         if kind == "Z":
-            return A_prev(l) @ W(l) + np.asarray(reference[f"b{l}"], np.float64)
+            return A_prev(l) @ fixed(f"W{l}") + (0 if net.normalized(l) else fixed(f"b{l}"))
+        if kind == "mu":
+            return get(f"Z{l}").mean(axis=0, keepdims=True)
+        if kind == "var":
+            return ((get(f"Z{l}") - get(f"mu{l}")) ** 2).mean(axis=0, keepdims=True)
+        if kind == "Zhat":
+            if net.training:
+                return (get(f"Z{l}") - get(f"mu{l}")) / np.sqrt(get(f"var{l}") + net.bn_eps)
+            return (get(f"Z{l}") - fixed(f"rmu{l}")) / np.sqrt(fixed(f"rvar{l}") + net.bn_eps)
+        if kind == "Ztilde":
+            return get(f"Zhat{l}") * fixed(f"gamma{l}") + fixed(f"beta{l}")
         if kind == "A":
-            Z = get(f"Z{l}")
-            return OUTPUT_LOSSES[net.loss][0](Z) if l == L else net.hidden_activation()[0](Z)[0]
+            if l == L:
+                return OUTPUT_LOSSES[net.loss][0](get(f"Z{L}"))
+            return g_forward(get(f"Ztilde{l}") if net.normalized(l) else get(f"Z{l}"))[0]
+        if kind == "Adrop":
+            return get(f"A{l}") * fixed(f"D{l}") / net.keep_prob
         if name == "J":
             _, loss = OUTPUT_LOSSES[net.loss]
-            c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
-            return np.asarray(loss(get(f"Z{L}"), np.asarray(reference["Y"], np.float64))
-                              + c / 2 * sum(np.sum(W(k) ** 2) for k in range(1, L + 1)))
-        if kind == "dZ" and l == L:
-            return get(f"A{L}") - np.asarray(reference["Y"], np.float64)
+            return np.asarray(loss(get(f"Z{L}"), fixed("Y")) + c / 2 * sum(np.sum(fixed(f"W{k}") ** 2)
+                                                                           for k in range(1, L + 1)))
+        if kind == "dAdrop" or kind == "dA" and not net.dropout(l):
+            return get(f"dZ{l + 1}") @ fixed(f"W{l + 1}").T
+        if kind == "dA":
+            return get(f"dAdrop{l}") * fixed(f"D{l}") / net.keep_prob
+        if kind == "dZtilde":
+            return g_backward(get(f"dA{l}"), g_forward(get(f"Ztilde{l}"))[1])
+        if kind == "dgamma":
+            return np.sum(get(f"dZtilde{l}") * get(f"Zhat{l}"), axis=0, keepdims=True) / m
+        if kind == "dbeta":
+            return np.sum(get(f"dZtilde{l}"), axis=0, keepdims=True) / m
+        if kind == "dZhat":
+            return get(f"dZtilde{l}") * fixed(f"gamma{l}")
         if kind == "dZ":
-            Z = get(f"Z{l}")
-            forward, backward = net.hidden_activation()
-            _, cache = forward(Z)
-            return backward(get(f"dA{l}"), cache)
+            if l == L:
+                return output_backward(get(f"A{L}"), fixed("Y"))
+            if net.normalized(l):
+                dZhat = get(f"dZhat{l}")
+                if net.training:
+                    return layers.batchnorm_backward(dZhat, (get(f"Zhat{l}"), np.sqrt(get(f"var{l}") + net.bn_eps)))
+                return dZhat / np.sqrt(fixed(f"rvar{l}") + net.bn_eps)
+            return g_backward(get(f"dA{l}"), g_forward(get(f"Z{l}"))[1])
         if kind == "dW":
-            c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
-            return A_prev(l).T @ get(f"dZ{l}") / m + c * W(l)
+            return A_prev(l).T @ get(f"dZ{l}") / m + c * fixed(f"W{l}")
         if kind == "db":
             return np.sum(get(f"dZ{l}"), axis=0, keepdims=True) / m
-        if kind == "dA":
-            return get(f"dZ{l + 1}") @ W(l + 1).T
     return None
 
 

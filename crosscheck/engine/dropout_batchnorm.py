@@ -8,14 +8,10 @@
 Names: D (mask), Adrop = A ⊙ D / keep_prob, dAdrop, dA = dAdrop ⊙ D / keep_prob; mu, var (the batch's, biased),
 Zhat = (Z − mu) / √(var + ε) (rmu, rvar at inference), Ztilde = γ Zhat + β, dZtilde, dgamma, dbeta, dZhat, dZ.
 """
-import re
 
 import numpy as np
 
-from crosscheck.reference import l2_coefficient, layers
-from crosscheck.reference.losses import OUTPUT_LOSSES, output_backward
-
-NAME = re.compile(r"(d?)(Zhat|Ztilde|Adrop|gamma|beta|mu|var|A|Z|W|b)(\d+)")
+from crosscheck.reference.trace import split_name
 
 
 def extended(net):
@@ -23,18 +19,13 @@ def extended(net):
     return net is not None and (net.keep_prob < 1 or net.batch_norm)
 
 
-def _parts(name):
-    match = NAME.fullmatch(name)
-    return (match.group(1) + match.group(2), int(match.group(3))) if match else (name, None)
-
-
 def hint(ctx):
     """A recognised dropout or batch-norm mistake in ctx (crosscheck.diagnose._Context), or None."""
     net = ctx.net
     if not extended(net):
         return None
-    kind, l = _parts(ctx.name)
-    value = _getter(ctx.candidate, ctx.reference)
+    kind, l = split_name(ctx.name)
+    value = getter(ctx.candidate, ctx.reference)
     p, eps, m = net.keep_prob, net.bn_eps, ctx.m
     if kind == "Adrop" and l is not None:
         A, D = value(f"A{l}"), value(f"D{l}")
@@ -64,7 +55,7 @@ def hint(ctx):
             if m > 1 and ctx.close(ctx.got, (Z - mu) / np.sqrt(var * m / (m - 1) + eps)):
                 return (f"Zhat{l} is normalized with the unbiased variance (ddof=1): batch norm divides by √(σ² + ε) "
                         f"with the biased σ² = Σ(Z − μ)²/m")
-            if ctx.close(ctx.got, (Z - value(f"rmu{l}", None)) / np.sqrt(value(f"rvar{l}", None) + eps)):
+            if ctx.close(ctx.got, (Z - value(f"rmu{l}")) / np.sqrt(value(f"rvar{l}") + eps)):
                 return f"Zhat{l} uses the running averages in a training pass: training normalizes with the batch's μ, σ²"
             if ctx.close(ctx.got, (Z - mu) / np.sqrt(var)):
                 return f"Zhat{l} = (Z{l} − μ)/√σ²: ε is missing (√(σ² + ε), ε = {eps:g})"
@@ -105,7 +96,7 @@ def _mask_of(got, dA, rtol):
 
 def shape_hint(name, got, ref, m, layout="rows"):
     """dgamma or dbeta of another shape than (1, n): summed over the wrong axis, or not summed."""
-    kind, l = _parts(name)
+    kind, l = split_name(name)
     if kind not in ("dgamma", "dbeta"):
         return None
     batch, units = ("axis=0", "axis=1") if layout == "rows" else ("axis=1", "axis=0")
@@ -123,71 +114,11 @@ def shape_hint(name, got, ref, m, layout="rows"):
     return None
 
 
-def _getter(candidate, reference):
-    def get(name, default="reference"):
+def getter(candidate, reference):
+    """get(name): the candidate's tensor where it has one of the reference's shape, else the reference's (NaN for a
+    tensor the reference does not have)."""
+    def get(name):
         if name in candidate and name in reference.tensors and np.shape(candidate[name]) == np.shape(reference[name]):
             return np.asarray(candidate[name], np.float64)
         return np.asarray(reference[name], np.float64) if name in reference.tensors else np.nan
     return get
-
-
-def local_reference(name, candidate, reference, net):
-    """What `name` should be given the candidate's own tensors before it (the reference's where the candidate has
-    none of the right shape), in a network with dropout or batch norm; None for an input."""
-    get = _getter(candidate, reference)
-    kind, l = _parts(name)
-    L, X = net.L, np.asarray(reference["X"], np.float64)
-    m = X.shape[0]
-    g_forward, g_backward = net.hidden_activation()
-    fixed = lambda n: np.asarray(reference[n], np.float64)  # noqa: E731  inputs: the reference's own
-    A_prev = (lambda l: X if l == 1 else get(f"Adrop{l - 1}") if net.dropout(l - 1) else get(f"A{l - 1}"))
-    c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
-    with np.errstate(all="ignore"):
-        if kind == "Z":
-            return A_prev(l) @ fixed(f"W{l}") + (0 if net.normalized(l) else fixed(f"b{l}"))
-        if kind == "mu":
-            return get(f"Z{l}").mean(axis=0, keepdims=True)
-        if kind == "var":
-            return ((get(f"Z{l}") - get(f"mu{l}")) ** 2).mean(axis=0, keepdims=True)
-        if kind == "Zhat":
-            if net.training:
-                return (get(f"Z{l}") - get(f"mu{l}")) / np.sqrt(get(f"var{l}") + net.bn_eps)
-            return (get(f"Z{l}") - fixed(f"rmu{l}")) / np.sqrt(fixed(f"rvar{l}") + net.bn_eps)
-        if kind == "Ztilde":
-            return get(f"Zhat{l}") * fixed(f"gamma{l}") + fixed(f"beta{l}")
-        if kind == "A":
-            if l == L:
-                return OUTPUT_LOSSES[net.loss][0](get(f"Z{L}"))
-            return g_forward(get(f"Ztilde{l}") if net.normalized(l) else get(f"Z{l}"))[0]
-        if kind == "Adrop":
-            return get(f"A{l}") * fixed(f"D{l}") / net.keep_prob
-        if name == "J":
-            _, loss = OUTPUT_LOSSES[net.loss]
-            return np.asarray(loss(get(f"Z{L}"), fixed("Y")) + c / 2 * sum(np.sum(fixed(f"W{k}") ** 2)
-                                                                           for k in range(1, L + 1)))
-        if kind == "dAdrop" or kind == "dA" and not net.dropout(l):
-            return get(f"dZ{l + 1}") @ fixed(f"W{l + 1}").T
-        if kind == "dA":
-            return get(f"dAdrop{l}") * fixed(f"D{l}") / net.keep_prob
-        if kind == "dZtilde":
-            return g_backward(get(f"dA{l}"), g_forward(get(f"Ztilde{l}"))[1])
-        if kind == "dgamma":
-            return np.sum(get(f"dZtilde{l}") * get(f"Zhat{l}"), axis=0, keepdims=True) / m
-        if kind == "dbeta":
-            return np.sum(get(f"dZtilde{l}"), axis=0, keepdims=True) / m
-        if kind == "dZhat":
-            return get(f"dZtilde{l}") * fixed(f"gamma{l}")
-        if kind == "dZ":
-            if l == L:
-                return output_backward(get(f"A{L}"), fixed("Y"))
-            if net.normalized(l):
-                dZhat = get(f"dZhat{l}")
-                if net.training:
-                    return layers.batchnorm_backward(dZhat, (get(f"Zhat{l}"), np.sqrt(get(f"var{l}") + net.bn_eps)))
-                return dZhat / np.sqrt(fixed(f"rvar{l}") + net.bn_eps)
-            return g_backward(get(f"dA{l}"), g_forward(get(f"Z{l}"))[1])
-        if kind == "dW":
-            return A_prev(l).T @ get(f"dZ{l}") / m + c * fixed(f"W{l}")
-        if kind == "db":
-            return np.sum(get(f"dZ{l}"), axis=0, keepdims=True) / m
-    return None

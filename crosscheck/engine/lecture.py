@@ -4,11 +4,11 @@
     lecture_line("dZ1", net)                    'dZ1 = dA1 ⊙ 1[Z1 > 0]   (dZ1 = dA1; dZ1[Z1 <= 0] = 0)'
     lecture_line("dW2", net, layout="columns")  'dW2 = dZ2 · A1ᵀ / m'
 
-The formulas are the lecture's (/work/shared/LECTURE.md, "General layer l"), with the L2 term where the
+The formulas are the lecture's (its section "General layer l"), with the L2 term where the
 network has one, in its convention (reference.regularization), and in the column layout when the
 implementation works in it.
 """
-import re
+from crosscheck.reference.trace import split_name
 
 # g(Z) and dZ = dA ⊙ g'(Z) for each hidden activation, in the names the lecture uses
 ACTIVATION = {"relu": ("ReLU({Z})", "{dA} ⊙ 1[{Z} > 0]   ({dZ} = {dA}; {dZ}[{Z} <= 0] = 0)"),
@@ -27,15 +27,12 @@ L2_TERMS = {"keras": ("λ·Σ‖W‖²", "2λ·{W}"), "course": ("(λ/2m)·Σ‖
 def lecture_line(name, net, layout="rows"):
     """The lecture's formula for tensor `name` of network `net` (a reference.Network), or None for a name that
     is not one of its tensors."""
-    match = re.fullmatch(r"(dZ|dA|dW|db|Z|A)(\d+)", name)
+    kind, l = split_name(name)
     if name == "J":
         Z, A = f"Z{net.L}", f"A{net.L}"
         line = OUTPUT[net.loss][1].format(Z=Z, A=A)
         return line + (f" + {L2_TERMS[net.l2_convention][0]}" if net.l2 else "")
-    if not match:
-        return None
-    kind, l = match.group(1), int(match.group(2))
-    if not 1 <= l <= net.L:
+    if kind not in ("Z", "A", "dZ", "dA", "dW", "db") or not 1 <= l <= net.L:
         return None
     columns = layout == "columns"
     prev = "X" if l == 1 else f"A{l - 1}"
