@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from crosscheck.adapters import FRAMEWORKS, usable_cores  # noqa: E402
 
 from crosscheck.benchmarks import machine, plan, report, results, workers  # noqa: E402
-from crosscheck.benchmarks.timing import FULL, QUICK, Settings, measure, round_plan  # noqa: E402
+from crosscheck.benchmarks.timing import FULL, QUICK, TimingRules, measure, round_plan  # noqa: E402
 from crosscheck.console import table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,8 +41,8 @@ PARTS = ("estimators", "loop", "quick", "floor")
 LOOP_FRAMEWORKS = ("numpy", "torch", "jax", "tensorflow")
 
 # the harness before issue 14: a fixed number of rounds, each at least 20 ms (quick) or 100 ms (full) long
-OLD_QUICK = Settings(budget_s=0, min_rounds=3, round_s=0.02, warmup_s=0.02, warmup_calls=1)
-OLD_FULL = Settings(budget_s=0, min_rounds=7, round_s=0.1, warmup_s=0.25, warmup_calls=2)
+OLD_QUICK = TimingRules(budget_s=0, min_rounds=3, round_s=0.02, warmup_s=0.02, warmup_calls=1)
+OLD_FULL = TimingRules(budget_s=0, min_rounds=7, round_s=0.1, warmup_s=0.25, warmup_calls=2)
 
 
 def load():

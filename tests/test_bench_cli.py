@@ -297,7 +297,7 @@ def test_short_rounds_read_the_median_call_where_long_rounds_read_the_disturbed_
     assert now.calls_per_round == 1 and now.median_s == pytest.approx(0.010)
     assert statistics.median(timing.plain_loop(kernel, 1.0)) == pytest.approx(0.010)
     # the rules before issue 14: 7 rounds of at least 100 ms, i.e. 10 or 11 calls, two or three of them disturbed
-    old = timing.measure(kernel, timing.Settings(budget_s=0, min_rounds=7, round_s=0.1))
+    old = timing.measure(kernel, timing.TimingRules(budget_s=0, min_rounds=7, round_s=0.1))
     assert old.calls_per_round in (10, 11)
     assert old.median_s >= (9 * 0.010 + 2 * 0.040) / 11 > 0.015  # every round's mean holds two disturbed calls
 

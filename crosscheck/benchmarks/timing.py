@@ -26,7 +26,7 @@ FIDELITY_LIMIT = 0.05  # |harness / plain loop − 1| beyond which the self-chec
 
 
 @dataclass(frozen=True)
-class Settings:
+class TimingRules:
     """budget_s: time in timed rounds per case; min_rounds, max_rounds: bounds on their number whatever the
     budget; round_s: n is chosen so a round lasts at least this; warmup_s, warmup_calls: untimed, after the
     first call; self_check_pairs: harness/plain-loop pairs of the self-check."""
@@ -40,8 +40,8 @@ class Settings:
     self_check_pairs: int = 3
 
 
-FULL = Settings()
-QUICK = Settings(budget_s=0.2, min_rounds=5, warmup_s=0.05, warmup_calls=1)
+FULL = TimingRules()
+QUICK = TimingRules(budget_s=0.2, min_rounds=5, warmup_s=0.05, warmup_calls=1)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from crosscheck import adapters
 from crosscheck.benchmarks.machine import keep_freed_memory, load_average
 from crosscheck.benchmarks.plan import case_label, representative, train_problem
 from crosscheck.benchmarks.results import fidelity_record, merge_repeats, result_record
-from crosscheck.benchmarks.timing import FULL, Settings, measure, self_check
+from crosscheck.benchmarks.timing import FULL, TimingRules, measure, self_check
 from crosscheck.reference.errors import one_line
 
 MARK = "@@crosscheck-bench "   # the worker's records on stdout; anything else a framework prints is ignored
@@ -193,7 +193,7 @@ def main():
         out.write(MARK + json.dumps(record) + "\n")
         out.flush()
 
-    run_framework(request["framework"], request["cases"], Settings(**request["settings"]),
+    run_framework(request["framework"], request["cases"], TimingRules(**request["settings"]),
                   request["threads"], request["tf32"], emit, request.get("check", True))
     return 0
 

@@ -4,7 +4,7 @@ from crosscheck.bugs.catalogue import (
                                        BUGS,
                                        BY_NAME,
                                        Bug,
-                                       Outcome,
+                                       BugResult,
                                        Scenario,
                                        TrainingScenario,
                                        check_impl,
@@ -16,6 +16,6 @@ from crosscheck.bugs.catalogue import (
 from crosscheck.bugs.docs import DOC_PATH, markdown, step_source
 from crosscheck.bugs.steps import STEPS, backprop, make_backprop, make_train
 
-__all__ = ["BUGS", "BY_NAME", "DOC_PATH", "STEPS", "Bug", "Outcome", "Scenario", "TrainingScenario", "backprop",
+__all__ = ["BUGS", "BY_NAME", "DOC_PATH", "STEPS", "Bug", "BugResult", "Scenario", "TrainingScenario", "backprop",
            "check_impl", "check_scenario", "check_training", "make_backprop", "make_train", "markdown", "run_bug",
            "run_catalogue", "step_source"]

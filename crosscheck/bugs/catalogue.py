@@ -5,7 +5,7 @@ Each catalogued mistake replaces one or two entries of the STEPS table of the co
 run through the same engine as `crosscheck --impl`.
 
     BUGS, BY_NAME        the catalogue: name, title, the lecture line it breaks, where it shows, the mutation
-    run_bug(bug)         -> Outcome: detected? where? with which hint? and does the correct code pass there?
+    run_bug(bug)         -> BugResult: detected? where? with which hint? and does the correct code pass there?
 """
 import dataclasses
 from dataclasses import dataclass, field
@@ -480,7 +480,7 @@ BY_NAME = {bug.name: bug for bug in BUGS}
 # ==== running a bug through the engine ============================================================
 
 @dataclass
-class Outcome:
+class BugResult:
     """What the engine made of one bug: the first diverging tensor and its hint, and the control run."""
 
     bug: Bug
@@ -525,7 +525,7 @@ def run_bug(bug):
     result = check_impl(bug.backprop(), bug.scenario, bug.name, bug.probe)
     control = check_impl(make_backprop(None, bug.scenario.layout), bug.scenario, "correct", bug.probe)
     first = result.first_divergence
-    return Outcome(bug, first_divergence=first and first.tensor, hint=first and first.hint,
+    return BugResult(bug, first_divergence=first and first.tensor, hint=first and first.hint,
                    control_ok=control.ok,
                    control_divergence=control.first_divergence and control.first_divergence.tensor)
 
@@ -542,7 +542,7 @@ def run_training_bug(bug):
     """A training loop's mistake: where the run first leaves the reference's trajectory ("step t"), and the hint."""
     result = check_training(bug.backprop(), bug.scenario, bug.name)
     control = check_training(make_train(None), bug.scenario, "correct")
-    return Outcome(bug, first_divergence=f"step {result.failed_step}" if result.failed_step else None,
+    return BugResult(bug, first_divergence=f"step {result.failed_step}" if result.failed_step else None,
                    hint=result.hint or result.reason if result.status != OK else None, control_ok=control.status == OK,
                    control_divergence=f"step {control.failed_step}" if control.failed_step else None)
 
