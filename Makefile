@@ -6,13 +6,25 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: check test bench venv clean
+# the fast lane: the engine and the student-code paths, no framework grid, no training (under a minute)
+FAST   := tests/test_reference.py tests/test_compare.py tests/test_students.py tests/test_user_code.py \
+          tests/test_api.py tests/test_front_ends.py tests/test_styles.py tests/test_grading.py \
+          tests/test_pytest_plugin.py tests/test_bugs.py tests/test_architecture.py tests/test_cli.py
+
+.PHONY: check test test-fast lint bench venv clean
 
 check: $(STAMP)
 	$(VENV)/bin/crosscheck compare
 
-test: $(STAMP)
-	$(PY) -m pytest tests bench --benchmark-disable -q
+# lint first (a lint failure fails CI), then every test over every core, the slowest named at the end
+test: $(STAMP) lint
+	$(PY) -m pytest tests bench --benchmark-disable -q -n auto --durations=15
+
+test-fast: $(STAMP)
+	$(PY) -m pytest $(FAST) -q -n auto -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 # one pytest process per framework that has benchmark kernels (crosscheck.adapters.FRAMEWORKS)
 bench: $(STAMP)
