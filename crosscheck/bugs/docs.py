@@ -49,6 +49,15 @@ def markdown(outcomes):
         "The last mistake is one of the training loop, not of a backward pass: it shows in `crosscheck train`'s "
         "step-by-step comparison, at the first step that leaves the reference's trajectory.",
         "",
+        "The catalogue is also proof that the checks can fail: `crosscheck bugs` runs every mistake through the same "
+        "engine and exits 0 only if each is caught at the tensor predicted here, with the correct code passing on "
+        "the same problem.",
+        "",
+        "    crosscheck bugs                               # the table: caught or not, where, the hint",
+        "    crosscheck bugs dW-without-1-over-m --show    # one mistake's full report, as --impl prints it",
+        "    crosscheck bugs --list                        # names and titles; --json for the records",
+        "    crosscheck bugs --markdown                    # this page",
+        "",
         "| # | mistake | first shows in | probe | the lecture's line it breaks |",
         "|---|---|---|---|---|",
     ]
