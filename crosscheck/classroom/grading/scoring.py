@@ -7,7 +7,8 @@ On each probe the scheme weighs, each tensor group — forward (Z, A), J, dZ/dA,
 group's points, shared equally among its tensors.  A tensor earns its share when it agrees with the reference, or
 when it is inherited (↳: crosscheck.engine.verdict).  The first divergence, a tensor with a mistake of its own, a
 required dW or db that is missing, and a tensor not returned earn nothing; so does a probe the submission fails
-on (an exception, a hang) or cannot be run on (written for fewer layers).
+on (an exception, a hang).  A probe the runner does not ask of it (code written for one depth, code that takes no
+L2 strength) costs nothing, as it fails nothing in the self-check: green there is full marks here.
 """
 import concurrent.futures
 import os
@@ -167,9 +168,14 @@ def _score_tests(result, assignment, run):
             test.lines.append(f"not graded: {md(result.error)}")
             continue
         outcome = run.result_of(probe_name) if run is not None else None
+        if outcome is None and run is not None and probe_name in run.skipped:
+            # the code cannot be asked this probe (written for one depth, takes no L2 strength): the self-check does
+            # not fail it, so neither does the grade — a green self-check is full marks
+            test.score = test.max_score
+            test.lines.append(f"not run on this probe: {md(run.skipped[probe_name])} — no points lost")
+            continue
         if outcome is None:
-            why = run.skipped.get(probe_name, "it did not apply") if run is not None else "it did not apply"
-            test.lines.append(f"not run on this probe: {md(why)}")
+            test.lines.append("not run on this probe: it did not apply")
             continue
         if outcome.failure:
             test.lines.append(f"your code failed on this probe: {md(outcome.failure.message)}")
