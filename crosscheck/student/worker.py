@@ -17,15 +17,25 @@ Messages, both ways, are frames on two dedicated pipes (never pickle: a pickle f
 
 Requests and their replies:
 
-    {"op": "load", "loader": "module", "path": ABS}      -> {"ok": true, "defines": {name: "function"|"class"|…}}
-    {"op": "load", "loader": "notebook", "path": ABS, "cells": [[number, source], …]}     (the same reply)
+    {"op": "load", "loader": "module", "path": ABS, "caller": STYLE, "entry": NAME|null}
+                                                          -> {"ok": true, "defines": {name: "function"|"class"|…},
+                                                              "notes": [how it was read]}
+    {"op": "load", "loader": "notebook", "path": ABS, "cells": [[number, source], …], …}     (the same reply)
     {"op": "describe", "caller": STYLE, "entry": NAME|null[, "style_path": FILE]}
                                                           -> {"ok": true, "entry", "functions", "l2_name",
-                                                              "any_depth", "depth", "others"}
+                                                              "any_depth", "depth", "others", "activation",
+                                                              "extensions", "extension_l2"}
     {"op": "call", "caller": STYLE, "function": NAME, "options": {…}[, "style_path": FILE],
      "arrays": [X, Y, W1, b1, …]}
-                                                          -> {"ok": true, "arrays": [names], "ignored": [keys]}
-    any failure                                           -> {"ok": false, "error": {"kind", "message", "where"}}
+                                                          -> {"ok": true, "arrays": [names], "ignored": [keys],
+                                                              "notes": [lines], "calls": [its functions called]}
+    any failure                                           -> {"ok": false, "error": {"kind", "message", "where"[,
+                                                              "via": [helper file, line, function]][, "refused"]}}
+
+Loading is a notebook's as the course's notebooks run: %run lines and an nbconvert export's get_ipython() calls
+run the file beside it (Shell), an export runs cell by cell, a cell that raises and defines nothing the style
+calls is skipped with a note, and a course helper module the submission imports but lacks (dnn_utils,
+reg_utils, …) is our own equivalent (CourseHelpers, crosscheck/student/course_helpers), with a note.
 
 The first frame is the worker's own {"ok": true, "ready": numpy version}, once NumPy has started under the
 memory limit.  A loader turns a file into a namespace (a module, or a notebook's code cells run in order); a
