@@ -24,6 +24,7 @@ it may run several implementations at once (grade --jobs).
 """
 import dataclasses
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -331,7 +332,7 @@ class Runner:
     def _cannot_ask(self, name, description, spec):
         if name == "deeper" and not description.get("any_depth"):
             depth = description.get("depth")
-            return f"the implementation is written for {depth or len(spec.layers) - 1} layers"
+            return f"the implementation is written for {depth or (len(spec.layers) - 1 if spec.layers else 2)} layers"
         if name == "l2" and not (description.get("l2_name") or spec.l2 or self.style_module.ALWAYS_L2):
             return "the implementation takes no L2 strength (l2=, lambd=, reg=, …)"
         if name == "l2" and spec.extensions and not description.get("extension_l2", True):
@@ -462,8 +463,8 @@ class Session:
             hint = shape_error_hint(failure.message, probe.problem, self.impl.layout) \
                 if failure.kind == "exception" else None
             if hint:
-                failure.message += f" — {hint}"
-                failure.flag_message = (failure.flag_message + f" — {hint}") if failure.flag_message else None
+                failure.message, failure.flag_message = (
+                    _with_shape_hint(text, hint) if text else text for text in (failure.message, failure.flag_message))
             run.output = failure.output or run.output
             if i == 0:
                 run.error = failure  # on the problem as asked: nothing could be checked
@@ -483,6 +484,18 @@ class Session:
         except UsageError as exc:
             raise UserCodeError(f"{self.impl.path}: a fresh worker for this probe could not start: {exc}",
                                 kind="ended") from None
+
+
+# the worker's guess that the code expects the other layout (crosscheck.student.isolated), in either wording
+LAYOUT_GUESS = re.compile(r" — X is \((?:m, n0|n0, m)\) with m = \d+ in the (?:row|column) layout: [^—]*")
+
+
+def _with_shape_hint(message, hint):
+    """The message with the shapes named; a product of the lecture's tensors in the code's own layout shows the
+    layout is right, so the guess that it is the other one goes."""
+    if " reads as " in hint:
+        message = LAYOUT_GUESS.sub("", message)
+    return f"{message} — {hint}"
 
 
 class _Ran:

@@ -489,7 +489,11 @@ def _frames(exc, directory):
             helper = [name(frame.filename), frame.lineno, frame.name]
         elif own(frame.filename):
             found, helper = [name(frame.filename), frame.lineno], None
-    return (found or (helper[:2] if helper else None)), (helper if found else None)
+    if not found:
+        return (helper[:2] if helper else None), None
+    if helper and os.path.dirname(helper[0]) == HELPERS_DIRECTORY:  # ours: named, not our install's path
+        helper[0] = f"crosscheck's {os.path.basename(helper[0])}"
+    return found, helper
 
 
 def entered(exc, directory):

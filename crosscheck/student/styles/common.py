@@ -39,7 +39,8 @@ def call_user(function, *args, **kwargs):
             signature = str(inspect.signature(function))
         except (TypeError, ValueError):
             signature = "(…)"
-        given = [type(a).__name__ for a in args] + [f"{k}=" for k in kwargs]
+        given = [("list" if isinstance(a, list) else "dict" if isinstance(a, dict) else type(a).__name__)
+                 for a in args] + [f"{k}=" for k in kwargs]
         raise CallError(f"crosscheck could not call your {name}{signature} with ({', '.join(given)}): {exc} — our "
                         f"call, not a mistake in your code (please report it if {name} follows the course's API)") \
             from None

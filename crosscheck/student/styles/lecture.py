@@ -6,6 +6,7 @@
              instead, and the list answers params["W1"] too, for code whose source cannot be read
     returns  a dict of lecture names ({"Z1": …, "A1": …, "dW2": …}), or CS231n's (loss, grads) pair
     activation=, loss=, the L2 strength and the next lecture's options are passed only where the signature takes them
+             (a fourth argument without a default, backprop(X, Y, params, act), is given the activation)
 """
 import inspect
 
@@ -75,6 +76,16 @@ def _third_argument(function):
     return names[2] if len(names) > 2 else "params"
 
 
+def _fourth_required(function):
+    """Whether backprop takes a fourth argument that has no default (and is not one we pass by name)."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return (len(parameters) > 3 and parameters[3].default is parameters[3].empty
+            and parameters[3].kind in (parameters[3].POSITIONAL_ONLY, parameters[3].POSITIONAL_OR_KEYWORD))
+
+
 def call(namespace, function, options, arrays):
     """backprop(X, Y, params, activation=…[, loss=…][, l2=λ]) -> a dict of lecture names, or a (loss, grads) pair.
 
@@ -90,9 +101,11 @@ def call(namespace, function, options, arrays):
     named = {f"{name}{l}": arrays[f"{name}{l}"] for l in range(1, options["layers"] + 1) for name in names
              if f"{name}{l}" in arrays}
     params = named if reads_by_name(function, _third_argument(function)) else Pairs(pairs, named)
-    kwargs = {}
+    kwargs, args = {}, []
     if accepts_keyword(function, "activation"):
         kwargs["activation"] = options["activation"]
+    elif _fourth_required(function):  # backprop(X, Y, params, act): the activation, under a name of its own
+        args.append(options["activation"])
     if accepts_keyword(function, "loss"):
         kwargs["loss"] = options["loss"]
     if options.get("l2_name"):
@@ -102,7 +115,7 @@ def call(namespace, function, options, arrays):
                   "training": options["training"],
                   "masks": [arrays[f"D{l}"] for l in range(1, options["layers"]) if f"D{l}" in arrays] or None}
         kwargs.update({key: value for key, value in extras.items() if accepts_keyword(function, key)})
-    returned = call_user(function, arrays["X"], arrays["Y"], params, **kwargs)
+    returned = call_user(function, arrays["X"], arrays["Y"], params, *args, **kwargs)
     if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):
         loss, grads = returned  # (loss, grads), CS231n-style: grads may be keyed by the parameters' names
         returned = {"J": loss}
