@@ -40,6 +40,8 @@ LOSS, L2_CONVENTION = "sigmoid-bce", "course"
 ALWAYS_L2 = False
 LOSSES = None
 EXTENSIONS = ("dropout",)   # the regularization week's; batch norm is not written this way in the course
+EXTENSION_FUNCTIONS = {"dropout": "forward_propagation_with_dropout(X, parameters, keep_prob) and "
+                                  "backward_propagation_with_dropout(X, Y, cache, keep_prob)"}
 SOURCE_PATTERN = r"def\s+(L_model_forward|forward_propagation(_with_dropout)?)\s*\("
 
 DEEP = ("L_model_forward", "compute_cost", "L_model_backward")            # "Building your Deep NN: Step by Step"
