@@ -443,9 +443,7 @@ def _l2_words(conv, lam):
 
 def _dW_l2_coefficient(ctx, l):
     """k with the candidate's dW[l] − the reference's = k·W[l] (None: no such k, or dW[l] not provided)."""
-    if ctx.statuses.get(f"dW{l}") is None and f"dW{l}" != ctx.name:
-        return None
-    got = ctx.candidate.get(f"dW{l}")
+    got = ctx.candidate.get(f"dW{l}")  # compared before this tensor or after it: what the candidate returned
     W = ctx.ref_of(f"W{l}")
     if got is None or np.shape(got) != W.shape or not np.any(W):
         return None
@@ -502,6 +500,12 @@ def _l2_term(ctx):
             also = " (dW has it)" if dW_has and all(abs(x - c_ref) <= 1e-6 * abs(c_ref) for x in dW_has) else ""
             return f"the L2 term is missing from J{also}: J = loss + {_l2_words(net.l2_convention, lam).split(' in J')[0]}"
         matches = _l2_conventions(ctx, c)
+        if matches and dW_has and all(abs(x - dW_has[0]) <= 1e-6 * abs(dW_has[0]) for x in dW_has) \
+                and abs(dW_has[0] - c) > 1e-6 * abs(c):  # J's term and dW's disagree: no option fixes that
+            theirs = _l2_conventions(ctx, dW_has[0])
+            return (f"J's L2 term is the {matches[0]} convention's ({_l2_words(matches[0], lam)}), but dW carries "
+                    f"{dW_has[0]:.4g}·W{f' ({theirs[0]})' if theirs else ''}: dW must carry the derivative of J's "
+                    f"term, {c:.4g}·W — J and dW disagree")
         if matches and matches[0] != net.l2_convention:
             return (f"J's L2 term is the {matches[0]} convention's ({_l2_words(matches[0], lam)}); the reference uses "
                     f"{net.l2_convention} — run with --l2-convention {matches[0]}")
