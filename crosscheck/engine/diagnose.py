@@ -744,8 +744,9 @@ def _tensor_shapes(net, m, layout):
 
 
 def _lecture_product(shapes, net, m, layout):
-    """The lecture's matrix product whose operands are the tensors of these shapes, one of them used untransposed
-    where the lecture transposes it (or the other way round); None when there is none."""
+    """The lecture's matrix product whose operands are the tensors of these shapes — one used untransposed where the
+    lecture transposes it, or the two in the other order — in the implementation's layout; None when there is
+    none."""
     for l in range(net.L, 0, -1):
         prev = "X" if l == 1 else f"A{l - 1}"
         n_in, n_out = net.sizes[l - 1], net.sizes[l]
@@ -756,14 +757,20 @@ def _lecture_product(shapes, net, m, layout):
         if l > 1:
             rows[f"dA{l - 1}"] = ((f"dZ{l}", (m, n_out)), (f"W{l}ᵀ", (n_out, n_in)))
         for result, ((left, left_shape), (right, right_shape)) in rows.items():
-            if layout == "columns":  # (a·b)ᵀ = bᵀ·aᵀ: the column layout's product, its operands swapped
-                (left, left_shape), (right, right_shape) = ((_t(right), right_shape[::-1]),
-                                                            (_t(left), left_shape[::-1]))
-            asked = {left_shape, left_shape[::-1]}, {right_shape, right_shape[::-1]}
-            if shapes[0] in asked[0] and shapes[1] in asked[1] and (shapes[0], shapes[1]) != (left_shape, right_shape):
+            if layout == "columns":  # (a·b)ᵀ = bᵀ·aᵀ, and each column-layout array is its rows twin transposed:
+                # the operands swap, their names stay (dA1 = W2ᵀ · dZ2), their shapes turn
+                (left, left_shape), (right, right_shape) = (right, right_shape[::-1]), (left, left_shape[::-1])
+            if (shapes[0], shapes[1]) == (left_shape, right_shape):
+                continue  # the lecture's product itself: it fits
+            fits = lambda shape, lecture: shape in (lecture, lecture[::-1])  # noqa: E731
+            if fits(shapes[0], left_shape) and fits(shapes[1], right_shape):
                 got = f"{_as_used(left, shapes[0], left_shape)} · {_as_used(right, shapes[1], right_shape)}"
-                return (f"{shapes[0]} · {shapes[1]} reads as {got}: the lecture's {result} = {left} · {right}, "
-                        f"{left_shape} · {right_shape}")
+            elif fits(shapes[0], right_shape) and fits(shapes[1], left_shape):
+                got = f"{_as_used(right, shapes[0], right_shape)} · {_as_used(left, shapes[1], left_shape)}"
+            else:
+                continue
+            return (f"{shapes[0]} · {shapes[1]} reads as {got}: the lecture's {result} = {left} · {right}, "
+                    f"{left_shape} · {right_shape}")
     return None
 
 
