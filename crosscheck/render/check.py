@@ -246,8 +246,12 @@ def _divergence(report, first, also, colour, run=None):
     if run is None:  # the frameworks: each one's later tensors with a mistake of their own
         also = [c for o in report.outcomes.values() for c in o.comparisons
                 if c is not first and verdict.of(c) == verdict.DIFFERS and c.hint]
+    groups = {}  # one line for tensors with one cause (the same hint but for the tensor's name)
     for c in also:
-        lines.append("  " + paint(f"also {c.framework} {c.tensor}: {c.hint}", "yellow", enabled=colour))
+        groups.setdefault((c.framework, c.hint.replace(c.tensor, "{}")), []).append(c)
+    for (framework, _), same in groups.items():
+        names = ", ".join(c.tensor for c in same)
+        lines.append("  " + paint(f"also {framework} {names}: {same[0].hint}", "yellow", enabled=colour))
     return "\n".join(lines)
 
 

@@ -196,7 +196,9 @@ def call(namespace, function, options, arrays):
     for key, value in keyed.items():
         match = re.fullmatch(r"dA(\d+)", key)
         if older and match:
-            key = f"dA{int(match.group(1)) - 1}"  # grads["dA2"] is dA1; grads["dA1"], the gradient of X, is dA0
+            if match.group(1) == "1":
+                continue  # the gradient of X: not a lecture tensor (the note says so)
+            key = f"dA{int(match.group(1)) - 1}"  # grads["dA2"] is dA1
         found_arrays.setdefault(key, value)
     result, ignored = lecture_arrays(found_arrays, options["names"], X.dtype, what=backward.__name__)
     for name, D in masks.items():
