@@ -42,6 +42,22 @@ def test_cs231n_two_layer_net_of_2017_2020_is_checked_in_its_own_convention_and_
     assert code == 0 and "λ = 0.1 (weight-decay), He weights" in out and "read from your code" not in out
 
 
+def test_the_course_files_imports_of_python_future_are_stood_in_for(cli, tmp_path):
+    source = "from builtins import range\nfrom past.builtins import xrange\n" + TWO_LAYER   # as 2017-2020 wrote it
+    code, out, _ = compare(cli, write(tmp_path, source), "--style", "cs231n", "--probe", "lecture")
+    assert code == 0, out
+    assert ("past is not in the submission's folder or installed: crosscheck's own equivalent was imported "
+            "(builtins.xrange, written from their documented behaviour)") in out
+
+
+@pytest.mark.parametrize("module, ours", [("dnn_utils_v2", "dnn_utils"), ("testCases_v4a", "test_cases"),
+                                          ("public_tests", "test_cases"), ("reg_utils", "reg_utils"),
+                                          ("numpy_utils", None), ("testCases_extra", None)])
+def test_every_version_of_a_course_helper_has_its_stand_in(module, ours):
+    from crosscheck.student.worker import helper_file
+    assert helper_file(module) == ours
+
+
 def test_a_convention_given_is_enforced(cli):
     code, out, _ = compare(cli, EXAMPLES / "cs231n_two_layer_net.py", "--style", "cs231n", "--l2-convention",
                            "weight-decay", "--probe", "l2", "--json")

@@ -160,8 +160,8 @@ def test_the_regularization_weeks_l2_and_dropout_pass_with_the_functions_each_pr
             "compute_cost (reg_utils's), backward_propagation (reg_utils's)") in out
     assert ("calls on l2: forward_propagation (reg_utils's), compute_cost_with_regularization, "
             "backward_propagation_with_regularization") in out
-    assert ("reg_utils is not in the submission's folder: crosscheck's own equivalent was imported (sigmoid, relu, "
-            "forward_propagation, compute_cost, backward_propagation, written from the course's documented "
+    assert ("reg_utils is not in the submission's folder or installed: crosscheck's own equivalent was imported "
+            "(sigmoid, relu, forward_propagation, compute_cost, backward_propagation, written from their documented "
             "behaviour)") in out
     code, out, _ = compare(cli, EXAMPLES / "dls_regularization.py", "--keep-prob", "0.86")
     assert code == 0 and "✓ impl: 18 of 22 tensors provided, all agree on 7 probes" in out
@@ -196,7 +196,8 @@ def test_the_planar_week_is_checked_with_its_tanh_and_its_helper(cli):
     assert dls_gradient_error(load(EXAMPLES / "dls_planar.py"), (2, 4, 1)) < 1e-6
     code, out, _ = compare(cli, EXAMPLES / "dls_planar.py")
     assert code == 0 and out.startswith("crosscheck · 2-4-1 tanh sigmoid-bce")
-    assert "planar_utils is not in the submission's folder: crosscheck's own equivalent was imported (sigmoid" in out
+    assert ("planar_utils is not in the submission's folder or installed: crosscheck's own equivalent was imported "
+            "(sigmoid") in out
 
 
 # ---- the course helpers, and where an error is ---------------------------------------------------------------

@@ -370,10 +370,16 @@ def _notebook_sources(path):
 # ---- the course's helper modules, where the submission lacks them ------------------------------------
 
 HELPERS_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "course_helpers")
-# a module of the course -> the file of ours that stands in for it (the _v2 modules are the same functions)
-HELPER_FILES = {"dnn_utils": "dnn_utils", "dnn_utils_v2": "dnn_utils", "reg_utils": "reg_utils",
-                "planar_utils": "planar_utils", "testCases": "test_cases", "testCases_v2": "test_cases",
-                "public_tests": "test_cases", "test_utils": "test_cases"}
+# a module of the course (any version: dnn_utils_v2, testCases_v4a) -> the file of ours that stands in for it
+HELPER_MODULES = ((re.compile(r"dnn_utils(_v\d+a?)?"), "dnn_utils"), (re.compile(r"reg_utils"), "reg_utils"),
+                  (re.compile(r"planar_utils"), "planar_utils"),
+                  (re.compile(r"testCases(_v\d+a?)?|public_tests|test_utils"), "test_cases"),
+                  (re.compile(r"past"), "past"))  # python-future's, which CS231n's code of 2017-2020 imports
+
+
+def helper_file(module):
+    """The stem of our stand-in for a course helper module's name, or None."""
+    return next((ours for pattern, ours in HELPER_MODULES if pattern.fullmatch(module)), None)
 
 
 class CourseHelpers:
@@ -385,15 +391,23 @@ class CourseHelpers:
 
     def find_spec(self, fullname, path=None, target=None):
         import importlib.util
-        if path is not None or fullname not in HELPER_FILES:
+        ours = helper_file(fullname) if path is None else None
+        if ours is None:
             return None
-        file = os.path.join(HELPERS_DIRECTORY, HELPER_FILES[fullname] + ".py")
-        if not os.path.isfile(file):
+        file, package = os.path.join(HELPERS_DIRECTORY, ours + ".py"), os.path.join(HELPERS_DIRECTORY, ours)
+        if os.path.isdir(package):  # a package of ours (past, with past.builtins)
+            file = os.path.join(package, "__init__.py")
+            spec = importlib.util.spec_from_file_location(fullname, file, submodule_search_locations=[package])
+            provides = ", ".join(f"{os.path.splitext(name)[0]}.{found}" for name in sorted(os.listdir(package))
+                                 if name.endswith(".py") and name != "__init__.py"
+                                 for found in _assigned(os.path.join(package, name)))
+        elif os.path.isfile(file):
+            spec = importlib.util.spec_from_file_location(fullname, file)
+            provides = _provides(file)
+        else:
             return None
-        spec = importlib.util.spec_from_file_location(fullname, file)
-        provides = _provides(file)
-        self.notes.append(f"{fullname} is not in the submission's folder: crosscheck's own equivalent was imported"
-                          + (f" ({provides}, written from the course's documented behaviour)" if provides else
+        self.notes.append(f"{fullname} is not in the submission's folder or installed: crosscheck's own equivalent was imported"
+                          + (f" ({provides}, written from their documented behaviour)" if provides else
                              " (the course's tests: not needed by the check)"))
         return spec
 
@@ -405,6 +419,11 @@ def _provides(file):
     """The functions a helper of ours defines, for the note that says it stands in for the course's."""
     with open(file, encoding="utf-8") as f:
         return ", ".join(re.findall(r"^def ([a-zA-Z]\w*)", f.read(), re.MULTILINE))
+
+
+def _assigned(file):
+    with open(file, encoding="utf-8") as f:
+        return re.findall(r"^([a-zA-Z]\w*) = ", f.read(), re.MULTILINE)
 
 
 LOADERS = {"module": load_module, "notebook": load_notebook}
@@ -464,7 +483,7 @@ def helper_frame(exc, directory):
 
 def _is_helper(path):
     stem = os.path.splitext(os.path.basename(path))[0]
-    return stem in HELPER_FILES or os.path.dirname(path) == HELPERS_DIRECTORY
+    return helper_file(stem) is not None or os.path.dirname(path) == HELPERS_DIRECTORY
 
 
 def _frames(exc, directory):
