@@ -136,6 +136,18 @@ def test_dA_times_A_in_place_of_the_relu_mask_is_named(cli, tmp_path):
     assert first["hint"] == ("dZ1 = dA1 ⊙ A1: the ReLU's derivative is the mask 1[Z1 > 0], not A1 — dZ = dA ⊙ (Z > 0)")
 
 
+def test_hidden_layers_started_from_the_outputs_dAL_are_named(cli, tmp_path):
+    source = DEEP.replace('linear_activation_backward(grads["dA" + str(l + 1)], caches[l], "relu", lambd)',
+                          'linear_activation_backward(dAL, caches[l], "sigmoid", lambd)')
+    from course_oracle import dls_gradient_error
+    assert dls_gradient_error(source_module(tmp_path, source), (2, 4, 1)) > 1e-2
+    code, out, _ = compare(cli, write(tmp_path, source), "--style", "dls", "--probe", "lecture", "--json")
+    first = json.loads(out)["first_divergence"]
+    assert code == 1 and first["tensor"] == "dW1"
+    assert first["hint"] == ("dW1's dZ1 = dAL ⊙ σ'(Z1): layer 1's backward pass starts from the output's dAL = ∂J/∂A2 "
+                             "and the output's derivative — it takes dA1 = dZ2·W2ᵀ, the layer above's dA_prev")
+
+
 def test_a_hard_coded_m_is_named_on_the_probe_whose_m_differs_and_grouped_across_probes(cli, tmp_path):
     source = LECTURE.replace("    m, L = X.shape[0], len(params)\n", "    m, L = 300, len(params)\n")
     code, out, _ = compare(cli, write(tmp_path, source))

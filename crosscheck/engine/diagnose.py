@@ -289,6 +289,19 @@ def _hidden_derivative(ctx):
                 words = (f"{what} uses {name}'s derivative: the hidden layers are {net.activation} (their derivative is "
                          f"{_DERIVATIVES.get(net.activation, 'g′(Z)')}) — or run with --activation {name}")
             wrong.append((alternative, words))
+        L = ctx.reference.L
+        if net.loss == "sigmoid-bce" and layer < L:  # every layer's backward started from the output's dA[L]
+            AL, Y = own(f"A{L}"), ctx.ref_of("Y")
+            dAL = np.broadcast_to((AL - Y) / (AL * (1 - AL)), Z.shape) if AL.shape == Y.shape and AL.shape[1] == 1 \
+                else None
+            for name in (n for n in ACTIVATIONS if dAL is not None and n != "identity"):
+                forward, backward = dataclasses.replace(net, activation=name).hidden_activation()
+                g = "σ" if name == "sigmoid" else name
+                output = " and the output's derivative" if name == "sigmoid" else ""
+                wrong.append((backward(dAL, forward(Z)[1]),
+                              f"{what} = dAL ⊙ {g}'(Z{layer}): layer {layer}'s backward pass starts from the output's "
+                              f"dAL = ∂J/∂A{L}{output} — it takes dA{layer} = dZ{layer + 1}·W{layer + 1}ᵀ, the layer "
+                              f"above's dA_prev"))
     m = ctx.m
     prev = own("X" if layer == 1 else f"A{layer - 1}")
     W = ctx.ref_of(f"W{layer}")

@@ -151,7 +151,9 @@ class Isolated(Implementation):
         entry = reply.get("entry")
         if not isinstance(entry, str):
             others = [clean(o, 80) for o in reply.get("others") or [] if isinstance(o, str)][:10]
-            raise self._fail(UsageError, self.style_module.needs(self.entry, others), field="impl", value=self.path)
+            read = f" (how it was read: {'; '.join(self.notes)})" if self.notes else ""  # a skipped cell, a helper
+            raise self._fail(UsageError, self.style_module.needs(self.entry, others) + read, field="impl",
+                             value=self.path)
         self.function = clean(entry, 80)
         l2_name, depth = reply.get("l2_name"), reply.get("depth")
         others = reply.get("others") if isinstance(reply.get("others"), list) else []

@@ -1,6 +1,8 @@
 """Stands in for the course's reg_utils (the regularization week): the three-layer network the week's notebook
 imports — LINEAR → RELU → LINEAR → RELU → LINEAR → SIGMOID, column layout — its cost and its backward pass, as the
-notebook describes them.  The week's data and plots are not needed by the check."""
+notebook describes them, and its small helpers (initialize_parameters, update_parameters, predict, predict_dec).
+The week's data and plots are not needed by the check: load_2D_dataset and plot_decision_boundary are here so that
+the notebook's import line works, and raise when called (a cell that calls one is skipped)."""
 import numpy as np
 
 
@@ -54,3 +56,42 @@ def backward_propagation(X, Y, cache):
             gradients[f"da{l - 1}"] = da
             dz = da * (activations[l - 1] > 0)
     return gradients
+
+
+def initialize_parameters(layer_dims):
+    """W[l] random normal scaled by 1/√n[l−1], b[l] zeros, for the sizes in layer_dims."""
+    parameters = {}
+    for l in range(1, len(layer_dims)):
+        parameters[f"W{l}"] = np.random.randn(layer_dims[l], layer_dims[l - 1]) / np.sqrt(layer_dims[l - 1])
+        parameters[f"b{l}"] = np.zeros((layer_dims[l], 1))
+    return parameters
+
+
+def update_parameters(parameters, grads, learning_rate):
+    """One step of gradient descent on every W and b."""
+    for name in parameters:
+        parameters[name] = parameters[name] - learning_rate * grads["d" + name]
+    return parameters
+
+
+def predict_dec(parameters, X):
+    """The predictions A3 > 0.5 for X (n0, m)."""
+    return forward_propagation(X, parameters)[0] > 0.5
+
+
+def predict(X, y, parameters):
+    """The predictions (1, m) as 0/1, and the accuracy printed, as the course's predict does."""
+    p = predict_dec(parameters, X).astype(int)
+    print("Accuracy: " + str(np.mean(p[0, :] == y[0, :])))
+    return p
+
+
+def _unavailable(name, what):
+    def unavailable(*args, **kwargs):
+        raise RuntimeError(f"{name}: {what} is not part of crosscheck's stand-in for the course's module")
+    unavailable.__name__ = name
+    return unavailable
+
+
+load_2D_dataset = _unavailable("load_2D_dataset", "the week's data")
+plot_decision_boundary = _unavailable("plot_decision_boundary", "plotting")

@@ -147,6 +147,9 @@ def call(namespace, function, options, arrays):
     dropout = keep_prob < 1
     if dropout and "forward_dropout" not in found:
         raise ResultError("--keep-prob needs forward_propagation_with_dropout and backward_propagation_with_dropout")
+    if not dropout and "forward" not in found:
+        raise ResultError("the file has the dropout functions but no forward_propagation and backward_propagation (the "
+                          "course's reg_utils provides them): check the dropout functions with --keep-prob")
     calls = []
 
     def get(role):
