@@ -161,8 +161,8 @@ def test_the_regularization_weeks_l2_and_dropout_pass_with_the_functions_each_pr
     assert ("calls on l2: forward_propagation (reg_utils's), compute_cost_with_regularization, "
             "backward_propagation_with_regularization") in out
     assert ("reg_utils is not in the submission's folder or installed: crosscheck's own equivalent was imported "
-            "(sigmoid, relu, forward_propagation, compute_cost, backward_propagation, written from their documented "
-            "behaviour)") in out
+            "(sigmoid, relu, forward_propagation, compute_cost, backward_propagation, initialize_parameters, "
+            "update_parameters, predict_dec, predict, written from their documented behaviour)") in out
     code, out, _ = compare(cli, EXAMPLES / "dls_regularization.py", "--keep-prob", "0.86")
     assert code == 0 and "✓ impl: 18 of 22 tensors provided, all agree on 7 probes" in out
     assert "dropout masks: the ones your forward pass drew (read from its cache); the reference uses them" in out

@@ -163,8 +163,10 @@ class Isolated(Implementation):
                             "depth": depth if isinstance(depth, int) and 1 <= depth <= 100 else None,
                             "others": [clean(o, 80) for o in others[:10] if isinstance(o, str)],
                             "activation": activation if isinstance(activation, str) else None,
-                            "extensions": _strings(reply.get("extensions")),
-                            "extension_l2": reply.get("extension_l2") is True, "notes": self.notes}
+                            # a style that does not say runs what its module says it can
+                            "extensions": _strings(reply["extensions"]) if "extensions" in reply
+                            else list(self.style_module.EXTENSIONS or ()),
+                            "extension_l2": reply.get("extension_l2", True) is True, "notes": self.notes}
 
     def _style_request(self, request):
         """A request for the style: its name, and its file when the worker does not know it (styles.register)."""
