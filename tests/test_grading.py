@@ -24,10 +24,10 @@ EXAMPLES = ROOT / "examples"
 CORRECT = (EXAMPLES / "my_backprop.py").read_text()
 TIMEOUT = "2"  # seconds per call: the hanging submission costs this much, once
 
-# the default scheme, restated: forward 1, J 1, dZ/dA 1, dW/db 2 per probe; lecture weighs 2, the other
-# seven probes that apply to the lecture's 2-4-3 network (l2 does not: the assignment has no L2) weigh 1
+# the default scheme, restated: forward 1, J 1, dZ/dA 1, dW/db 2 per probe; lecture weighs 2, the other eight
+# weigh 1 (l2 is not asked of code that takes no L2 strength — none here — and costs it nothing)
 PER_PROBE = 1 + 1 + 1 + 2
-MAX = 2 * PER_PROBE + 7 * PER_PROBE  # 45
+MAX = 2 * PER_PROBE + 8 * PER_PROBE  # 50
 
 
 def write(folder, name, source):
@@ -134,19 +134,19 @@ def test_each_results_json_is_gradescopes_format(graded):
         assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
         assert results["score"] == pytest.approx(row["score"])
         assert sum(t["max_score"] for t in results["tests"]) == pytest.approx(MAX)
-        assert len(results["tests"]) == 8 * 4  # a test per probe (l2 does not apply) and tensor group
+        assert len(results["tests"]) == 9 * 4  # a test per probe and tensor group
         for test in results["tests"]:
             assert set(test) == {"name", "score", "max_score", "status", "output", "output_format", "visibility"}
             assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
             assert 0 <= test["score"] <= test["max_score"] and test["output_format"] == "md"
             assert test["visibility"] == ("visible" if test["name"].startswith("lecture ·") else "after_published")
-        assert "hidden tests: 28, worth 35 points" in results["output"]
+        assert "hidden tests: 32, worth 40 points" in results["output"]
 
 
 def test_the_students_summary_shows_the_visible_failure_and_says_what_is_hidden(graded):
     _, _, _, out = graded
     bob = json.loads((out / "results" / "bob.py.json").read_text())
-    assert bob["output"].startswith("**37 / 45 points**")
+    assert bob["output"].startswith("**42 / 50 points**")
     assert "visible tests (lecture): 8 / 10 points" in bob["output"]
     assert "✗ **dW2** — the first divergence: dW2 is m = 300 times the lecture's" in bob["output"]
     assert "after grades are published" in bob["output"]
@@ -163,7 +163,7 @@ def test_the_csv_has_one_row_per_submission(graded):
     by_name = {r["submission"]: r for r in table}
     for name, row in rows(document).items():
         assert float(by_name[name]["score"]) == pytest.approx(row["score"], abs=0.01)
-        assert by_name[name]["status"] == row["status"] and by_name[name]["max_score"] == "45"
+        assert by_name[name]["status"] == row["status"] and by_name[name]["max_score"] == "50"
         assert float(by_name[name]["seconds"]) > 0
     assert by_name["bob.py"]["first_divergence"] == "dW2 on probe lecture"
     assert "the 1/m is missing" in by_name["bob.py"]["hint"]
@@ -172,13 +172,13 @@ def test_the_csv_has_one_row_per_submission(graded):
 def test_feedback_summary_and_histogram_are_written(graded):
     _, _, _, out = graded
     feedback = (out / "feedback" / "carl.py.txt").read_text()
-    assert feedback.startswith("carl.py: 42.13 / 45 points (mismatch)")
+    assert feedback.startswith("carl.py: 47.13 / 50 points (mismatch)")
     assert "✗ first divergence: dZ2 on probe lecture" in feedback
     assert "the lecture's line: dZ2 = A2 − Y" in feedback
     assert "↳ dA1, dZ1: wrong only because of dZ2 — no points lost for them" in feedback
     assert "crosscheck · 2-4-3 relu softmax-ce · float64" in feedback  # the full report follows
     summary = (out / "summary.txt").read_text()
-    assert "10 submissions · max 45 points" in summary
+    assert "10 submissions · max 50 points" in summary
     assert "status: ok 3, mismatch 3, exit 1, timeout 1, output 1, crashed 1" in summary
     if importlib.util.find_spec("matplotlib"):  # drawn where matplotlib is, left out (and said) where not
         assert (out / "histogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -268,6 +268,7 @@ def test_a_scheme_file_sets_points_weights_and_visibility(tmp_path, cli):
         m1 = 1
         seed = 0
         deeper = 0
+        l2 = 0
 
         [visibility]
         visible = ["lecture", "m1"]
@@ -326,7 +327,7 @@ def test_gradescope_one_submission_folder(tmp_path, cli):
     results = tmp_path / "results.json"
     code, _, err = cli("grade", tmp_path / "submission", "--gradescope", results, "--file", "backprop.py")
     document = json.loads(results.read_text())
-    assert code == 1 and document["score"] == 37 and len(document["tests"]) == 32
+    assert code == 1 and document["score"] == 42 and len(document["tests"]) == 36
     code, _, err = cli("grade", tmp_path / "submission", tmp_path / "submission", "--gradescope", results)
     assert code == 2 and "--gradescope FILE writes one submission's results: give one SUBMISSION" in err
 

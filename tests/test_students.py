@@ -332,11 +332,13 @@ REGULARIZATION_WEEK = """
     """
 
 
-def test_the_planar_weeks_tanh_network_is_checked_with_its_activation_and_named_without_it(cli, tmp_path):
+def test_the_planar_weeks_tanh_network_is_its_default_and_named_when_relu_is_asked_for(cli, tmp_path):
     path = write(tmp_path, PLANAR_WEEK)
-    code, out, _ = compare(cli, path, "--style", "dls", "--activation", "tanh")
+    code, out, _ = compare(cli, path, "--style", "dls")
     assert code == 0 and "✓ impl: 9 of 12 tensors provided, all agree on 7 probes; not provided: dZ2 dA1 dZ1" in out
-    code, out, _ = compare(cli, path, "--style", "dls", "--probe", "lecture")
+    assert out.startswith("crosscheck · 2-4-1 tanh sigmoid-bce")
+    assert "hidden activation tanh: forward_propagation uses it (this course week's network; --activation overrides it)" in out
+    code, out, _ = compare(cli, path, "--style", "dls", "--activation", "relu", "--probe", "lecture")
     assert code == 1
     assert "A1 = tanh(Z1): your hidden layers use tanh, the network asked for has relu — run with --activation tanh" in out
 
@@ -362,16 +364,19 @@ def test_a_file_in_a_course_style_without_the_flag_is_told_which_style(cli, tmp_
 
 # ---- notebooks --------------------------------------------------------------------------------------
 
-def test_a_notebook_stops_at_its_first_failing_cell_with_the_cells_number(cli, tmp_path):
+def test_a_notebook_stops_at_a_failing_cell_that_defines_what_the_check_calls(cli, tmp_path):
     nbformat = pytest.importorskip("nbformat")
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    failing = LECTURE + "\nprint('before')\ny = undefined_name + 1\n"
     cells = [new_markdown_cell("# homework"), new_code_cell("%load_ext autoreload\nimport numpy as np"),
-             new_code_cell("x = 1\nprint('before')\ny = undefined_name + 1"), new_code_cell(LECTURE)]
+             new_code_cell(failing)]
     path = tmp_path / "hw.ipynb"
     nbformat.write(new_notebook(cells=cells), str(path))
     code, out, err = compare(cli, path)
+    line = failing.splitlines().index("y = undefined_name + 1") + 1
     assert code == 2 and "before" in out
-    assert f"{path}, code cell 2, line 3: code cell 2 raised NameError: name 'undefined_name' is not defined" in err
+    assert (f"{path}, code cell 2, line {line}: code cell 2 raised NameError: name 'undefined_name' is not "
+            f"defined") in err
 
 
 def test_a_notebook_that_is_not_one_is_bad_input(cli, tmp_path):

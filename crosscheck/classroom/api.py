@@ -33,7 +33,7 @@ from crosscheck.errors import UsageError
 from crosscheck.student.runner import Limits, Runner, probe_names
 
 
-def check(fn_or_path, *, layers=None, activation="relu", loss=None, l2=0.0, l2_convention=None, style=None,
+def check(fn_or_path, *, layers=None, activation=None, loss=None, l2=0.0, l2_convention=None, style=None,
           layout=None, entry=None, frameworks=(), probes=None, partial=False, dtype="float64", batch=300, seed=0,
           init="lecture", timeout=Limits.timeout, memory=Limits.memory):
     """Check an implementation of the lecture's backprop on every probe: a Report.

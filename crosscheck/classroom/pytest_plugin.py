@@ -134,6 +134,9 @@ class BatteryItem(pytest.Item):
         if self.tensor is None and self.probe in battery.opened.skipped:
             _skip(f"probe {self.probe} does not apply: {battery.opened.skipped[self.probe]}")
         result = battery.result(self.probe)
+        run = battery.run
+        if result is None and run is not None and run.error is None and self.probe in run.skipped:
+            _skip(f"probe {self.probe} does not apply: {run.skipped[self.probe]}")  # its forward refused the depth
         if result is None:
             raise Mismatch(f"{battery.path.name}: nothing could be checked: {battery.failure}")
         where = f"probe {self.probe} ({result.probe.title})"

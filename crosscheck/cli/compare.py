@@ -28,7 +28,7 @@ def add_arguments(parser):
     options.add_layer_arguments(parser, inference=True)
     options.add_data_arguments(parser)
     options.add_frameworks_argument(parser, adapters.having("check"))
-    parser.set_defaults(loss=None, l2_convention=None)  # each style has its own (crosscheck.student.styles)
+    parser.set_defaults(activation=None, loss=None, l2_convention=None)  # each style has its own (student.styles)
     parser.add_argument("--impl", metavar="FILE", help="your own implementation to check too: a .py file or a "
                                                        ".ipynb notebook")
     parser.add_argument("--style", choices=list(STYLES), default="lecture",

@@ -36,7 +36,8 @@ def add_arguments(parser):
     parser.add_argument("--layers", type=options.parse_layers, default=None, metavar="N0,N1,…",
                         help="the network asked for (default: the style's own; the lecture's is 2,4,3)")
     options.add_network_arguments(parser, layers=False)
-    parser.set_defaults(loss=None, l2_convention=None)  # each style has its own (crosscheck.student.styles)
+    parser.set_defaults(activation=None, loss=None, l2_convention=None)  # each style has its own (student.styles)
+    options.add_layer_arguments(parser, inference=True)  # the self-check's --keep-prob …: the same options, the same verdict
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="precision (default float64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the problem and the probes (default 0)")
     parser.add_argument("--jobs", type=options.positive_int, default=_cores(), metavar="N",

@@ -92,6 +92,15 @@ class _Context:
         value = self.reference.get(name)
         return None if value is None else np.asarray(value, dtype=np.float64)
 
+    def upstream(self, name):
+        """The candidate's own `name` where it returned it, else the lecture's formula on its own tensors before it
+        (local_reference): what a tensor after `name` was computed from."""
+        value = self.candidate.get(name)
+        if value is not None and name in self.reference.tensors and np.shape(value) == np.shape(self.reference[name]):
+            return np.asarray(value, np.float64)
+        local = local_reference(name, self.candidate, self.reference, self.net)
+        return self.ref_of(name) if local is None else np.asarray(local, np.float64)
+
 
 def _shape_hint(name, got, ref, m, layout="rows"):
     """Shapes as the implementation sees them, in its layout (got and ref arrive in rows)."""
@@ -109,8 +118,9 @@ def _shape_hint(name, got, ref, m, layout="rows"):
         if got.shape == (m, 1) and m != 1:
             return (f"{name} has shape {got_shape}: summed over the units ({f['units']}); the bias gradient sums over "
                     f"the batch — {f['db']}")
-        if got.shape == (n,):
-            return f"{name} has shape {got_shape}: keep the batch axis — {f['db'].replace(' / m', '')} gives {ref_shape}"
+        if got.ndim < 2 and got.size == n:
+            broadcast = f" (b {ref_shape} minus a db {got_shape} broadcasts to ({n}, {n}))" if layout == "columns" and n > 1 else ""
+            return f"{name} was squeezed to shape {got_shape}: keep shape {ref_shape} — {f['db']}{broadcast}"
     if got.size == ref.size:
         return (f"{name} has shape {got_shape} but holds as many numbers as the lecture's {ref_shape}: a reshape or "
                 f"layout mix-up")
@@ -119,9 +129,11 @@ def _shape_hint(name, got, ref, m, layout="rows"):
 
 def _other_shape(name, got, reference):
     """A tensor with another tensor's shape and numbers: the names or the layer index are mixed up."""
+    if not np.any(got):  # zeros match zeros: a name swap is never read from an all-zero tensor
+        return None
     for other in _lecture_names(reference):
         value = np.asarray(reference[other], np.float64)
-        if other != name and value.shape == got.shape and value.size and _near(got, value, 1e-8):
+        if other != name and value.shape == got.shape and np.any(value) and _near(got, value, 1e-8):
             return _same_as(name, other)
     return None
 
@@ -190,9 +202,26 @@ def _scale_factor(ctx):
                 ("" if r == 1 else ("·2" if r == 2 else "·½") if k else ("2" if r == 2 else "½"))
         value = f"{c:.4g}" if abs(c) != 1 else ""
         return f"{ctx.name} is {parts} = {value} × the lecture's (m = {m}): {' and '.join(words)}"
+    hard = _hard_coded_m(ctx, c)
+    if hard:
+        return hard
     if ctx.ref.size == 1:  # any change of a scalar is "a factor": name only the telling ones
         return None
     return f"{ctx.name} is {c:.4g} × the lecture's: a constant factor is off (a stray ½, 2 or 1/m?)"
+
+
+def _hard_coded_m(ctx, c):
+    """c = m/k for a whole k ≠ m: a mean over k examples where the batch has m — m written as a number (the
+    lecture's 300) instead of read from the data."""
+    if ctx.kind not in ("dW", "db", "J", "dgamma", "dbeta") or not c > 0:
+        return None
+    k = ctx.m / c
+    if not (2 <= k <= 1e6 and abs(k - round(k)) <= 1e-6 * k and round(k) != ctx.m):
+        return None
+    k = int(round(k))
+    shape = "X.shape[1]" if ctx.layout == "columns" else "X.shape[0]"
+    return (f"{ctx.name} is m/{k} = {ctx.m}/{k} × the lecture's: m is hard-coded as {k} (this probe has m = "
+            f"{ctx.m}) — take it from the data: m = {shape}")
 
 
 def _weights_transposed(ctx):
@@ -223,6 +252,76 @@ def _dA_without_transpose(ctx):
         return (f"{ctx.name} = dZ{ctx.layer + 1}·W{ctx.layer + 1}, but the lecture's is "
                 f"dZ{ctx.layer + 1}·W{ctx.layer + 1}ᵀ: the transpose is missing (both shapes fit because W is square)")
     return None
+
+
+def _hidden_derivative(ctx):
+    """A hidden layer's dZ taken with another derivative — the output's σ'(Z) (the course's
+    linear_activation_backward(…, "sigmoid") on every layer), another activation's, or dA ⊙ A in place of the ReLU
+    mask — seen at dZ[l], or, where dZ is not returned (the course's grads), at dW[l], db[l] or dA[l−1]."""
+    layer = ctx.layer + 1 if ctx.kind == "dA" and ctx.layer is not None else ctx.layer
+    net = ctx.net
+    if (ctx.kind not in ("dZ", "dW", "db", "dA") or layer is None or not 1 <= layer < ctx.reference.L
+            or net.batch_norm or net.dropout(layer)):
+        return None
+    own = ctx.upstream  # the candidate's own tensors before this one (a later divergence inherits them)
+    dA, Z = own(f"dA{layer}"), own(f"Z{layer}")
+    if ctx.kind == "dA":
+        dA = local_reference(f"dA{layer}", ctx.candidate, ctx.reference, net)
+    A = ctx.net.hidden_activation()[0](Z)[0]
+    if dA is None or Z is None or np.shape(dA) != np.shape(Z):
+        return None
+    what = f"dZ{layer}" if ctx.kind == "dZ" else f"{ctx.name}'s dZ{layer}"
+    wrong = []
+    if net.activation == "relu":
+        wrong.append((dA * A, f"{what} = dA{layer} ⊙ A{layer}: the ReLU's derivative is the mask 1[Z{layer} > 0], "
+                              f"not A{layer} — dZ = dA ⊙ (Z > 0)"))
+    with np.errstate(all="ignore"):
+        for name in ACTIVATIONS:
+            if name == net.activation or name == "identity":
+                continue
+            forward, backward = dataclasses.replace(net, activation=name).hidden_activation()
+            alternative = backward(dA, forward(Z)[1])
+            if name == "sigmoid" and net.loss == "sigmoid-bce":
+                words = (f"{what} uses the output layer's derivative σ'(Z{layer}) = A(1 − A): hidden layer {layer} is "
+                         f"{net.activation} — its derivative is {_DERIVATIVES.get(net.activation, 'g′(Z)')} (the "
+                         f"hidden layers' backward with \"{net.activation}\", only the output's with \"sigmoid\")")
+            else:
+                words = (f"{what} uses {name}'s derivative: the hidden layers are {net.activation} (their derivative is "
+                         f"{_DERIVATIVES.get(net.activation, 'g′(Z)')}) — or run with --activation {name}")
+            wrong.append((alternative, words))
+        L = ctx.reference.L
+        if net.loss == "sigmoid-bce" and layer < L:  # every layer's backward started from the output's dA[L]
+            AL, Y = own(f"A{L}"), ctx.ref_of("Y")
+            dAL = np.broadcast_to((AL - Y) / (AL * (1 - AL)), Z.shape) if AL.shape == Y.shape and AL.shape[1] == 1 \
+                else None
+            for name in (n for n in ACTIVATIONS if dAL is not None and n != "identity"):
+                forward, backward = dataclasses.replace(net, activation=name).hidden_activation()
+                g = "σ" if name == "sigmoid" else name
+                output = " and the output's derivative" if name == "sigmoid" else ""
+                wrong.append((backward(dAL, forward(Z)[1]),
+                              f"{what} = dAL ⊙ {g}'(Z{layer}): layer {layer}'s backward pass starts from the output's "
+                              f"dAL = ∂J/∂A{L}{output} — it takes dA{layer} = dZ{layer + 1}·W{layer + 1}ᵀ, the layer "
+                              f"above's dA_prev"))
+    m = ctx.m
+    prev = own("X" if layer == 1 else f"A{layer - 1}")
+    W = ctx.ref_of(f"W{layer}")
+    c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
+    for dZ, words in wrong:
+        if ctx.kind == "dZ":
+            target = dZ
+        elif ctx.kind == "dW":
+            target = prev.T @ dZ / m + c * W
+        elif ctx.kind == "db":
+            target = np.sum(dZ, axis=0, keepdims=True) / m
+        else:
+            target = dZ @ W.T
+        if target.shape == ctx.got.shape and np.any(target) and ctx.close(ctx.got, target):
+            return words
+    return None
+
+
+_DERIVATIVES = {"relu": "1[Z > 0]", "leaky_relu": "1 where Z > 0, else the slope", "tanh": "1 − A²",
+                "sigmoid": "A(1 − A)", "identity": "1"}
 
 
 def _activation_derivative(ctx):
@@ -278,11 +377,11 @@ def _output_layer(ctx):
 
 def _other_layer(ctx):
     """The tensor equals the reference's tensor of the same kind at another layer."""
-    if ctx.layer is None:
+    if ctx.layer is None or not np.any(ctx.got):
         return None
     for name, value in ctx.reference.items():
         kind, layer = split_name(name)
-        if layer is not None and kind == ctx.kind and layer != ctx.layer and ctx.close(ctx.got, value):
+        if layer is not None and kind == ctx.kind and layer != ctx.layer and np.any(value) and ctx.close(ctx.got, value):
             return f"{ctx.name} equals the lecture's {name}: a layer index is off by one in the loop"
     return None
 
@@ -357,9 +456,7 @@ def _l2_words(conv, lam):
 
 def _dW_l2_coefficient(ctx, l):
     """k with the candidate's dW[l] − the reference's = k·W[l] (None: no such k, or dW[l] not provided)."""
-    if ctx.statuses.get(f"dW{l}") is None and f"dW{l}" != ctx.name:
-        return None
-    got = ctx.candidate.get(f"dW{l}")
+    got = ctx.candidate.get(f"dW{l}")  # compared before this tensor or after it: what the candidate returned
     W = ctx.ref_of(f"W{l}")
     if got is None or np.shape(got) != W.shape or not np.any(W):
         return None
@@ -401,6 +498,9 @@ def _l2_term(ctx):
         half_sum = 0.5 * sum(float(np.sum(ctx.ref_of(f"W{l}") ** 2)) for l in range(1, ctx.reference.L + 1))
         if not half_sum:
             return None
+        biases = _biases_in_J(ctx, c_ref)
+        if biases:
+            return biases
         c = c_ref + (float(ctx.got) - float(ctx.ref)) / half_sum
         dW = [_dW_l2_coefficient(ctx, l) for l in range(1, ctx.reference.L + 1)]
         dW_has = [c_ref + k for k in dW if k is not None]
@@ -413,10 +513,29 @@ def _l2_term(ctx):
             also = " (dW has it)" if dW_has and all(abs(x - c_ref) <= 1e-6 * abs(c_ref) for x in dW_has) else ""
             return f"the L2 term is missing from J{also}: J = loss + {_l2_words(net.l2_convention, lam).split(' in J')[0]}"
         matches = _l2_conventions(ctx, c)
+        if matches and dW_has and all(abs(x - dW_has[0]) <= 1e-6 * abs(dW_has[0]) for x in dW_has) \
+                and abs(dW_has[0] - c) > 1e-6 * abs(c):  # J's term and dW's disagree: no option fixes that
+            theirs = _l2_conventions(ctx, dW_has[0])
+            return (f"J's L2 term is the {matches[0]} convention's ({_l2_words(matches[0], lam)}), but dW carries "
+                    f"{dW_has[0]:.4g}·W{f' ({theirs[0]})' if theirs else ''}: dW must carry the derivative of J's "
+                    f"term, {c:.4g}·W — J and dW disagree")
         if matches and matches[0] != net.l2_convention:
             return (f"J's L2 term is the {matches[0]} convention's ({_l2_words(matches[0], lam)}); the reference uses "
                     f"{net.l2_convention} — run with --l2-convention {matches[0]}")
     return None
+
+
+def _biases_in_J(ctx, c_ref):
+    """J − the lecture's = (c/2)·Σ‖b‖²: the biases are in the L2 term (folded into W before it: a CS231n mistake)."""
+    if not ctx.net.l2:
+        return None
+    half = 0.5 * sum(float(np.sum(ctx.ref_of(f"b{l}") ** 2)) for l in range(1, ctx.reference.L + 1)
+                     if ctx.ref_of(f"b{l}") is not None)
+    term = c_ref * half
+    if not term or abs((float(ctx.got) - float(ctx.ref)) - term) > 1e-6 * abs(term):
+        return None
+    return (f"J − the lecture's = {c_ref / 2:.4g}·Σ‖b‖²: the L2 term includes the biases — it sums the weights "
+            f"only ({_l2_words(ctx.net.l2_convention, ctx.net.l2).split(' in J')[0]} in J, no λ on b)")
 
 
 def _J_l2_coefficient(ctx):
@@ -466,6 +585,8 @@ def _float32_rounding(ctx):
 
 def _other_name(ctx):
     """The tensor holds the numbers of another lecture tensor of the same shape."""
+    if not np.any(ctx.got):
+        return None
     for other in _lecture_names(ctx.reference):
         value = ctx.ref_of(other)
         if other != ctx.name and value.shape == ctx.got.shape and np.any(value) and ctx.close(ctx.got, value):
@@ -473,19 +594,31 @@ def _other_name(ctx):
     return None
 
 
-CHECKS = (dropout_batchnorm.hint, _changed_in_place, _l2_term, _bias_regularized, _scale_factor, _float32_rounding, _weights_transposed, _transposed,
-          _dA_without_transpose, _activation_derivative, _output_layer, _other_layer, _another_activation,
-          _other_name, _forward_or_loss)
+CHECKS = (dropout_batchnorm.hint, _changed_in_place, _l2_term, _bias_regularized, _scale_factor, _float32_rounding,
+          _weights_transposed, _transposed, _dA_without_transpose, _hidden_derivative, _activation_derivative,
+          _output_layer, _other_layer, _another_activation, _other_name, _forward_or_loss)
 
 
 # ---- local references: the lecture's formula on the candidate's own upstream tensors ---------------------
 
-def local_reference(name, candidate, reference, net=None):
-    """What `name` should be given the candidate's own tensors before it (the reference's where the candidate has
-    none of the right shape): the lecture's formula for it, dropout and batch norm included; None for an input."""
+def local_reference(name, candidate, reference, net=None, _memo=None):
+    """What `name` should be given the candidate's own tensors before it: the lecture's formula for it, dropout and
+    batch norm included; None for an input.  An upstream tensor the candidate did not return (a course's grads
+    have no dZ) is the lecture's formula on its own upstream tensors in turn — never the reference's, which would
+    make a tensor that only inherits an earlier error look like a mistake of its own."""
     net = network_of(reference, net)
+    memo = {} if _memo is None else _memo
+    own = dropout_batchnorm.getter(candidate, reference)
 
-    get = dropout_batchnorm.getter(candidate, reference)
+    def get(n):
+        if n in candidate and n in reference.tensors and np.shape(candidate[n]) == np.shape(reference[n]):
+            return own(n)
+        if n not in memo:
+            memo[n] = None  # a name being worked out: its own formula does not come back to it
+            value = local_reference(n, candidate, reference, net, memo) if n in reference.tensors else None
+            memo[n] = own(n) if value is None or np.shape(value) != np.shape(reference[n]) else value
+        return memo[n] if memo[n] is not None else own(n)
+
     fixed = lambda n: np.asarray(reference[n], np.float64)  # noqa: E731  inputs: the reference's own
     kind, l = split_name(name)
     L, X = net.L, fixed("X")
@@ -580,3 +713,84 @@ def _fallback(name, got, ref):
     index = np.unravel_index(int(np.argmax(np.abs(got - ref))), ref.shape) if ref.ndim else ()
     where = f" at {tuple(int(i) for i in index)}" if index else ""
     return f"{name} differs most{where}: {got[index]:.6g} where the lecture's is {ref[index]:.6g}"
+
+
+# ---- an exception's shapes, named ------------------------------------------------------------------------
+
+SHAPES_IN_MESSAGE = re.compile(r"\((\d+),\s*(\d+)\)")
+
+
+def shape_error_hint(message, problem, layout="rows"):
+    """For an exception that quotes 2-D shapes ("shapes (300,3) and (4,3) not aligned", "could not be broadcast
+    together with shapes (300,4) (300,3)"): which lecture tensors have them, and — for a product that does not fit
+    — the lecture's product of the same tensors (dA1 = dZ2 · W2ᵀ, (300, 3) · (3, 4)).  None when no shape is a
+    lecture tensor's."""
+    shapes = [(int(a), int(b)) for a, b in SHAPES_IN_MESSAGE.findall(message or "")][:2]
+    if not shapes:
+        return None
+    net, m = problem.net, problem.X.shape[0]
+    named = _tensor_shapes(net, m, layout)
+    if len(shapes) == 2 and re.search(r"not aligned|matmul|dot", message):
+        product = _lecture_product(shapes, net, m, layout)
+        if product:
+            return product
+    parts = []
+    for shape in dict.fromkeys(shapes):
+        names = [name for name, s in named.items() if s == shape]
+        if names:
+            parts.append(f"{shape} is the lecture's {', '.join(names[:5])}")
+    return "; ".join(parts) + f" (m = {m})" if parts else None
+
+
+def _tensor_shapes(net, m, layout):
+    """{name: shape} of the lecture's tensors of a plain network, in the implementation's layout."""
+    shapes = {"X": (m, net.sizes[0]), "Y": (m, net.sizes[-1])}
+    for l in range(net.L, 0, -1):
+        n_in, n_out = net.sizes[l - 1], net.sizes[l]
+        shapes.update({f"Z{l}": (m, n_out), f"A{l}": (m, n_out), f"dZ{l}": (m, n_out), f"W{l}": (n_in, n_out),
+                       f"dW{l}": (n_in, n_out), f"b{l}": (1, n_out)})
+        if l < net.L:
+            shapes[f"dA{l}"] = (m, n_out)
+    if layout == "columns":
+        shapes = {name: shape[::-1] for name, shape in shapes.items()}
+    return shapes
+
+
+def _lecture_product(shapes, net, m, layout):
+    """The lecture's matrix product whose operands are the tensors of these shapes — one used untransposed where the
+    lecture transposes it, or the two in the other order — in the implementation's layout; None when there is
+    none."""
+    for l in range(net.L, 0, -1):
+        prev = "X" if l == 1 else f"A{l - 1}"
+        n_in, n_out = net.sizes[l - 1], net.sizes[l]
+        rows = {  # result: ((left, its shape as used), (right, its shape as used)) in rows
+            f"Z{l}": ((prev, (m, n_in)), (f"W{l}", (n_in, n_out))),
+            f"dW{l}": ((f"{prev}ᵀ", (n_in, m)), (f"dZ{l}", (m, n_out))),
+        }
+        if l > 1:
+            rows[f"dA{l - 1}"] = ((f"dZ{l}", (m, n_out)), (f"W{l}ᵀ", (n_out, n_in)))
+        for result, ((left, left_shape), (right, right_shape)) in rows.items():
+            if layout == "columns":  # (a·b)ᵀ = bᵀ·aᵀ, and each column-layout array is its rows twin transposed:
+                # the operands swap, their names stay (dA1 = W2ᵀ · dZ2), their shapes turn
+                (left, left_shape), (right, right_shape) = (right, right_shape[::-1]), (left, left_shape[::-1])
+            if (shapes[0], shapes[1]) == (left_shape, right_shape):
+                continue  # the lecture's product itself: it fits
+            fits = lambda shape, lecture: shape in (lecture, lecture[::-1])  # noqa: E731
+            if fits(shapes[0], left_shape) and fits(shapes[1], right_shape):
+                got = f"{_as_used(left, shapes[0], left_shape)} · {_as_used(right, shapes[1], right_shape)}"
+            elif fits(shapes[0], right_shape) and fits(shapes[1], left_shape):
+                got = f"{_as_used(right, shapes[0], right_shape)} · {_as_used(left, shapes[1], left_shape)}"
+            else:
+                continue
+            return (f"{shapes[0]} · {shapes[1]} reads as {got}: the lecture's {result} = {left} · {right}, "
+                    f"{left_shape} · {right_shape}")
+    return None
+
+
+def _t(name):
+    return name[:-1] if name.endswith("ᵀ") else name + "ᵀ"
+
+
+def _as_used(name, shape, lecture_shape):
+    """The operand as the code used it: the lecture's name, transposed where its shape is the other way round."""
+    return name if shape == lecture_shape else _t(name)

@@ -9,7 +9,7 @@ changes one thing about the problem the options describe, to make another family
     he          He-scale weights: activations of size 1, units on both sides of the ReLU's kink
     non-square  other hidden widths, none equal to another: a transposed W no longer fits
     odd-m       m = 7: a hard-coded m, an integer division, a mean over the wrong axis
-    m1          m = 1: a squeeze that drops the batch axis
+    m1          m = 1: a squeeze that drops the batch axis (an example every layer sees: not the spiral's origin)
     seed        another seed: other data, other weights
     deeper      one more hidden layer — only for an implementation that takes any depth
     l2          an L2 term (λ = 0.1 unless asked for), with non-zero biases — only for one that takes λ
@@ -27,6 +27,8 @@ import numpy as np
 
 from crosscheck.engine.problem import LECTURE_LAYERS, Problem, build_problem
 from crosscheck.errors import UsageError
+from crosscheck.reference import backprop
+from crosscheck.reference.trace import computed_names
 
 PROBES = {
     "lecture": "the problem as asked",
@@ -92,10 +94,11 @@ def _describe(spec):
     return text + (f", λ = {spec.l2:g}" if spec.l2 else "")
 
 
-def with_biases(problem, seed, scale=0.5):
+def with_biases(problem, seed, scale=0.5, draw=0):
     """The problem with every bias drawn from scale·N(0, 1) (seeded), the weights unchanged.  A batch-norm layer's
-    (W, γ, β, μ_run, σ²_run) gets γ = 1 + scale·N, β and μ_run = scale·N, σ²_run = e^(scale·N) instead."""
-    rng = np.random.default_rng(10_000 + seed)
+    (W, γ, β, μ_run, σ²_run) gets γ = 1 + scale·N, β and μ_run = scale·N, σ²_run = e^(scale·N) instead.  draw > 0:
+    another draw from the same seed."""
+    rng = np.random.default_rng((10_000 + seed, draw) if draw else 10_000 + seed)
 
     def draw(shift, b):
         return (shift + scale * rng.standard_normal(b.shape)).astype(b.dtype)
@@ -107,7 +110,17 @@ def with_biases(problem, seed, scale=0.5):
 
 
 def _biases(spec):
-    return with_biases(build_problem(spec), spec.seed), "non-zero biases"
+    return _seen_biases(build_problem(spec), spec.seed), "non-zero biases"
+
+
+def _seen_biases(problem, seed):
+    """with_biases, drawn again while a layer is all off: with the lecture's small weights a hidden layer's Z is
+    about its b, and a b < 0 on every unit would zero the layer and everything behind it (blind_spots)."""
+    for draw in range(20):
+        biased = with_biases(problem, seed, draw=draw)
+        if not blind_spots(biased):
+            return biased
+    return with_biases(problem, seed)
 
 
 def _he(spec):
@@ -136,7 +149,33 @@ def _odd_m(spec):
 
 
 def _m1(spec):
-    return build_problem(spec, batch=1), "m = 1"
+    """One example, chosen so that the network sees it: not the spiral's origin (X = 0 with zero biases makes Z1, A1,
+    dZ1, dW1 and db1 exactly 0, where a layer-1 mistake cannot show and zeros match zeros), and one for which no
+    tensor of the reference is identically zero (a layer whose every unit is off)."""
+    source = build_problem(spec, batch=max(spec.batch, 30))
+    first = None
+    for i in np.random.default_rng(20_000 + spec.seed).permutation(source.X.shape[0]):
+        problem = _one_example(source, int(i))
+        first = first or problem
+        if not blind_spots(problem):
+            return problem, "m = 1"
+    return first, "m = 1"
+
+
+def _one_example(problem, i):
+    masks = None if problem.masks is None else [D[i:i + 1] for D in problem.masks]
+    return dataclasses.replace(problem, X=problem.X[i:i + 1], Y=problem.Y[i:i + 1], masks=masks, dataset=None,
+                               config={**problem.config, "batch": 1})
+
+
+def blind_spots(problem):
+    """The inputs and reference tensors of a problem that are identically zero: a probe must have none, or a mistake
+    there cannot show (the lecture's zero biases excepted: they are the problem as asked, and the biases probe has
+    its own).  [names]"""
+    net, params, X, Y = problem
+    trace = backprop(net, params, X, Y, problem.masks)
+    names = ["X", *computed_names(net)]
+    return [name for name in names if name in trace and not np.any(np.asarray(trace[name]))]
 
 
 def _seed(spec):
@@ -152,7 +191,7 @@ def _deeper(spec):
 
 def _l2(spec):
     l2 = spec.l2 or PROBE_L2
-    problem = with_biases(build_problem(spec, l2=l2, init="he"), spec.seed)
+    problem = _seen_biases(build_problem(spec, l2=l2, init="he"), spec.seed)
     return problem, f"λ = {l2:g} ({problem.net.l2_convention}), He weights, non-zero biases"
 
 

@@ -51,11 +51,12 @@ class Spec:
     """What a problem is made of; every field has the lecture's default.  build_problem(spec) makes it.
 
     layers      sizes, inputs first (None: the lecture's 2-4-3, or what params/data imply)
-    loss, l2_convention   None: the lecture's (softmax-ce; keras), or a course style's own (student.styles)
+    activation, loss, l2_convention   None: the lecture's (relu; softmax-ce; keras), or a course style's own
+                (student.styles: the planar week's tanh, DLS's sigmoid-bce and course convention)
     """
 
     layers: tuple = None
-    activation: str = "relu"
+    activation: str = None
     loss: str = None
     l2: float = 0.0
     l2_convention: str = None
@@ -106,7 +107,7 @@ def _build(layers, activation, loss, l2, l2_convention, leaky_slope, dtype, batc
             all of it (split like a named set when split_files, the layers then n0-32-K from the file);
             else the spiral when it fits, else Gaussian
     """
-    loss, l2_convention = loss or "softmax-ce", l2_convention or "keras"
+    activation, loss, l2_convention = activation or "relu", loss or "softmax-ce", l2_convention or "keras"
     options = dict(activation=activation, loss=loss, l2=l2, l2_convention=l2_convention, leaky_slope=leaky_slope,
                    keep_prob=keep_prob, batch_norm=batch_norm, bn_momentum=bn_momentum, bn_eps=bn_eps,
                    training=not inference)

@@ -2,6 +2,8 @@
 
 Every function returns text (colour codes only where colour is asked for); nothing here prints.
 """
+import re
+
 import numpy as np
 
 from crosscheck.console import paint, table, use_colour
@@ -49,6 +51,8 @@ def check_report(report, colour=None, run=None):
         lines.append("")
     for name, outcome in report.outcomes.items():
         lines.append(_framework_line(name, outcome, colour))
+        if run is not None and outcome.implementation:
+            lines += [paint(f"  {'':<11} · {note}", "dim", enabled=colour) for note in run.notes]
         lines += _captured(name, run.output if run is not None and outcome.implementation else outcome.output, colour)
     if report.outcomes:
         lines.append("")
@@ -73,24 +77,63 @@ def _shape(shape, layout):
 
 
 def _probe_lines(run, colour):
+    """A line per probe; probes that fail for one cause (the same tensor, the same hint but for its numbers) share
+    one line that names them all."""
     lines = [paint("probes — your implementation on each, like a grader's hidden inputs (--probe NAME runs one):",
                    "bold", enabled=colour)]
+    lines += _calls_lines(run, colour)
     width = max(len(name) for name in [*(r.probe.name for r in run.results), *run.skipped])
     title_width = max(len(r.probe.title) for r in run.results)
+    groups = {}
     for r in run.results:
-        head = f"{verdict.PROBE_MARKS[r.status]} {r.probe.name:<{width}}  {r.probe.title:<{title_width}}"
-        if r.failure:
-            lines.append(paint(f"  {head}  {_short(r.failure.worded('flag'), 140)}", "red", enabled=colour))
-        elif r.ok:
+        if not r.ok:
+            groups.setdefault(_cause(r), []).append(r)
+    shown = set()
+    for r in run.results:
+        if r.ok:
+            head = f"{verdict.PROBE_MARKS[r.status]} {r.probe.name:<{width}}  {r.probe.title:<{title_width}}"
             lines.append(paint(f"  {head}  {_agreed(r.result)}", "green", enabled=colour))
+            continue
+        key = _cause(r)
+        if key in shown:
+            continue
+        shown.add(key)
+        group = groups[key]
+        if len(group) == 1:
+            head = f"{verdict.PROBE_MARKS[r.status]} {r.probe.name:<{width}}  {r.probe.title:<{title_width}}"
         else:
-            first = r.first_divergence
-            lines.append(paint(f"  {head}  {first.tensor}: {_short(first.hint)}" if first else f"  {head}  a framework "
-                               "disagrees", "red", enabled=colour))
+            names = ", ".join(g.probe.name for g in group)
+            head = f"{verdict.PROBE_MARKS[r.status]} {names:<{width + 2 + title_width}}"
+        lines.append(paint(f"  {head}  {_failed(r)}", "red", enabled=colour))
     for name, why in run.skipped.items():
         lines.append(paint(f"  {verdict.PROBE_MARKS[verdict.PROBE_SKIPPED]} {name:<{width}}  not run: {why}", "dim",
                            enabled=colour))
     return lines
+
+
+def _failed(r):
+    if r.failure:
+        return _short(r.failure.worded('flag'), 140)
+    first = r.first_divergence
+    return f"{first.tensor}: {_short(first.hint)}" if first else "a framework disagrees"
+
+
+def _cause(r):
+    """What a failing probe's line says, its numbers left out: the key that groups probes failing for one cause."""
+    return (r.status, re.sub(r"(?<![A-Za-z_\d])-?\d+(\.\d+)?(e-?\d+)?", "#", _failed(r)))
+
+
+def _calls_lines(run, colour):
+    """Which of the user's functions the probes called, where a course has several (DLS: forward, cost, backward;
+    the regularization week's l2 probe calls its _with_regularization ones, the others the course's own)."""
+    groups = {}
+    for r in run.results:
+        if r.calls:
+            groups.setdefault(tuple(r.calls), []).append(r.probe.name)
+    if not groups or all(len(calls) < 2 for calls in groups):
+        return []
+    return [paint(f"  calls on {'every probe' if len(groups) == 1 else ', '.join(names)}: {', '.join(calls)}", "dim",
+                  enabled=colour) for calls, names in groups.items()]
 
 
 def _short(text, limit=100):
@@ -203,8 +246,12 @@ def _divergence(report, first, also, colour, run=None):
     if run is None:  # the frameworks: each one's later tensors with a mistake of their own
         also = [c for o in report.outcomes.values() for c in o.comparisons
                 if c is not first and verdict.of(c) == verdict.DIFFERS and c.hint]
+    groups = {}  # one line for tensors with one cause (the same hint but for the tensor's name)
     for c in also:
-        lines.append("  " + paint(f"also {c.framework} {c.tensor}: {c.hint}", "yellow", enabled=colour))
+        groups.setdefault((c.framework, c.hint.replace(c.tensor, "{}")), []).append(c)
+    for (framework, _), same in groups.items():
+        names = ", ".join(c.tensor for c in same)
+        lines.append("  " + paint(f"also {framework} {names}: {same[0].hint}", "yellow", enabled=colour))
     return "\n".join(lines)
 
 

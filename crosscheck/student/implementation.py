@@ -20,7 +20,7 @@ from crosscheck.reference import Trace
 from crosscheck.reference.errors import one_line
 from crosscheck.reference.trace import computed_names
 from crosscheck.student import styles
-from crosscheck.student.styles.common import ResultError, dtype_problem
+from crosscheck.student.styles.common import CallError, Refused, ResultError, dtype_problem
 
 
 class Implementation:
@@ -29,7 +29,10 @@ class Implementation:
     style        the style's name (crosscheck.student.styles)
     layout       rows or columns: the layout it receives its arrays in and returns them in
     description  what it offers: {"entry", "l2_name" (the argument its L2 strength goes by, or None), "any_depth"
-                 (True, False or None: unknown), "depth" (the one depth it is written for, or None)}
+                 (True, False or None: unknown), "depth" (the one depth it is written for, or None), "activation"
+                 (the hidden activation its source shows, where the course has its own: the planar week's tanh),
+                 "extensions" (the next lecture's layers it can run: ["dropout"]), "extension_l2" (whether it takes
+                 an L2 strength with them), "notes" (how the file was read: a course helper of ours, a %run skipped)}
     path         the file, as the user named it; None for code in this process
     output       what it printed: {"stdout": {"text", "bytes", "truncated"}, "stderr": {…}}; None if not captured
     """
@@ -38,7 +41,8 @@ class Implementation:
     path = None
     output = None
     style, layout = "lecture", "rows"
-    description = {"entry": "backprop", "l2_name": None, "any_depth": True, "depth": None}
+    description = {"entry": "backprop", "l2_name": None, "any_depth": True, "depth": None, "activation": None,
+                   "extensions": ["dropout", "batch_norm"], "extension_l2": True, "notes": []}
 
     def run(self, problem):
         raise NotImplementedError
@@ -80,13 +84,16 @@ def call_inputs(problem, layout):
     return layouts.to_layout(arrays, layout)
 
 
-def to_trace(arrays, ignored, X, name, path, layout="rows"):
+def to_trace(arrays, ignored, X, name, path, layout="rows", said=None):
     """The implementation's arrays as a Trace in the checker's terms (rows); UserCodeError for what cannot be
     compared.  Integers and booleans become float64; J of shape (1,) or (1, 1) is the scalar it holds;
-    meta["shapes"] keeps each array's shape as the implementation returned it (in its layout).
+    meta["shapes"] keeps each array's shape as the implementation returned it (in its layout); meta["notes"] and
+    meta["calls"] what its style said of the call (styles.common.said).
     """
+    said = said or {}
     trace = Trace(meta={"framework": name, "dtype": X.dtype.name, "path": path, "ignored": list(ignored),
-                        "layout": layout, "shapes": {key: tuple(np.shape(a)) for key, a in arrays.items()}})
+                        "layout": layout, "shapes": {key: tuple(np.shape(a)) for key, a in arrays.items()},
+                        "notes": list(said.get("notes", [])), "calls": list(said.get("calls", []))})
     arrays = layouts.from_layout(arrays, layout)
     for key, array in arrays.items():
         problem = dtype_problem(key, np.asarray(array).dtype, X.dtype)
@@ -136,21 +143,33 @@ class Local(Implementation):
             raise UsageError(f"{what}: {self.style_module.needs(entry, description.get('others'))}", field="impl")
         self.function = description["entry"]
         self.description = {"entry": self.function, "l2_name": description.get("l2_name"),
-                            "any_depth": description.get("any_depth") is True, "depth": description.get("depth")}
+                            "any_depth": description.get("any_depth") is True, "depth": description.get("depth"),
+                            "activation": description.get("activation"),
+                            "extensions": list(description.get("extensions", self.style_module.EXTENSIONS or ())),
+                            "extension_l2": description.get("extension_l2", True), "notes": []}
 
     def run(self, problem):
         options = call_options(problem.net, self.description["l2_name"])
         try:
-            result, ignored = self.style_module.call(self.namespace, self.function, options,
-                                                     call_inputs(problem, self.layout))
+            returned = self.style_module.call(self.namespace, self.function, options,
+                                              call_inputs(problem, self.layout))
         except ResultError as exc:
             raise UserCodeError(f"{self.function}: {exc}", kind="result") from None
+        except CallError as exc:
+            raise UserCodeError(str(exc), kind="call") from None
         except Exception as exc:  # the code's exception is a verdict; KeyboardInterrupt still stops the cell
-            self.exception = exc
-            place = where(exc)
-            raise UserCodeError(f"{place + ': ' if place else ''}your {self.function} raised {one_line(exc)}",
-                                kind="exception", where=place) from None
-        return to_trace(result, ignored, problem.X, self.name, self.function, self.layout)
+            refused = isinstance(exc, Refused)
+            cause = exc.__cause__ if refused and exc.__cause__ is not None else exc
+            self.exception = cause
+            place = where(cause)
+            text = (f"{place + ': ' if place else ''}your {self.function} raised {one_line(cause)}" if cause is not exc
+                    else f"{place + ': ' if place else ''}{exc}" if refused else
+                    f"{place + ': ' if place else ''}your {self.function} raised {one_line(exc)}")
+            raise UserCodeError(text, kind="refused" if refused else "exception", where=place,
+                                details={"refused": str(exc)} if refused else None) from None
+        result, ignored = returned[0], returned[1]
+        said = returned[2] if len(returned) > 2 else None
+        return to_trace(result, ignored, problem.X, self.name, self.function, self.layout, said)
 
 
 CELL = re.compile(r"(^<ipython-input-\d+-[0-9a-f]+>$)|(/ipykernel_\d+/\d+\.py$)")

@@ -71,6 +71,7 @@ class Isolated(Implementation):
         self.loader = "notebook" if self.path.endswith(".ipynb") else "module"
         self.function = entry
         self.description = None
+        self.notes = []
         # no reply can be larger than what the worker could hold
         self.max_bytes = max(memory, 64) * 2**20 if memory else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         self._process = self._tmp = self._requests = self._replies = None
@@ -131,10 +132,11 @@ class Isolated(Implementation):
         meta, _ = self._receive(time.monotonic() + STARTUP_SECONDS, "while starting")
         if meta.get("ready") is None:
             raise self._malformed("its first message was not the worker's")
-        load = {"op": "load", "loader": self.loader, "path": absolute}
+        load = self._style_request({"op": "load", "loader": self.loader, "path": absolute, "entry": self.entry})
         if self.loader == "notebook":
             load["cells"] = notebook_cells(self.path)
         reply = self._request(load, {}, "while running it" if self.loader == "notebook" else "while importing it")[0]
+        self.notes = _strings(reply.get("notes"))
         kinds = reply.get("defines")
         if not isinstance(kinds, dict):
             raise self._malformed("the list of what the file defines is missing")
@@ -149,14 +151,22 @@ class Isolated(Implementation):
         entry = reply.get("entry")
         if not isinstance(entry, str):
             others = [clean(o, 80) for o in reply.get("others") or [] if isinstance(o, str)][:10]
-            raise self._fail(UsageError, self.style_module.needs(self.entry, others), field="impl", value=self.path)
+            read = f" (how it was read: {'; '.join(self.notes)})" if self.notes else ""  # a skipped cell, a helper
+            raise self._fail(UsageError, self.style_module.needs(self.entry, others) + read, field="impl",
+                             value=self.path)
         self.function = clean(entry, 80)
         l2_name, depth = reply.get("l2_name"), reply.get("depth")
         others = reply.get("others") if isinstance(reply.get("others"), list) else []
+        activation = reply.get("activation")
         self.description = {"entry": self.function, "l2_name": l2_name if isinstance(l2_name, str) else None,
                             "any_depth": reply.get("any_depth") is True,
                             "depth": depth if isinstance(depth, int) and 1 <= depth <= 100 else None,
-                            "others": [clean(o, 80) for o in others[:10] if isinstance(o, str)]}
+                            "others": [clean(o, 80) for o in others[:10] if isinstance(o, str)],
+                            "activation": activation if isinstance(activation, str) else None,
+                            # a style that does not say runs what its module says it can
+                            "extensions": _strings(reply["extensions"]) if "extensions" in reply
+                            else list(self.style_module.EXTENSIONS or ()),
+                            "extension_l2": reply.get("extension_l2", True) is True, "notes": self.notes}
 
     def _style_request(self, request):
         """A request for the style: its name, and its file when the worker does not know it (styles.register)."""
@@ -174,7 +184,8 @@ class Isolated(Implementation):
         ignored = reply.get("ignored", [])
         if not (isinstance(ignored, list) and len(ignored) <= MAX_NAMES and all(isinstance(k, str) for k in ignored)):
             raise self._malformed("the list of ignored keys is not a list of strings")
-        return to_trace(result, [clean(k, 40) for k in ignored], problem.X, self.name, self.path, self.layout)
+        said = {"notes": _strings(reply.get("notes")), "calls": _strings(reply.get("calls"))}
+        return to_trace(result, [clean(k, 40) for k in ignored], problem.X, self.name, self.path, self.layout, said)
 
     def close(self):
         """Stop the worker and everything it started; keep what it printed."""
@@ -379,15 +390,22 @@ class Isolated(Implementation):
             else:
                 name = self.path if file == own else file if os.path.isabs(file) else os.path.join(os.path.dirname(self.path), file)
                 place = f"{name}:{located[1]}"
+        via = error.get("via")
+        if (isinstance(via, list) and len(via) == 3 and isinstance(via[0], str) and isinstance(via[1], int)
+                and isinstance(via[2], str)):  # raised in a course helper: the student's line, then the helper's
+            place += f" → {clean(via[0], 200)}:{via[1]} in {clean(via[2], 80)}"
         if kind == "memory":
             message = (f"your code needed more than the {self.memory} MB memory limit ({message})" if self.memory else
                        f"your code ran out of memory ({message})")
             return self._fail(UserCodeError, f"{place}: {message}", kind=kind)
-        hint = self._layout_hint(message) if kind == "exception" else None
+        hint = self._layout_hint(message) if kind in ("exception", "refused") else None
         text = f"{place}: {message}" + (f" — {hint}" if hint else "")
-        if kind in ("exception", "result", "exit", "interrupt") and self.description is not None:
+        if kind in ("exception", "result", "exit", "interrupt", "call", "refused") and self.description is not None:
             # the worker is alive and answers the next call: a probe may fail and the next one run
-            return UserCodeError(text, details={"output": self.output}, kind=kind, where=place)
+            details = {"output": self.output}
+            if kind == "refused":  # why it cannot be asked this problem (the runner skips the deeper probe for it)
+                details["refused"] = clean(error.get("refused") or message)
+            return UserCodeError(text, details=details, kind=kind, where=place)
         return self._fail(UserCodeError, text, kind=kind)
 
     def _layout_hint(self, message):
@@ -434,6 +452,13 @@ def tail(path, max_bytes=TAIL_BYTES, max_lines=TAIL_LINES):
     kept = lines[-max_lines:]
     text = "\n".join(kept)
     return {"text": text, "bytes": size, "truncated": len(kept) < len(lines) or size > max_bytes}
+
+
+def _strings(value, limit=50):
+    """A list of strings from the worker (notes, calls, extensions), each made one clean line; [] for anything else."""
+    if not isinstance(value, list):
+        return []
+    return [clean(item, 300) for item in value[:limit] if isinstance(item, str)]
 
 
 def _other_style_hint(kinds):

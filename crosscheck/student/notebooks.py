@@ -5,12 +5,15 @@ from crosscheck.errors import UsageError
 from crosscheck.reference.errors import one_line
 
 MAGIC = re.compile(r"^\s*[%!]|^\s*\w+\s*=\s*[!%]")
+RUN = re.compile(r"^(\s*)%run\s+(.*?)\s*$")  # %run helper.py: the worker runs it (crosscheck.student.worker.Shell)
 CELL_MAGICS_RUN = ("%%time", "%%timeit", "%%capture")  # cell magics whose body is still Python
 
 
 def notebook_cells(path):
     """[(number, source)] of a notebook's code cells, numbered from 1 as they appear, shell (!) and magic (%)
-    lines left out; a cell under a cell magic that is not Python (%%bash, %%html, …) is left out whole."""
+    lines left out but for %run, which becomes the get_ipython().run_line_magic('run', …) call IPython makes of it
+    (the worker runs the file from the submission's folder, or notes that it was skipped); a cell under a cell
+    magic that is not Python (%%bash, %%html, …) is left out whole."""
     try:
         import nbformat
     except ImportError:
@@ -31,5 +34,14 @@ def notebook_cells(path):
                 continue
             lines = [""] + lines[1:]
         # a blank line in place of each line left out: line numbers in errors stay the cell's own
-        cells.append([number, "\n".join("" if MAGIC.match(line) else line for line in lines) + "\n"])
+        cells.append([number, "\n".join(_line(line) for line in lines) + "\n"])
     return cells
+
+
+def _line(line):
+    """A code line as the worker runs it: %run as IPython's call, any other magic or shell line blank (so that line
+    numbers in errors stay the cell's own)."""
+    run = RUN.match(line)
+    if run:
+        return f"{run.group(1)}get_ipython().run_line_magic('run', {run.group(2)!r})"
+    return "" if MAGIC.match(line) else line

@@ -12,17 +12,26 @@ What happens on each probe is decided here, once, for every front end:
                                              how (a fresh worker runs the next one); every tensor otherwise
                                              compared, ok or mismatch
     a probe the code cannot be asked         not run, and why: a fixed depth for `deeper` (its signature or its
-                                             source says so), no L2 argument for `l2`
+                                             source says so, or its forward pass refuses the depth: Refused), no L2
+                                             argument for `l2`; a grade loses nothing for it, as the self-check
+                                             does not fail it
+    a convention the code shows              where the options leave it open, the L2 convention its own J and dW
+                                             agree on, and the dropout masks it drew itself, are the reference's
+                                             (crosscheck.engine.conventions), and the report says so
 
 A runner builds the probes once per network and keeps them (a grader's runner builds them once for the class);
 it may run several implementations at once (grade --jobs).
 """
+import dataclasses
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 
 from crosscheck.engine.check import run_check
+from crosscheck.engine.conventions import adapted
+from crosscheck.engine.diagnose import shape_error_hint
 from crosscheck.engine.probes import PROBES, make_probes
 from crosscheck.engine.problem import Spec
 from crosscheck.engine.verdict import (
@@ -37,7 +46,7 @@ from crosscheck.student.implementation import Local, resolve_style
 from crosscheck.student.isolated import Isolated
 
 # failures after which the worker still answers: the next probe can run in it
-ALIVE = ("exception", "result", "exit", "interrupt")
+ALIVE = ("exception", "result", "exit", "interrupt", "call", "refused")
 # a run's status for each way the code can fail on the problem as asked (grade's statuses, compare's exit 2)
 STATUS_OF_KIND = {"exit": "exit", "timeout": "timeout", "budget": "timeout", "memory": "memory", "output": "output",
                   "ended": "crashed"}
@@ -79,9 +88,17 @@ class Failure:
 class ProbeResult:
     """One probe: every candidate's comparison on it (crosscheck.engine.check.CheckResult), or how the code failed."""
 
-    probe: object                 # crosscheck.engine.probes.Probe
+    probe: object                 # crosscheck.engine.probes.Probe (its problem as the code's conventions made it)
     result: object = None         # CheckResult
     failure: Failure = None
+    notes: list = field(default_factory=list)   # what was read from the code on this probe (its L2 convention, …)
+
+    @property
+    def calls(self):
+        """The user's functions the probe called, in order (a course's several: forward, cost, backward)."""
+        outcome = self.outcome
+        trace = outcome.trace if outcome is not None else None
+        return list(trace.meta.get("calls", [])) if trace is not None else []
 
     @property
     def ok(self):
@@ -106,6 +123,7 @@ class ProbeResult:
         return {"name": self.probe.name, "title": self.probe.title, "status": self.status, "ok": self.ok,
                 "error": self.failure.message if self.failure else None,
                 "kind": self.failure.kind if self.failure else None, "config": self.probe.problem.config,
+                "calls": self.calls, "notes": list(self.notes),
                 "first_divergence": None if first is None else
                 {"framework": first.framework, "tensor": first.tensor, "hint": first.hint},
                 "comparisons": [c.as_json() for o in (self.result.outcomes.values() if self.result else [])
@@ -144,6 +162,18 @@ class Run:
     @property
     def first_failure(self):
         return next((r for r in self.results if not r.ok), None)
+
+    @property
+    def notes(self):
+        """How the code was read, each line once: its course helpers and notebook (description), what its style
+        said on each probe (which naming, which functions), the conventions read from it."""
+        found = list((self.description or {}).get("notes") or [])
+        for r in self.results:
+            outcome = r.outcome
+            trace = outcome.trace if outcome is not None else None
+            found += list(trace.meta.get("notes", [])) if trace is not None else []
+            found += r.notes
+        return list(dict.fromkeys(found))
 
     @property
     def shown(self):
@@ -189,6 +219,7 @@ class Run:
         document["probe"] = shown.probe.name if shown.result else first_result.probe.name
         document["probes"] = [r.as_json() for r in self.results]
         document["probes_skipped"] = dict(self.skipped)
+        document["notes"] = self.notes
         return document
 
 
@@ -228,21 +259,32 @@ class Runner:
         self._check_spec(self.spec)
         self._probes, self._lock = {}, threading.Lock()
 
-    def _check_spec(self, spec):
+    def _check_spec(self, spec, description=None):
         module = self.style_module
         if module.LOSSES and spec.loss and spec.loss not in module.LOSSES:
             raise UsageError(f"the course's loss is {' or '.join(module.LOSSES)}: loss {spec.loss} does not fit it",
                              field="style", value=self.style)
-        if spec.extensions and not module.EXTENSIONS:
+        wanted = [name for name, on in (("dropout", spec.keep_prob < 1), ("batch_norm", spec.batch_norm)) if on]
+        if any(name not in (module.EXTENSIONS or ()) for name in wanted):
             raise UsageError("checks the lecture's plain network: {keep_prob} and {batch_norm} need the lecture's "
-                             "style (backprop(X, Y, params, …, keep_prob=, masks=, batch_norm=, bn_eps=, training=))",
+                             "style (backprop(X, Y, params, …, keep_prob=, masks=, batch_norm=, bn_eps=, training=))"
+                             + (" — the dls style runs {keep_prob} only (the regularization week's dropout)"
+                                if "dropout" in (module.EXTENSIONS or ()) else ""),
                              field="style", value=self.style)
+        if description is not None and any(name not in description.get("extensions", ()) for name in wanted):
+            functions = getattr(module, "EXTENSION_FUNCTIONS", {})
+            needed = "; ".join(functions[name] for name in wanted if name in functions)
+            raise UsageError(f"needs code for {' and '.join(wanted).replace('_', ' ')}"
+                             + (f": {needed}" if needed else "") + f" — {description.get('entry')}'s file has none",
+                             field="keep_prob" if "dropout" in wanted else "batch_norm",
+                             value=spec.keep_prob if "dropout" in wanted else True)
 
     # ---- the problem, for one implementation ----
 
     def spec_for(self, description=None):
         """The problem as asked, for an implementation that offers `description`: the style's own network wherever
-        the spec leaves it open (its loss, its L2 convention, its layers for the depth it is written for)."""
+        the spec leaves it open (its loss, its L2 convention, its activation — the planar week's tanh — and its
+        layers for the depth it is written for)."""
         module, spec, description = self.style_module, self.spec, description or {}
         depth = description.get("depth")
         if depth and spec.layers and len(spec.layers) - 1 != depth:
@@ -252,7 +294,16 @@ class Runner:
         if layers is None and not spec.fixed:
             layers = module.default_layers(depth)
         return spec.replace(layers=layers, loss=spec.loss or module.LOSS,
-                            l2_convention=spec.l2_convention or module.L2_CONVENTION)
+                            l2_convention=spec.l2_convention or module.L2_CONVENTION,
+                            activation=spec.activation or description.get("activation") or "relu")
+
+    def notes_for(self, description):
+        """What the run says of the network it chose from the code (the planar week's tanh)."""
+        activation = (description or {}).get("activation")
+        if activation and not self.spec.activation:
+            return [f"hidden activation {activation}: {description.get('entry')} uses it (this course week's network;"
+                    f" --activation overrides it)"]
+        return []
 
     def probes_for(self, spec):
         """(probes, skipped) of the problem a spec describes: built once per spec, then kept."""
@@ -274,16 +325,18 @@ class Runner:
         if not chosen:
             raise UsageError(f"does not apply here ({'; '.join(f'{k}: {v}' for k, v in skipped.items())})",
                              field="probe", value=self.names)
-        if self.names:
-            skipped = {}  # asked for by name: the others were not wanted, not skipped
+        if self.names:  # asked for by name: the others were not wanted, not skipped
+            skipped = {name: why for name, why in skipped.items() if name in self.names}
         return chosen, skipped
 
     def _cannot_ask(self, name, description, spec):
         if name == "deeper" and not description.get("any_depth"):
             depth = description.get("depth")
-            return f"the implementation is written for {depth or len(spec.layers) - 1} layers"
+            return f"the implementation is written for {depth or (len(spec.layers) - 1 if spec.layers else 2)} layers"
         if name == "l2" and not (description.get("l2_name") or spec.l2 or self.style_module.ALWAYS_L2):
             return "the implementation takes no L2 strength (l2=, lambd=, reg=, …)"
+        if name == "l2" and spec.extensions and not description.get("extension_l2", True):
+            return "its dropout functions take no L2 strength (the course does not combine them)"
         return None
 
     # ---- running ----
@@ -316,7 +369,7 @@ class Session:
         self.runner, self.target = runner, target
         self.impl = runner.implementation(target)
         self.start = time.monotonic()
-        self.probes, self.skipped, self.error, self.spec = [], {}, None, None
+        self.probes, self.skipped, self.error, self.spec, self.notes = [], {}, None, None, []
         self._peaks = []
         try:
             self._open()
@@ -338,8 +391,9 @@ class Session:
             self.impl.start()
         description = self.impl.description
         self.spec = self.runner.spec_for(description)
-        self.runner._check_spec(self.spec)
+        self.runner._check_spec(self.spec, description)
         self.probes, self.skipped = self.runner.applicable(description, self.spec)
+        self.notes = self.runner.notes_for(description)
 
     def __enter__(self):
         return self
@@ -356,14 +410,17 @@ class Session:
     def run(self, progress=None):
         """Every chosen probe, in order: the Run."""
         runner, impl = self.runner, self.impl
-        run = Run(style=runner.style, layout=impl.layout, path=impl.path,
-                  entry=(impl.description or {}).get("entry"), description=impl.description, error=self.error,
-                  skipped=dict(self.skipped))
+        description = dict(impl.description or {})
+        description["notes"] = list(description.get("notes") or []) + self.notes
+        run = Run(style=runner.style, layout=impl.layout, path=impl.path, entry=description.get("entry"),
+                  description=description, error=self.error, skipped=dict(self.skipped))
         if self.error is None:
             for i, probe in enumerate(self.probes):
                 if run.error is not None:
                     break
-                run.results.append(self._one(run, i, probe, progress))
+                result = self._one(run, i, probe, progress)
+                if result is not None:
+                    run.results.append(result)
         self.close()
         run.output = run.output or getattr(self.impl, "output", None)
         run.exception = getattr(self.impl, "exception", None)
@@ -373,6 +430,8 @@ class Session:
         return run
 
     def _one(self, run, i, probe, progress):
+        """The implementation on one probe: its ProbeResult, or None for a probe it turned out it cannot be asked
+        (its forward pass refused the depth: run.skipped says so)."""
         runner = self.runner
         remaining = None if runner.limits.budget is None else runner.limits.budget - (time.monotonic() - self.start)
         if remaining is not None and remaining <= 0:
@@ -380,14 +439,32 @@ class Session:
                                                                 f"{runner.limits.budget:g} s for every probe ran out"))
         if isinstance(self.impl, Isolated):
             self.impl.timeout = runner.limits.timeout if remaining is None else min(runner.limits.timeout, remaining)
+        notes = []
         try:
             if isinstance(self.impl, Isolated) and self.impl.closed:
                 self._restart()
-            result = run_check(probe.problem, runner.frameworks if i == 0 else (), {"impl": self.impl},
+            started = time.perf_counter()
+            trace = self.impl.run(probe.problem)
+            seconds = time.perf_counter() - started
+            problem, notes = adapted(probe.problem, trace, convention_open=runner.spec.l2_convention is None)
+            if problem is not probe.problem:
+                probe = dataclasses.replace(probe, problem=problem, title=_retitled(probe, problem))
+            result = run_check(problem, runner.frameworks if i == 0 else (), {"impl": _Ran(self.impl, trace)},
                                progress if i == 0 else None, runner.partial)
+            result.outcomes["impl"].seconds = {"check": round(seconds, 4)}
         except UserCodeError as exc:
+            if exc.kind == "refused" and probe.name == "deeper" and i > 0:
+                run.skipped[probe.name] = (f"{self.impl.description.get('entry')} cannot be asked for "
+                                           f"{probe.problem.net.L} layers: {exc.details.get('refused') or exc}")
+                return None
             failure = Failure.of(exc, "budget" if exc.kind == "timeout" and remaining is not None
-                                 and remaining < runner.limits.timeout else None)
+                                 and remaining < runner.limits.timeout else "exception" if exc.kind == "refused"
+                                 else None)
+            hint = shape_error_hint(failure.message, probe.problem, self.impl.layout) \
+                if failure.kind == "exception" else None
+            if hint:
+                failure.message, failure.flag_message = (
+                    _with_shape_hint(text, hint) if text else text for text in (failure.message, failure.flag_message))
             run.output = failure.output or run.output
             if i == 0:
                 run.error = failure  # on the problem as asked: nothing could be checked
@@ -395,7 +472,7 @@ class Session:
             if isinstance(self.impl, Isolated) and exc.kind not in ALIVE:
                 self.close()  # its worker has ended: the next probe gets a fresh one
             return ProbeResult(probe, failure=failure)
-        return ProbeResult(probe, result)
+        return ProbeResult(probe, result, notes=notes)
 
     def _restart(self):
         """A fresh worker for the next probe, the last one having ended on a probe."""
@@ -407,6 +484,41 @@ class Session:
         except UsageError as exc:
             raise UserCodeError(f"{self.impl.path}: a fresh worker for this probe could not start: {exc}",
                                 kind="ended") from None
+
+
+# the worker's guess that the code expects the other layout (crosscheck.student.isolated), in either wording
+LAYOUT_GUESS = re.compile(r" — X is \((?:m, n0|n0, m)\) with m = \d+ in the (?:row|column) layout: [^—]*")
+
+
+def _with_shape_hint(message, hint):
+    """The message with the shapes named; a product of the lecture's tensors in the code's own layout shows the
+    layout is right, so the guess that it is the other one goes."""
+    if " reads as " in hint:
+        message = LAYOUT_GUESS.sub("", message)
+    return f"{message} — {hint}"
+
+
+class _Ran:
+    """An implementation whose tensors on this problem are already taken (before the reference, so that its own
+    conventions could be read): the check compares them without calling the code again."""
+
+    def __init__(self, impl, trace):
+        self._impl, self._trace = impl, trace
+
+    def run(self, problem):
+        return self._trace
+
+    def __getattr__(self, name):
+        return getattr(self._impl, name)
+
+
+def _retitled(probe, problem):
+    """A probe's title with the L2 convention the code was checked in, when it was read from the code."""
+    before, after = probe.problem.net.l2_convention, problem.net.l2_convention
+    if before == after:
+        return probe.title
+    title = probe.title.replace(f"({before})", f"({after}: your code's)")
+    return title if title != probe.title else f"{probe.title} · L2 {after}: your code's"
 
 
 def probe_names(probes):

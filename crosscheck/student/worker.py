@@ -17,15 +17,25 @@ Messages, both ways, are frames on two dedicated pipes (never pickle: a pickle f
 
 Requests and their replies:
 
-    {"op": "load", "loader": "module", "path": ABS}      -> {"ok": true, "defines": {name: "function"|"class"|…}}
-    {"op": "load", "loader": "notebook", "path": ABS, "cells": [[number, source], …]}     (the same reply)
+    {"op": "load", "loader": "module", "path": ABS, "caller": STYLE, "entry": NAME|null}
+                                                          -> {"ok": true, "defines": {name: "function"|"class"|…},
+                                                              "notes": [how it was read]}
+    {"op": "load", "loader": "notebook", "path": ABS, "cells": [[number, source], …], …}     (the same reply)
     {"op": "describe", "caller": STYLE, "entry": NAME|null[, "style_path": FILE]}
                                                           -> {"ok": true, "entry", "functions", "l2_name",
-                                                              "any_depth", "depth", "others"}
+                                                              "any_depth", "depth", "others", "activation",
+                                                              "extensions", "extension_l2"}
     {"op": "call", "caller": STYLE, "function": NAME, "options": {…}[, "style_path": FILE],
      "arrays": [X, Y, W1, b1, …]}
-                                                          -> {"ok": true, "arrays": [names], "ignored": [keys]}
-    any failure                                           -> {"ok": false, "error": {"kind", "message", "where"}}
+                                                          -> {"ok": true, "arrays": [names], "ignored": [keys],
+                                                              "notes": [lines], "calls": [its functions called]}
+    any failure                                           -> {"ok": false, "error": {"kind", "message", "where"[,
+                                                              "via": [helper file, line, function]][, "refused"]}}
+
+Loading is a notebook's as the course's notebooks run: %run lines and an nbconvert export's get_ipython() calls
+run the file beside it (Shell), an export runs cell by cell, a cell that raises and defines nothing the style
+calls is skipped with a note, and a course helper module the submission imports but lacks (dnn_utils,
+reg_utils, …) is our own equivalent (CourseHelpers, crosscheck/student/course_helpers), with a note.
 
 The first frame is the worker's own {"ok": true, "ready": numpy version}, once NumPy has started under the
 memory limit.  A loader turns a file into a namespace (a module, or a notebook's code cells run in order); a
@@ -39,6 +49,7 @@ import io
 import json
 import linecache
 import os
+import re
 import struct
 import sys
 import sysconfig
@@ -153,11 +164,12 @@ def read_frame(stream):
 
 # ---- loaders: a file -> a namespace ---------------------------------------------------------------
 
-def load_module(path):
+def load_module(path, owns=None, notes=None):
     """Import the file as a module.  Its directory is the working directory and first on sys.path for the
     whole session, so that its siblings import inside backprop as well as at the top of the file.  A file
     inside a package (CS231n's cs231n/classifiers/fc_net.py, with its `from ..layers import *`) is imported
-    as that package's module, the package's parent directory on sys.path too."""
+    as that package's module, the package's parent directory on sys.path too.  A notebook exported by nbconvert
+    (its `# In[3]:` markers) runs cell by cell, as the notebook would (load_cells)."""
     directory = os.path.dirname(path)
     os.chdir(directory)
     sys.path.insert(0, directory)
@@ -170,13 +182,40 @@ def load_module(path):
         return importlib.import_module(f"{dotted}.{stem}")
     with open(path, "rb") as f:
         source = f.read()
-    code = compile(source, path, "exec")  # bytes: the file's own coding declaration applies
     name = stem if stem.isidentifier() and stem not in sys.modules else "user_impl"
     module = types.ModuleType(name)
     module.__file__ = path
     sys.modules[name] = module  # dataclasses and a sibling's `import <stem>` look it up there
+    shell = Shell(module, directory, notes if notes is not None else [])
+    if b"get_ipython" in source:  # an nbconvert export: its magics are get_ipython() calls
+        module.__dict__.setdefault("get_ipython", lambda: shell)
+    cells = exported_cells(source)
+    if cells:
+        linecache.cache[path] = (len(source), None, source.decode("utf-8", "replace").splitlines(True), path)
+        return load_cells(module, [(number, path, first, text) for number, first, text in cells], owns, shell)
+    code = compile(source, path, "exec")  # bytes: the file's own coding declaration applies
     exec(code, module.__dict__)
     return module
+
+
+EXPORT_MARKER = re.compile(r"^# In\[[ \d]*\]:\s*$", re.MULTILINE)
+
+
+def exported_cells(source):
+    """[(number, first line, text)] of a notebook exported as a script (nbconvert's `# In[3]:` before each code
+    cell); None for a plain file."""
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    markers = list(EXPORT_MARKER.finditer(text))
+    if len(markers) < 2:
+        return None
+    cells = []
+    for number, (marker, after) in enumerate(zip(markers, markers[1:] + [None]), start=1):
+        body = text[marker.end():after.start() if after else len(text)]
+        cells.append((number, text.count("\n", 0, marker.end()) + 1, body))
+    return cells
 
 
 def _package_of(directory):
@@ -199,25 +238,192 @@ class CellError(Exception):
         self.number, self.exc = number, exc
 
 
-def load_notebook(path, cells):
+def load_notebook(path, cells, owns=None, notes=None):
     """Run a notebook's code cells in order, in one namespace, as Jupyter would (shell and magic lines already
-    removed by the checker).  Each cell is compiled under the name PATH#cellN, its source kept in linecache, so
-    that a traceback, inspect.getsource and the location of an error all point into the cell."""
+    removed by the checker, %run lines made get_ipython().run_line_magic('run', …) calls).  Each cell is compiled
+    under the name PATH#cellN, its source kept in linecache, so that a traceback, inspect.getsource and the
+    location of an error all point into the cell."""
     directory = os.path.dirname(path)
     os.chdir(directory)
     sys.path.insert(0, directory)
     module = types.ModuleType("__main__")
     module.__file__ = path
     sys.modules["__notebook__"] = module
+    shell = Shell(module, directory, notes if notes is not None else [])
+    module.__dict__["get_ipython"] = lambda: shell
+    found = []
     for number, source in cells:
         filename = f"{path}#cell{number}"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        found.append((number, filename, 1, source))
+    return load_cells(module, found, owns, shell)
+
+
+def load_cells(module, cells, owns, shell):
+    """Run (number, filename, first line, source) cells in the module's namespace, in order.  A cell that raises
+    and defines none of the functions the style calls (owns) is skipped with a note — old notebooks stop at an
+    ungraded cell: a plot, a baseline, the course's own test — and the run goes on; one that defines them raises
+    CellError, and so does any cell when the style's functions are not known (owns None)."""
+    skipped = []
+    for number, filename, first, source in cells:
         try:
-            code = compile(source, filename, "exec")
+            code = compile("\n" * (first - 1) + source, filename, "exec")
             exec(code, module.__dict__)
-        except BaseException as exc:  # SystemExit and KeyboardInterrupt too: they are the user's
+        except Exception as exc:
+            if owns is None or owns(_defined(source)):
+                raise CellError(number, exc) from exc
+            skipped.append((number, exc))
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt: the user's, and they end the run
             raise CellError(number, exc) from exc
+    if skipped:
+        listed = ", ".join(str(number) for number, _ in skipped)
+        shell.notes.append(f"code cell{'s' if len(skipped) > 1 else ''} {listed} raised and define{'' if len(skipped) > 1 else 's'} "
+                           f"none of the functions the check calls: skipped (cell {skipped[0][0]}: "
+                           f"{one_line(skipped[0][1])[:120]})")
     return module
+
+
+DEFINITION = re.compile(r"^[ \t]*(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _defined(source):
+    """{name: "function" | "class"} of what a cell's source defines (read from its text: it may not parse)."""
+    return {name: "class" if kind == "class" else "function" for kind, name in DEFINITION.findall(source)}
+
+
+class Shell:
+    """What get_ipython() returns in a notebook or an nbconvert export: %run runs the file from the submission's
+    folder (in a namespace of its own, then copied in, as IPython does; -i: in the notebook's), or says it was
+    skipped when the file is missing; a cell magic that runs Python (%%time, %%capture) runs its cell; every other
+    magic and shell command does nothing.  notes: what a report should say about it."""
+
+    CELL_MAGICS = ("time", "timeit", "capture", "prun")
+
+    def __init__(self, module, directory, notes):
+        self.module, self.directory, self.notes = module, directory, notes
+        self.user_ns = module.__dict__
+
+    def run_line_magic(self, name, line, _stack_depth=1):
+        if name != "run":
+            return None
+        import shlex
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            words = line.split()
+        flags = [w for w in words if w.startswith("-")]
+        files = [w for w in words if not w.startswith("-")]
+        if not files or "-m" in flags:
+            self.notes.append(f"%run {line} skipped: only a file is run")
+            return None
+        path = os.path.join(self.directory, files[0])
+        if not os.path.isfile(path) and os.path.isfile(path + ".py"):
+            path += ".py"
+        if not os.path.isfile(path):
+            self.notes.append(f"%run {line} skipped: {files[0]} is not in the submission's folder")
+            return None
+        if path.endswith(".ipynb"):
+            sources = _notebook_sources(path)
+        else:
+            with open(path, "rb") as f:
+                sources = [f.read()]
+        namespace = self.user_ns if "-i" in flags else {"__name__": "__main__", "__file__": path,
+                                                         "get_ipython": lambda: self}
+        for source in sources:
+            exec(compile(source, path, "exec"), namespace)
+        if namespace is not self.user_ns:
+            self.user_ns.update({k: v for k, v in namespace.items() if not k.startswith("__")})
+        return None
+
+    def magic(self, line):
+        name, _, rest = line.lstrip("%").partition(" ")
+        return self.run_line_magic(name, rest)
+
+    def run_cell_magic(self, name, line, cell):
+        if name in self.CELL_MAGICS:
+            exec(compile(cell, "<cell>", "exec"), self.user_ns)
+        return None
+
+    def system(self, command):
+        return None
+
+    def getoutput(self, command):
+        return []
+
+    def __getattr__(self, name):  # anything else IPython's shell offers: nothing to do here
+        return lambda *args, **kwargs: None
+
+
+def _notebook_sources(path):
+    """The code cells of a notebook %run names, read with json (the worker imports no nbformat), magics left out."""
+    with open(path, encoding="utf-8") as f:
+        notebook = json.load(f)
+    sources = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "code":
+            text = cell.get("source", "")
+            text = "".join(text) if isinstance(text, list) else str(text)
+            sources.append("\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines()))
+    return sources
+
+
+# ---- the course's helper modules, where the submission lacks them ------------------------------------
+
+HELPERS_DIRECTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "course_helpers")
+# a module of the course (any version: dnn_utils_v2, testCases_v4a) -> the file of ours that stands in for it
+HELPER_MODULES = ((re.compile(r"dnn_utils(_v\d+a?)?"), "dnn_utils"), (re.compile(r"reg_utils"), "reg_utils"),
+                  (re.compile(r"planar_utils"), "planar_utils"),
+                  (re.compile(r"testCases(_v\d+a?)?|public_tests|test_utils"), "test_cases"),
+                  (re.compile(r"past"), "past"))  # python-future's, which CS231n's code of 2017-2020 imports
+
+
+def helper_file(module):
+    """The stem of our stand-in for a course helper module's name, or None."""
+    return next((ours for pattern, ours in HELPER_MODULES if pattern.fullmatch(module)), None)
+
+
+class CourseHelpers:
+    """A finder, last on sys.meta_path: a course helper module the submission imports and nothing else provides
+    (not beside it, not installed) is our own equivalent, and a note says so."""
+
+    def __init__(self, notes):
+        self.notes = notes
+
+    def find_spec(self, fullname, path=None, target=None):
+        import importlib.util
+        ours = helper_file(fullname) if path is None else None
+        if ours is None:
+            return None
+        file, package = os.path.join(HELPERS_DIRECTORY, ours + ".py"), os.path.join(HELPERS_DIRECTORY, ours)
+        if os.path.isdir(package):  # a package of ours (past, with past.builtins)
+            file = os.path.join(package, "__init__.py")
+            spec = importlib.util.spec_from_file_location(fullname, file, submodule_search_locations=[package])
+            provides = ", ".join(f"{os.path.splitext(name)[0]}.{found}" for name in sorted(os.listdir(package))
+                                 if name.endswith(".py") and name != "__init__.py"
+                                 for found in _assigned(os.path.join(package, name)))
+        elif os.path.isfile(file):
+            spec = importlib.util.spec_from_file_location(fullname, file)
+            provides = _provides(file)
+        else:
+            return None
+        self.notes.append(f"{fullname} is not in the submission's folder or installed: crosscheck's own equivalent was imported"
+                          + (f" ({provides}, written from their documented behaviour)" if provides else
+                             " (the course's tests: not needed by the check)"))
+        return spec
+
+    def invalidate_caches(self):
+        pass
+
+
+def _provides(file):
+    """The functions a helper of ours defines, for the note that says it stands in for the course's."""
+    with open(file, encoding="utf-8") as f:
+        return ", ".join(re.findall(r"^def ([a-zA-Z]\w*)", f.read(), re.MULTILINE))
+
+
+def _assigned(file):
+    with open(file, encoding="utf-8") as f:
+        return re.findall(r"^([a-zA-Z]\w*) = ", f.read(), re.MULTILINE)
 
 
 LOADERS = {"module": load_module, "notebook": load_notebook}
@@ -263,8 +469,24 @@ LIBRARIES = _library_directories()
 
 def where(exc, directory):
     """(file, line) of the deepest frame in the user's own files, or None.  Own: the file's directory and
-    whatever else is not Python's or an installed library's (a student's module imported from elsewhere).
+    whatever else is not Python's or an installed library's (a student's module imported from elsewhere), but not
+    a course helper (dnn_utils.py beside it, or our equivalent): the student's own frame is the one to show.
     The file is a name relative to the directory when it is in it, else an absolute path."""
+    return _frames(exc, directory)[0]
+
+
+def helper_frame(exc, directory):
+    """[file, line, function] of the deepest frame in a course helper file (the course's dnn_utils.py beside the
+    submission, or our equivalent), when it is deeper than the student's own: the error shows in both."""
+    return _frames(exc, directory)[1]
+
+
+def _is_helper(path):
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return helper_file(stem) is not None or os.path.dirname(path) == HELPERS_DIRECTORY
+
+
+def _frames(exc, directory):
     def own(filename):  # not '<string>' and the like, which would resolve into the working directory
         if not filename or filename.startswith("<"):
             return False
@@ -278,12 +500,19 @@ def where(exc, directory):
         return os.path.basename(path) if os.path.dirname(path) == directory else path
 
     if isinstance(exc, SyntaxError) and own(exc.filename):
-        return [name(exc.filename), exc.lineno]
-    found = None
+        return [name(exc.filename), exc.lineno], None
+    found = helper = None
     for frame in traceback.extract_tb(exc.__traceback__):
-        if own(frame.filename):
-            found = [name(frame.filename), frame.lineno]
-    return found
+        helper_file = frame.filename and not frame.filename.startswith("<") and _is_helper(os.path.abspath(frame.filename))
+        if helper_file:
+            helper = [name(frame.filename), frame.lineno, frame.name]
+        elif own(frame.filename):
+            found, helper = [name(frame.filename), frame.lineno], None
+    if not found:
+        return (helper[:2] if helper else None), None
+    if helper and os.path.dirname(helper[0]) == HELPERS_DIRECTORY:  # ours: named, not our install's path
+        helper[0] = f"crosscheck's {os.path.basename(helper[0])}"
+    return found, helper
 
 
 def entered(exc, directory):
@@ -296,13 +525,21 @@ def entered(exc, directory):
 
 
 def failure(exc, doing, directory):
-    """The error object of a reply: kind, message (one line, after the location), where."""
-    if type(exc).__name__ == "ResultError" and type(exc).__module__.endswith(".common"):  # the styles' own
+    """The error object of a reply: kind, message (one line, after the location), where (and via: the deepest
+    frame in a course helper, when the error was raised there)."""
+    kind_of = type(exc).__name__ if type(exc).__module__.endswith(".common") else None  # the styles' own
+    if kind_of == "ResultError":
         return {"kind": "result", "message": str(exc), "where": None}
+    if kind_of == "CallError":  # our call did not fit the code: ours to say, not the student's
+        return {"kind": "call", "message": str(exc), "where": None}
+    if kind_of == "Refused":  # the code cannot be asked this problem: how, from what it raised if it raised
+        inner = failure(exc.__cause__, doing, directory) if exc.__cause__ is not None else \
+            {"message": str(exc), "where": None}
+        return {**inner, "kind": "refused", "refused": str(exc)}
     if isinstance(exc, CellError):  # a notebook's cell: its number, then what it raised, located in the cell
         inner = failure(exc.exc, f"code cell {exc.number}", directory)
         return {**inner, "cell": exc.number}
-    located = where(exc, directory) if directory else None
+    located, via = _frames(exc, directory) if directory else (None, None)
     if isinstance(exc, SystemExit):
         kind, message = "exit", f"{doing} called sys.exit({exc.code!r})"
     elif isinstance(exc, KeyboardInterrupt):
@@ -313,7 +550,8 @@ def failure(exc, doing, directory):
         kind, message = "syntax", f"syntax error: {exc.msg}"
     else:
         kind, message = "exception", f"{doing} raised {one_line(exc)}"
-    return {"kind": kind, "message": message, "where": located, "type": type(exc).__name__}
+    return {"kind": kind, "message": message, "where": located, "type": type(exc).__name__,
+            **({"via": via} if via else {})}
 
 
 # ---- the loop -------------------------------------------------------------------------------------
@@ -338,6 +576,8 @@ class Session:
     def __init__(self, styles):
         self.namespace, self.directory = None, None
         self.styles = styles
+        self.notes, self._told = [], 0  # what the report should say of how the file was read (load, calls)
+        sys.meta_path.append(CourseHelpers(self.notes))
 
     def style(self, meta):
         """The style a request names; one from a file of its own (styles.register) is loaded on first use."""
@@ -346,19 +586,28 @@ class Session:
             self.styles.register(meta["style_path"])
         return self.styles.STYLES[name]
 
+    def _news(self):
+        """The notes added since the last reply."""
+        news, self._told = self.notes[self._told:], len(self.notes)
+        return news
+
     def handle(self, meta, arrays):
         """(reply, arrays) for one request; anything the user's code raises is an answer, never our end."""
         op = meta.get("op")
         if op == "load":
             self.directory = os.path.dirname(meta["path"])
+            owns = None
+            if meta.get("caller"):  # a cell that raises is skipped when it defines none of what the style calls
+                style, entry = self.style(meta), meta.get("entry")
+                owns = lambda defined: style.owns(defined, entry)  # noqa: E731
             try:
                 if meta["loader"] == "notebook":
-                    self.namespace = load_notebook(meta["path"], meta.get("cells", []))
+                    self.namespace = load_notebook(meta["path"], meta.get("cells", []), owns, self.notes)
                 else:
-                    self.namespace = LOADERS[meta["loader"]](meta["path"])
+                    self.namespace = LOADERS[meta["loader"]](meta["path"], owns, self.notes)
             except BaseException as exc:  # SystemExit and KeyboardInterrupt too: they are the user's
-                return {"ok": False, "error": failure(exc, "importing it", self.directory)}, None
-            return {"ok": True, "defines": defines(self.namespace)}, None
+                return {"ok": False, "error": failure(exc, "importing it", self.directory), "notes": self._news()}, None
+            return {"ok": True, "defines": defines(self.namespace), "notes": self._news()}, None
         if op == "describe":
             try:
                 return {"ok": True, **self.style(meta).describe(self.namespace, meta.get("entry"))}, None
@@ -366,11 +615,14 @@ class Session:
                 return {"ok": False, "error": failure(exc, "describing it", self.directory)}, None
         if op == "call":
             try:
-                result, ignored = self.style(meta).call(self.namespace, meta["function"], meta["options"], arrays)
+                returned = self.style(meta).call(self.namespace, meta["function"], meta["options"], arrays)
             except BaseException as exc:
                 doing = f"your {entered(exc, self.directory) or meta['function']}"
                 return {"ok": False, "error": failure(exc, doing, self.directory)}, None
-            return {"ok": True, "ignored": ignored}, result
+            result, ignored = returned[0], returned[1]
+            said = returned[2] if len(returned) > 2 and isinstance(returned[2], dict) else {}
+            return {"ok": True, "ignored": ignored, "notes": list(said.get("notes", [])) + self._news(),
+                    "calls": list(said.get("calls", []))}, result
         return {"ok": False, "error": {"kind": "protocol", "message": f"unknown request {op!r}", "where": None}}, None
 
 

@@ -26,7 +26,8 @@ J = 1             # the loss
 "dZ/dA" = 1       # dZ[l] and dA[l]
 "dW/db" = 2       # dW[l] and db[l]
 
-[probes]          # each probe's weight (it multiplies the points above); 0 leaves the probe out
+[probes]          # each probe's weight (it multiplies the points above); 0 leaves the probe out; a probe the
+                  # code cannot be asked costs nothing, as the self-check does not fail it
 lecture = 2       # the problem as asked
 biases = 1
 he = 1
@@ -34,8 +35,8 @@ non-square = 1
 odd-m = 1
 m1 = 1
 seed = 1
-deeper = 1        # one more layer: the lecture's backprop takes any depth (0 for code written for one depth)
-l2 = 1            # graded when the assignment has an L2 term (--l2), and for --style cs231n (its loss takes reg)
+deeper = 1        # one more layer, for code that takes any depth (code written for one depth is not asked)
+l2 = 1            # λ = 0.1, for code that takes an L2 strength (l2=, lambd=, reg=; every submission with --l2)
 
 [visibility]
 visible = ["lecture"]         # probes whose tests a student sees at once
@@ -156,13 +157,10 @@ class Assignment:
         self.runner = Runner(self.style, self.spec, layout=self.layout, entry=self.entry, probes=weighted,
                              limits=self.limits)
         self.layout = self.runner.layout
-        # the network asked for allows any depth; the l2 probe runs when the assignment has an L2 term, or when the
-        # course's API always takes a strength (CS231n's reg), so that a regularized bias cannot pass unseen
+        # every probe the scheme weighs; each submission is asked those it can be (the runner decides, as for the
+        # self-check: deeper for code that takes any depth, l2 for code that takes an L2 strength, or every
+        # submission when the assignment has one), and loses nothing on the others
         probes, self.not_graded = self.runner.probes_for(self.runner.spec_for(None))
-        module = styles.get(self.style)
-        if not (self.spec.l2 or module.ALWAYS_L2):
-            self.not_graded.update({p.name: "the assignment has no L2 term (--l2)" for p in probes if p.name == "l2"})
-            probes = [p for p in probes if p.name != "l2"]
         self.probes = {probe.name: probe for probe in probes}
         self.tests = []  # (probe, group, max points), in order
         for probe in probes:

@@ -4,10 +4,12 @@
     grades[0].score, .max_score, .status, .first_divergence, .hint, .seconds, .peak_memory_mb, .tests
 
 On each probe the scheme weighs, each tensor group — forward (Z, A), J, dZ/dA, dW/db — is worth weight × the
-group's points, shared equally among its tensors.  A tensor earns its share when it agrees with the reference, or
-when it is inherited (↳: crosscheck.engine.verdict).  The first divergence, a tensor with a mistake of its own, a
-required dW or db that is missing, and a tensor not returned earn nothing; so does a probe the submission fails
-on (an exception, a hang) or cannot be run on (written for fewer layers).
+group's points, shared equally among the tensors it returned.  A tensor earns its share when it agrees with the
+reference, or when it is inherited (↳: crosscheck.engine.verdict).  The first divergence, a tensor with a mistake of
+its own and a required dW or db that is missing earn nothing; so does a probe the submission fails on (an
+exception, a hang).  A tensor it does not return (a course's API may not: the planar week's grads have no dA) is
+not checked, and is not a failure in the self-check either: it costs nothing.  A probe the runner does not ask of it (code written for one depth, code that takes no
+L2 strength) costs nothing, as it fails nothing in the self-check: green there is full marks here.
 """
 import concurrent.futures
 import os
@@ -167,9 +169,14 @@ def _score_tests(result, assignment, run):
             test.lines.append(f"not graded: {md(result.error)}")
             continue
         outcome = run.result_of(probe_name) if run is not None else None
+        if outcome is None and run is not None and probe_name in run.skipped:
+            # the code cannot be asked this probe (written for one depth, takes no L2 strength): the self-check does
+            # not fail it, so neither does the grade — a green self-check is full marks
+            test.score = test.max_score
+            test.lines.append(f"not run on this probe: {md(run.skipped[probe_name])} — no points lost")
+            continue
         if outcome is None:
-            why = run.skipped.get(probe_name, "it did not apply") if run is not None else "it did not apply"
-            test.lines.append(f"not run on this probe: {md(why)}")
+            test.lines.append("not run on this probe: it did not apply")
             continue
         if outcome.failure:
             test.lines.append(f"your code failed on this probe: {md(outcome.failure.message)}")
@@ -226,14 +233,15 @@ def _score(test, probe_result, assignment):
             line = lecture_line(name, net, layout)
             lines.append(f"{verdict.MARKS[kind]} **{name}**{' — the first divergence' if c is first else ''}: "
                          f"{md(cause)}" + (f" (the lecture's line: `{line}`)" if line else ""))
-    test.score = test.max_score * credited / len(names)
+    checked = len(names) - len(absent)  # a tensor not returned is not checked: it neither earns nor costs
+    test.score = test.max_score * credited / checked if checked else test.max_score
     if inherited:
         lines.append(f"{verdict.MARKS[verdict.INHERITED]} {', '.join(inherited)}: wrong only because of "
                      f"{first.tensor if first else 'an earlier tensor'} — no points lost for "
                      f"{'them' if len(inherited) > 1 else 'it'}")
     if absent:
         lines.append(f"{verdict.MARKS[verdict.NOT_PROVIDED]} {', '.join(absent)}: not returned, so not checked — "
-                     f"return {'them' if len(absent) > 1 else 'it'} for these points")
+                     f"no points lost, as the self-check does not fail {'them' if len(absent) > 1 else 'it'} either")
     agreed = [n for n in names if verdict.of(by_name[n]) == verdict.AGREES]
     if agreed:
         lines.insert(0, f"{verdict.MARKS[verdict.AGREES]} {', '.join(agreed)} "

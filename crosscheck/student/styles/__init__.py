@@ -14,15 +14,20 @@ A style module defines (tests/test_styles.py checks each against this list, REQU
                          written for `depth` layers (None: any depth)
     ALWAYS_L2            whether its API always takes an L2 strength (then the l2 probe always runs)
     LOSSES               the losses its API can express (None: any)
-    EXTENSIONS           whether it can run the next lecture's dropout and batch norm
+    EXTENSIONS           which of the next lecture's layers it can run: ("dropout", "batch_norm"), ("dropout",) or ()
     gradable(names)      which of a network's tensor names its API can return
     SOURCE_PATTERN       a regex that finds its entry point in a file's source (grading picks a student's file by it)
     looks_like(defines)  whether a file that defines these names ({name: kind}) is written in this style
+    owns(defined, entry) whether a notebook cell that defines these names defines something the style calls (a
+                         cell that raises and owns nothing is skipped with a note: a plot, the course's own test)
     needs(entry, others) one line: what a file in this style must define, when it does not
     describe(namespace, entry)  (in the worker) the entry point it offers, the name its L2 strength goes by, the
-                         depth it takes: {"entry", "functions", "l2_name", "any_depth", "depth", "others"}
+                         depth it takes: {"entry", "functions", "l2_name", "any_depth", "depth", "others"}, and
+                         where it knows them "activation" (the course week's own), "extensions", "extension_l2"
     call(namespace, function, options, arrays)  (in the worker) the user's code on one problem, in its own way:
-                         ({lecture name: array}, [ignored keys]), in the style's layout
+                         ({lecture name: array}, [ignored keys], common.said(notes, calls)), in the style's layout;
+                         common.Refused when the code cannot be asked that problem (a fixed depth), a
+                         common.CallError when our call does not fit it
 
 This package imports only the standard library and NumPy: the worker process loads it by path, under a name of
 its own, before any user code runs (crosscheck.student.worker).  A fourth course is one new module here, listed
@@ -35,7 +40,7 @@ from . import cs231n, dls, lecture
 
 STYLES = {module.NAME: module for module in (lecture, dls, cs231n)}
 REQUIRED = ("NAME", "TITLE", "LAYOUT", "LOSS", "L2_CONVENTION", "default_layers", "ALWAYS_L2", "LOSSES", "EXTENSIONS",
-            "gradable", "SOURCE_PATTERN", "looks_like", "needs", "describe", "call")
+            "gradable", "SOURCE_PATTERN", "looks_like", "owns", "needs", "describe", "call")
 
 
 def get(name):

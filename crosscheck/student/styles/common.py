@@ -18,6 +18,34 @@ class ResultError(Exception):
     """What the user's code returned cannot be compared: the message says what to return instead."""
 
 
+class CallError(Exception):
+    """Our call into the user's code did not fit its signature: the failure is the checker's, worded as such."""
+
+
+class Refused(Exception):
+    """The code cannot be asked this problem (a fixed-depth forward pass given another depth): not a mistake."""
+
+
+def call_user(function, *args, **kwargs):
+    """function(*args, **kwargs); a TypeError raised by the call itself — the arguments did not bind, before any of
+    the user's lines ran — is a CallError: the checker called it wrongly, the code is not to blame."""
+    try:
+        return function(*args, **kwargs)
+    except TypeError as exc:
+        if exc.__traceback__ is None or exc.__traceback__.tb_next is not None:
+            raise  # raised inside the user's code: theirs
+        name = getattr(function, "__qualname__", None) or getattr(function, "__name__", None) or repr(function)
+        try:
+            signature = str(inspect.signature(function))
+        except (TypeError, ValueError):
+            signature = "(…)"
+        given = [("list" if isinstance(a, list) else "dict" if isinstance(a, dict) else type(a).__name__)
+                 for a in args] + [f"{k}=" for k in kwargs]
+        raise CallError(f"crosscheck could not call your {name}{signature} with ({', '.join(given)}): {exc} — our "
+                        f"call, not a mistake in your code (please report it if {name} follows the course's API)") \
+            from None
+
+
 def accepts_keyword(function, name):
     try:
         parameters = inspect.signature(function).parameters.values()
@@ -51,7 +79,8 @@ def weights_read(function):
 def fixed_depth(function, argument):
     """The depth a function is written for when its source says so — it unpacks the parameter list into a fixed
     number of layers ((W1, b1), (W2, b2) = params: any other depth raises there), or indexes it only with constants
-    (params[0], params[1]) and never asks its length or loops over it — else None (any depth, or unknown).
+    (params[0], params[1]; params["W1"], params["W2"] in code written for a dict) and never asks its length or
+    loops over it — else None (any depth, or unknown).
     Nothing is called."""
     import ast
     import textwrap
@@ -73,8 +102,12 @@ def fixed_depth(function, argument):
             index = node.slice
             if isinstance(index, ast.Constant) and isinstance(index.value, int) and index.value >= 0:
                 indices.add(index.value)
+            elif isinstance(index, ast.Constant) and isinstance(index.value, str):
+                found = re.fullmatch(r"W(\d+)", index.value)  # params["W2"]: code written for a dict of layers
+                if found:
+                    indices.add(int(found.group(1)) - 1)
             else:
-                any_depth = True  # params[l - 1], params[-1], params[1:]: it reads a layer it computes
+                any_depth = True  # params[l - 1], params[-1], params[1:], params["W" + str(l)]: a layer it computes
         elif isinstance(node, (ast.For, ast.comprehension)) and any(is_argument(n) for n in ast.walk(node.iter)):
             any_depth = True      # for W, b in params / range(len(params)): any depth
         elif isinstance(node, ast.Call) and any(is_argument(a) for a in node.args):
@@ -101,11 +134,11 @@ def row_bias(name, value):
 def bind(function, available, order, l2_key="lambd"):
     """function(…) with each parameter given by its name from `available`, the others by position in `order`
     (the course's order of arguments) — so that backward_propagation(parameters, cache, X, Y) and
-    backward_propagation(X, Y, cache) are both called right."""
+    backward_propagation(X, Y, cache) are both called right.  A call that does not fit is a CallError."""
     try:
         parameters = list(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):
-        return function(*(available[name] for name in order if name != l2_key))
+        return call_user(function, *(available[name] for name in order if name != l2_key))
     args, kwargs, unused = [], {}, list(order)
     lowered = {k.lower(): k for k in available}
     for p in parameters:
@@ -117,7 +150,7 @@ def bind(function, available, order, l2_key="lambd"):
         if name is None:
             if p.default is not p.empty:
                 continue
-            name = next((n for n in unused if n != l2_key), None)
+            name = next((n for n in unused if n != l2_key and n in available), None)
             if name is None:
                 continue
         if name in unused:
@@ -126,7 +159,59 @@ def bind(function, available, order, l2_key="lambd"):
             kwargs[p.name] = available[name]
         else:
             args.append(available[name])
-    return function(*args, **kwargs)
+    return call_user(function, *args, **kwargs)
+
+
+def reads_by_name(function, argument):
+    """Whether the function reads its parameters by name — params["W1"], params["W" + str(l)], params.items() —
+    from its source: it is then handed a dict, not the lecture's list of (W, b) pairs.  Nothing is called."""
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == argument:
+            if isinstance(node.slice, ast.JoinedStr) or any(
+                    isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(node.slice)):
+                return True
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == argument
+                and node.attr in ("items", "keys", "values", "get")):
+            return True
+    return False
+
+
+class Pairs(list):
+    """The lecture's params, [(W1, b1), …], that also answers params["W1"] and params["b2"]: code written for a dict
+    whose source could not be read still gets what it asks for (len() stays the number of layers)."""
+
+    def __init__(self, pairs, named):
+        super().__init__(pairs)
+        self.named = dict(named)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            return self.named[key]
+        return super().__getitem__(key)
+
+    def keys(self):
+        return self.named.keys()
+
+    def items(self):
+        return self.named.items()
+
+    def values(self):
+        return self.named.values()
+
+    def get(self, key, default=None):
+        return self.named.get(key, default)
+
+
+def said(notes=(), calls=()):
+    """What a style's call tells besides the arrays: notes for the report (which naming or helper was read) and
+    the user's functions it called, in order."""
+    return {"notes": list(notes), "calls": list(calls)}
 
 
 def lecture_arrays(returned, names, x_dtype, what="backprop"):

@@ -12,11 +12,14 @@ import numpy as np
 
 from .common import (
     HIDDEN_WIDTHS,
+    CallError,
     ResultError,
     accepts_keyword,
+    call_user,
     gradient_name,
     lecture_arrays,
     row_bias,
+    said,
 )
 
 NAME = "cs231n"
@@ -25,7 +28,7 @@ LAYOUT = "rows"
 LOSS, L2_CONVENTION = "softmax-ce", "weight-decay"
 ALWAYS_L2 = True            # loss takes reg: the l2 probe always runs, so a regularized bias cannot pass unseen
 LOSSES = ("softmax-ce",)
-EXTENSIONS = False
+EXTENSIONS = ()
 SOURCE_PATTERN = r"def\s+loss\s*\("
 CLASSES = ("FullyConnectedNet", "TwoLayerNet")
 
@@ -57,41 +60,88 @@ def classes(namespace):
     return sorted(found, key=lambda name: (CLASSES.index(name) if name in CLASSES else len(CLASSES)))
 
 
+def owns(defined, entry=None):
+    """Whether a notebook cell that defines these names defines a class this style may call."""
+    return any(kind == "class" for kind in defined.values())
+
+
 def describe(namespace, entry=None):
     found = classes(namespace)
     chosen = entry if entry in found else (None if entry else (found[0] if found else None))
     if chosen is None:
         return {"entry": None, "others": found}
     cls = getattr(namespace, chosen)
-    try:
-        init = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        init = {}
-    l2_name = "reg" if ("reg" in init or accepts_keyword(cls.loss, "reg")) else None
-    any_depth = "hidden_dims" in init or "hidden_sizes" in init
+    roles = {_role(name) for name in _init_parameters(cls)}
+    l2_name = "reg" if ("reg" in roles or accepts_keyword(cls.loss, "reg")) else None
+    any_depth = "hiddens" in roles
     return {"entry": chosen, "functions": [chosen], "l2_name": l2_name, "any_depth": any_depth,
-            "depth": None if any_depth else (2 if ("hidden_size" in init or "hidden_dim" in init) else None),
+            "depth": None if any_depth else (2 if "hidden" in roles else None),
             "others": [name for name in found if name != chosen]}
 
 
-def construct(cls, sizes, lam, dtype):
-    """An instance of a CS231n model for these layer sizes: its constructor given the sizes (and reg, dtype)
-    under the names it uses, or called with nothing when it takes nothing."""
+def _init_parameters(cls):
     try:
-        parameters = inspect.signature(cls).parameters
+        return {name: p for name, p in inspect.signature(cls).parameters.items()
+                if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
     except (TypeError, ValueError):
-        parameters = {}
-    n0, hidden, nL = sizes[0], list(sizes[1:-1]), sizes[-1]
-    known = {"input_size": n0, "input_dim": n0, "n_input": n0, "hidden_dims": hidden, "hidden_sizes": hidden,
-             "hidden_size": hidden[0] if hidden else None, "hidden_dim": hidden[0] if hidden else None,
-             "output_size": nL, "num_classes": nL, "output_dim": nL, "reg": lam, "dtype": dtype}
-    kwargs = {name: known[name] for name in parameters if name in known and known[name] is not None}
-    obj = cls(**kwargs)
+        return {}
+
+
+def _role(name):
+    """What a constructor's parameter stands for, from its name (input_dim, inputsize, hidden_dims, numclasses, …):
+    input, hidden (one width), hiddens (a list), output, reg or dtype; None when the name does not say."""
+    n = name.lower().replace("_", "")
+    if n in ("reg", "regularization", "regstrength", "lambd", "lam", "l2", "l2reg", "weightdecay"):
+        return "reg"
+    if n == "dtype":
+        return "dtype"
+    if "hidden" in n:
+        return "hiddens" if n.endswith(("dims", "sizes", "layers", "units", "widths")) else "hidden"
+    if "class" in n or "output" in n or n in ("outdim", "outfeatures", "nout", "ny", "c", "k"):
+        return "output"
+    if "input" in n or n in ("indim", "infeatures", "nin", "nx", "d", "dim", "numfeatures", "nfeatures"):
+        return "input"
+    return None
+
+
+def construct(cls, sizes, lam, dtype):
+    """An instance of a CS231n model for these layer sizes, its reg and dtype set (FullyConnectedNet casts X to
+    self.dtype: float32 by default)."""
+    obj = _new(cls, sizes, lam, dtype)
     if hasattr(obj, "reg"):
         obj.reg = lam
     if hasattr(obj, "dtype"):
-        obj.dtype = dtype  # FullyConnectedNet casts X to self.dtype: float32 by default
+        obj.dtype = dtype
     return obj
+
+
+def _new(cls, sizes, lam, dtype):
+    """An instance of a CS231n model for these layer sizes: its constructor given the sizes (and reg, dtype) under
+    the names it uses (input_size, inputsize, hidden_dims, num_classes, …); where it names a required size otherwise,
+    the sizes positionally, inputs first.  A call that does not fit is a CallError: ours, not the student's."""
+    n0, hidden, nL = sizes[0], list(sizes[1:-1]), sizes[-1]
+    values = {"input": n0, "hidden": hidden[0] if len(hidden) == 1 else None, "hiddens": hidden, "output": nL,
+              "reg": lam, "dtype": dtype}
+    kwargs, unnamed = {}, []
+    for name, p in _init_parameters(cls).items():
+        role = _role(name)
+        if role and values[role] is not None and p.kind is not p.POSITIONAL_ONLY:
+            kwargs[name] = values[role]
+        elif p.default is p.empty:
+            unnamed.append(name)
+    if not unnamed:
+        try:
+            return call_user(cls, **kwargs)
+        except CallError:
+            pass  # a signature inspect misread: the sizes positionally, as a last try
+    if len(unnamed) == 1:
+        positional = [list(sizes)]            # Net(layer_sizes)
+    elif len(unnamed) == 3 and len(hidden) != 1:
+        positional = [n0, hidden, nL]         # Net(inputs, hidden_list, classes)
+    else:
+        positional = list(sizes)              # Net(inputs, hidden, classes)
+    extra = {name: value for name, value in kwargs.items() if _role(name) in ("reg", "dtype")}
+    return call_user(cls, *positional, **extra)
 
 
 def call(namespace, function, options, arrays):
@@ -108,11 +158,11 @@ def call(namespace, function, options, arrays):
         params[f"W{l}"], params[f"b{l}"] = arrays[f"W{l}"], arrays[f"b{l}"].reshape(-1)
     y = np.argmax(Y, axis=1)
     found = {}
-    scores = model.loss(X.copy())
+    scores = call_user(model.loss, X.copy())
     if isinstance(scores, np.ndarray):
         found[f"Z{L}"] = scores
     kwargs = {"reg": lam} if accepts_keyword(model.loss, "reg") else {}
-    returned = model.loss(X, y, **kwargs)
+    returned = call_user(model.loss, X, y, **kwargs)
     if not (isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict)):
         raise ResultError(f"loss(X, y) must return (loss, grads), it returned {type(returned).__name__}")
     loss, grads = returned
@@ -120,4 +170,4 @@ def call(namespace, function, options, arrays):
     for key, value in grads.items():
         name = gradient_name(key, grads)
         found[name] = row_bias(name, value)
-    return lecture_arrays(found, options["names"], X.dtype, what="loss")
+    return (*lecture_arrays(found, options["names"], X.dtype, what="loss"), said(calls=[f"{function}.loss"]))

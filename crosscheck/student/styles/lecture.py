@@ -1,8 +1,12 @@
 """The lecture's own style: one function, backprop(X, Y, params, activation="relu"[, loss=…][, l2=λ]).
 
     params   [(W1, b1), …, (WL, bL)]; W (n_in, n_out), b (1, n_out) in the row layout (X (m, n0)), or their
-             transposes in the column layout (X (n0, m), W (n_out, n_in), b (n_out, 1))
+             transposes in the column layout (X (n0, m), W (n_out, n_in), b (n_out, 1)).  Code that reads its
+             parameters by name (params["W1"], params["W" + str(l)]: many tutorials) gets a dict {"W1": …, "b1": …}
+             instead, and the list answers params["W1"] too, for code whose source cannot be read
     returns  a dict of lecture names ({"Z1": …, "A1": …, "dW2": …}), or CS231n's (loss, grads) pair
+    activation=, loss=, the L2 strength and the next lecture's options are passed only where the signature takes them
+             (a fourth argument without a default, backprop(X, Y, params, act), is given the activation)
 """
 import inspect
 
@@ -10,12 +14,16 @@ import numpy as np
 
 from .common import (
     HIDDEN_WIDTHS,
+    Pairs,
     accepts_keyword,
+    call_user,
     fixed_depth,
     gradient_name,
     l2_parameter,
     lecture_arrays,
+    reads_by_name,
     row_bias,
+    said,
 )
 
 NAME = "lecture"
@@ -24,7 +32,7 @@ LAYOUT = None               # either: rows (the lecture's) unless the caller say
 LOSS, L2_CONVENTION = "softmax-ce", "keras"
 ALWAYS_L2 = False
 LOSSES = None
-EXTENSIONS = True           # dropout and batch norm: keep_prob=, masks=, batch_norm=, bn_eps=, training=
+EXTENSIONS = ("dropout", "batch_norm")   # keep_prob=, masks=, batch_norm=, bn_eps=, training=
 SOURCE_PATTERN = r"def\s+{entry}\s*\("
 ENTRY = "backprop"
 
@@ -39,6 +47,11 @@ def gradable(names, L):
 
 def looks_like(defines):
     return ENTRY in defines
+
+
+def owns(defined, entry=None):
+    """Whether a notebook cell that defines these names defines the function this style calls."""
+    return (entry or ENTRY) in defined
 
 
 def needs(entry, others=()):
@@ -63,6 +76,16 @@ def _third_argument(function):
     return names[2] if len(names) > 2 else "params"
 
 
+def _fourth_required(function):
+    """Whether backprop takes a fourth argument that has no default (and is not one we pass by name)."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return (len(parameters) > 3 and parameters[3].default is parameters[3].empty
+            and parameters[3].kind in (parameters[3].POSITIONAL_ONLY, parameters[3].POSITIONAL_OR_KEYWORD))
+
+
 def call(namespace, function, options, arrays):
     """backprop(X, Y, params, activation=…[, loss=…][, l2=λ]) -> a dict of lecture names, or a (loss, grads) pair.
 
@@ -72,9 +95,17 @@ def call(namespace, function, options, arrays):
     else None), batch_norm=True/False, bn_eps=ε and training=True/False, each where its signature takes it.
     """
     function = getattr(namespace, function)
-    params = [tuple(arrays[f"{name}{l}"] for name in ("W", "b", "gamma", "beta", "rmu", "rvar") if f"{name}{l}" in arrays)
-              for l in range(1, options["layers"] + 1)]
-    kwargs = {"activation": options["activation"]}
+    names = ("W", "b", "gamma", "beta", "rmu", "rvar")
+    pairs = [tuple(arrays[f"{name}{l}"] for name in names if f"{name}{l}" in arrays)
+             for l in range(1, options["layers"] + 1)]
+    named = {f"{name}{l}": arrays[f"{name}{l}"] for l in range(1, options["layers"] + 1) for name in names
+             if f"{name}{l}" in arrays}
+    params = named if reads_by_name(function, _third_argument(function)) else Pairs(pairs, named)
+    kwargs, args = {}, []
+    if accepts_keyword(function, "activation"):
+        kwargs["activation"] = options["activation"]
+    elif _fourth_required(function):  # backprop(X, Y, params, act): the activation, under a name of its own
+        args.append(options["activation"])
     if accepts_keyword(function, "loss"):
         kwargs["loss"] = options["loss"]
     if options.get("l2_name"):
@@ -84,11 +115,13 @@ def call(namespace, function, options, arrays):
                   "training": options["training"],
                   "masks": [arrays[f"D{l}"] for l in range(1, options["layers"]) if f"D{l}" in arrays] or None}
         kwargs.update({key: value for key, value in extras.items() if accepts_keyword(function, key)})
-    returned = function(arrays["X"], arrays["Y"], params, **kwargs)
+    returned = call_user(function, arrays["X"], arrays["Y"], params, *args, **kwargs)
     if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):
         loss, grads = returned  # (loss, grads), CS231n-style: grads may be keyed by the parameters' names
         returned = {"J": loss}
         for key, value in grads.items():
             name = gradient_name(key, grads)
             returned[name] = row_bias(name, value) if name != key else value
-    return lecture_arrays(returned, options["names"], np.dtype(arrays["X"].dtype))
+    notes = [f"{getattr(function, '__name__', 'backprop')} reads its parameters by name: it was given a dict (params[\"W1\"], …)"] \
+        if isinstance(params, dict) else []
+    return (*lecture_arrays(returned, options["names"], np.dtype(arrays["X"].dtype)), said(notes))
