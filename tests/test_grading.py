@@ -69,17 +69,27 @@ def make_class(folder):
 # every probe where m > 1; each costs its share of dW/db (2 of its 4 tensors; 3 of 6 on deeper).  dZ2 doubled:
 # only dZ2 costs (dW2, db2, dA1, dZ1, dW1, db1 follow from it by the lecture's formulas: ↳, free) — one of the
 # three dZ/dA tensors, one of five on deeper, on every probe (m = 1 too).  An assert on m > 1: m1 earns nothing.
+# None of these files takes λ, so the l2 probe is not run on them; it is scored like the probes run: the share of
+# their points (MAX − PER_PROBE) earned.
+
+
+def scored(lost):
+    """The score of a file that loses `lost` points on the probes run, the l2 probe at the same share."""
+    run = MAX - PER_PROBE
+    return (run - lost) + PER_PROBE * (run - lost) / run
+
+
 EXPECTED = {
     "alice.py": ("ok", MAX, None),
-    "bob.py": ("mismatch", MAX - (2 * 2 * 2 / 4 + 5 * 2 * 2 / 4 + 2 * 3 / 6), "dW2 on probe lecture"),
-    "carl.py": ("mismatch", MAX - (2 * 1 / 3 + 6 * 1 / 3 + 1 / 5), "dZ2 on probe lecture"),
+    "bob.py": ("mismatch", scored(2 * 2 * 2 / 4 + 5 * 2 * 2 / 4 + 2 * 3 / 6), "dW2 on probe lecture"),
+    "carl.py": ("mismatch", scored(2 * 1 / 3 + 6 * 1 / 3 + 1 / 5), "dZ2 on probe lecture"),
     "dave.py": ("timeout", 0, None),
     "erin.py": ("crashed", 0, None),
     "finn.py": ("exit", 0, None),
     "gus.py": ("output", 0, None),
     "hana.ipynb": ("ok", MAX, None),
     "ivan": ("ok", MAX, None),
-    "jo.py": ("mismatch", MAX - PER_PROBE, "probe m1"),
+    "jo.py": ("mismatch", scored(PER_PROBE), "probe m1"),
 }
 REASONS = {
     "dave.py": "dave.py: your code ran longer than the 2 s timeout in backprop",
@@ -146,7 +156,7 @@ def test_each_results_json_is_gradescopes_format(graded):
 def test_the_students_summary_shows_the_visible_failure_and_says_what_is_hidden(graded):
     _, _, _, out = graded
     bob = json.loads((out / "results" / "bob.py.json").read_text())
-    assert bob["output"].startswith("**42 / 50 points**")
+    assert bob["output"].startswith(f"**{round(EXPECTED['bob.py'][1], 2):g} / 50 points**")
     assert "visible tests (lecture): 8 / 10 points" in bob["output"]
     assert "✗ **dW2** — the first divergence: dW2 is m = 300 times the lecture's" in bob["output"]
     assert "after grades are published" in bob["output"]
@@ -172,7 +182,7 @@ def test_the_csv_has_one_row_per_submission(graded):
 def test_feedback_summary_and_histogram_are_written(graded):
     _, _, _, out = graded
     feedback = (out / "feedback" / "carl.py.txt").read_text()
-    assert feedback.startswith("carl.py: 47.13 / 50 points (mismatch)")
+    assert feedback.startswith(f"carl.py: {round(EXPECTED['carl.py'][1], 2):g} / 50 points (mismatch)")
     assert "✗ first divergence: dZ2 on probe lecture" in feedback
     assert "the lecture's line: dZ2 = A2 − Y" in feedback
     assert "↳ dA1, dZ1: wrong only because of dZ2 — no points lost for them" in feedback
@@ -327,7 +337,8 @@ def test_gradescope_one_submission_folder(tmp_path, cli):
     results = tmp_path / "results.json"
     code, _, err = cli("grade", tmp_path / "submission", "--gradescope", results, "--file", "backprop.py")
     document = json.loads(results.read_text())
-    assert code == 1 and document["score"] == 42 and len(document["tests"]) == 36
+    assert code == 1 and document["score"] == pytest.approx(EXPECTED["bob.py"][1], abs=1e-3)
+    assert len(document["tests"]) == 36
     code, _, err = cli("grade", tmp_path / "submission", tmp_path / "submission", "--gradescope", results)
     assert code == 2 and "--gradescope FILE writes one submission's results: give one SUBMISSION" in err
 

@@ -15,7 +15,7 @@ from crosscheck.student import styles
 from crosscheck.student.runner import Runner
 
 HERE = Path(__file__).resolve().parent
-CALLABLES = ("default_layers", "gradable", "looks_like", "needs", "describe", "call")
+CALLABLES = ("default_layers", "gradable", "looks_like", "owns", "needs", "describe", "call")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ LAYOUT = "rows"
 LOSS, L2_CONVENTION = "softmax-ce", "keras"
 ALWAYS_L2 = False
 LOSSES = ("softmax-ce",)
-EXTENSIONS = False
+EXTENSIONS = ()
 SOURCE_PATTERN = r"def\s+backward\s*\("
 
 
@@ -31,6 +31,10 @@ def gradable(names, L):
 
 def looks_like(defines):
     return {"forward", "backward"} <= set(defines)
+
+
+def owns(defined, entry=None):
+    return bool({"forward", "backward"} & set(defined))
 
 
 def needs(entry, others=()):

@@ -27,7 +27,7 @@ J = 1             # the loss
 "dW/db" = 2       # dW[l] and db[l]
 
 [probes]          # each probe's weight (it multiplies the points above); 0 leaves the probe out; a probe the
-                  # code cannot be asked costs nothing, as the self-check does not fail it
+                  # code cannot be asked is scored like the probes it was (the share of their points it earned)
 lecture = 2       # the problem as asked
 biases = 1
 he = 1

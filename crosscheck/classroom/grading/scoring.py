@@ -159,8 +159,15 @@ def _track(live, lock, session, add):
 
 
 def _score_tests(result, assignment, run):
-    """Every test of the assignment, scored from the run (None: the submission was not run)."""
+    """Every test of the assignment, scored from the run (None: the submission was not run).
+
+    A probe the code cannot be asked (written for one depth, it takes no L2 strength) is not failed by the
+    self-check, so it costs nothing either — it is scored like the probes the code was asked: the share of their
+    points it earned.  A green self-check is full marks; code that earns nothing on the probes run earns nothing on
+    the ones it could not be asked.
+    """
     scheme = assignment.scheme
+    unasked = []
     for probe_name, group, points in assignment.tests:
         probe = assignment.probes[probe_name]
         test = Test(probe_name, group, probe.title, points, visibility=scheme.visibility(probe_name))
@@ -170,10 +177,7 @@ def _score_tests(result, assignment, run):
             continue
         outcome = run.result_of(probe_name) if run is not None else None
         if outcome is None and run is not None and probe_name in run.skipped:
-            # the code cannot be asked this probe (written for one depth, takes no L2 strength): the self-check does
-            # not fail it, so neither does the grade — a green self-check is full marks
-            test.score = test.max_score
-            test.lines.append(f"not run on this probe: {md(run.skipped[probe_name])} — no points lost")
+            unasked.append(test)  # scored below, like the probes it was asked
             continue
         if outcome is None:
             test.lines.append("not run on this probe: it did not apply")
@@ -182,6 +186,12 @@ def _score_tests(result, assignment, run):
             test.lines.append(f"your code failed on this probe: {md(outcome.failure.message)}")
             continue
         _score(test, outcome, assignment)
+    asked = [t for t in result.tests if t not in unasked]
+    share = sum(t.score for t in asked) / sum(t.max_score for t in asked) if asked else 0.0
+    for test in unasked:
+        test.score = test.max_score * share
+        test.lines.append(f"not run on this probe: {md(run.skipped[test.probe])} — scored like the probes run: "
+                          f"{100 * share:.0f} % of their points")
     for test in result.tests:
         test.score = round_score(test.score)
 
@@ -233,20 +243,31 @@ def _score(test, probe_result, assignment):
             line = lecture_line(name, net, layout)
             lines.append(f"{verdict.MARKS[kind]} **{name}**{' — the first divergence' if c is first else ''}: "
                          f"{md(cause)}" + (f" (the lecture's line: `{line}`)" if line else ""))
-    checked = len(names) - len(absent)  # a tensor not returned is not checked: it neither earns nor costs
-    test.score = test.max_score * credited / checked if checked else test.max_score
+    # a tensor not returned is not checked, and is scored like those that were: within its group, the group's
+    # returned tensors share the points; a group with none returned earns the share the probe's returned tensors
+    # earned — green is full marks, and only wrong gradients returned earn nothing for the rest
+    checked = len(names) - len(absent)
+    test.score = test.max_score * (credited / checked if checked else _returned_share(probe_result, assignment))
     if inherited:
         lines.append(f"{verdict.MARKS[verdict.INHERITED]} {', '.join(inherited)}: wrong only because of "
                      f"{first.tensor if first else 'an earlier tensor'} — no points lost for "
                      f"{'them' if len(inherited) > 1 else 'it'}")
     if absent:
         lines.append(f"{verdict.MARKS[verdict.NOT_PROVIDED]} {', '.join(absent)}: not returned, so not checked — "
-                     f"no points lost, as the self-check does not fail {'them' if len(absent) > 1 else 'it'} either")
+                     f"scored like the tensors returned")
     agreed = [n for n in names if verdict.of(by_name[n]) == verdict.AGREES]
     if agreed:
         lines.insert(0, f"{verdict.MARKS[verdict.AGREES]} {', '.join(agreed)} "
                         f"{'agree' if len(agreed) > 1 else 'agrees'} with the reference")
     test.lines = lines
+
+
+def _returned_share(probe_result, assignment):
+    """The share of a probe's returned gradable tensors that earn their points (agree, or are inherited)."""
+    names = gradable(assignment.style, probe_result.probe.problem.net)
+    kinds = [verdict.of(c) for c in probe_result.outcome.comparisons if c.tensor in names]
+    returned = [k for k in kinds if k != verdict.NOT_PROVIDED]
+    return sum(k in (verdict.AGREES, verdict.INHERITED) for k in returned) / len(returned) if returned else 0.0
 
 
 def md(text):
