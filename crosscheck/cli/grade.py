@@ -41,7 +41,7 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="seed of the problem and the probes (default 0)")
     parser.add_argument("--jobs", type=options.positive_int, default=_cores(), metavar="N",
                         help=f"submissions graded at once (default {_cores()}: one per core)")
-    options.add_limit_arguments(parser, who="a submission")
+    options.add_limit_arguments(parser, who="a submission", grader=True)
     parser.add_argument("--out", metavar="DIR", help="write grades.csv, summary.txt, histogram.png, feedback/ and "
                                                       "results/ (Gradescope's results.json per submission) here")
     parser.add_argument("--gradescope", metavar="FILE", help="one submission: write Gradescope's results.json here "
