@@ -67,15 +67,15 @@ class Boundary:
     python: str = sys.executable    # the interpreter the worker runs on
 
     def describe(self):
-        """One line for every report: the boundary the code ran in."""
+        """One line for every report: the boundary the code ran in, and, where it is not bwrap, what it could reach."""
         if self.kind == "bwrap":
-            return ("bwrap sandbox: its own pid, network, ipc and mount namespaces, the system read-only, a private "
-                    "folder with a copy of the submission, no network")
+            return ("bwrap: its own pid, network, ipc and mount namespaces, the system read-only, a private copy of "
+                    "its folder, no network")
         if self.kind == "user":
-            return (f"an unprivileged user of its own, no sandbox ({self.why}): it can read the system's files and "
-                    f"reach the network")
-        return (f"no sandbox ({self.why}): the code ran as {_user_name()}, with that user's files, processes and "
-                f"network (docs/untrusted-code.md)")
+            return (f"⚠ user, no sandbox ({self.why}): a user of its own, but the code could read the system's files "
+                    f"and reach the network")
+        return (f"⚠ none ({self.why}): the code ran as {_user_name()}, with that user's files, processes and network "
+                f"(docs/untrusted-code.md)")
 
     @property
     def root(self):

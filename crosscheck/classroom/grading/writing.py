@@ -166,8 +166,7 @@ def summary(results, assignment):
 
 def boundary_line(assignment):
     """What every submission's code ran in, in one line (a warning where there was no sandbox)."""
-    boundary = assignment.runner.boundary
-    return f"{'⚠ ' if boundary.kind != 'bwrap' else ''}sandbox: {boundary.describe()}"
+    return f"sandbox: {assignment.runner.boundary.describe()}"
 
 
 def _short(text, limit):
