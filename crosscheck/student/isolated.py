@@ -256,12 +256,12 @@ class Isolated(Implementation):
             raise self._timed_out(doing)
         if self._flooded():  # whatever it answered: what it printed past the limit was cut off (RLIMIT_FSIZE)
             raise self._flood(doing)
-        self._imported(reply.get("imports"), doing)
+        self._imported(reply.get("imports"))
         if reply.get("ok") is True:
             return reply, result
         raise self._error(reply.get("error"))
 
-    def _imported(self, imports, doing):
+    def _imported(self, imports):
         """What the code imported that the checker cares about: crosscheck's own modules (always refused), the
         autograd frameworks (refused where `refuse` says; otherwise noted for the report)."""
         if imports is None:
@@ -273,11 +273,11 @@ class Isolated(Implementation):
         frameworks = [clean(n, 80) for n in imports.get("frameworks", []) if n in AUTOGRAD]
         refused = [n for n in frameworks if n in self.refuse]
         if own:
-            raise self._fail(UserCodeError, f"{self.path}: {doing} imports {own[0]}, crosscheck's own module (the "
-                                            f"reference, the engine, the adapters): a submission computes every "
-                                            f"tensor itself", kind="forbidden")
+            raise self._fail(UserCodeError, f"{self.path}: imports {own[0]}, crosscheck's own module (the reference, "
+                                            f"the engine, the adapters): a submission computes every tensor itself",
+                             kind="forbidden")
         if refused:
-            raise self._fail(UserCodeError, f"{self.path}: {doing} imports {refused[0]}, an autograd framework: this "
+            raise self._fail(UserCodeError, f"{self.path}: imports {refused[0]}, an autograd framework: this "
                                             f"assignment computes the gradients by hand ({{allow}} {refused[0]} "
                                             f"lets it)", kind="forbidden")
         self.imports = list(dict.fromkeys(self.imports + frameworks))

@@ -56,6 +56,7 @@ LOCALE = ("LANG", "LC_ALL", "LC_CTYPE")
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
            "NUMEXPR_NUM_THREADS")
 PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+PYTHON = sys.executable   # the interpreter workers run on (a test may name one the worker uid can read)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,6 @@ class Boundary:
 
     kind: str                       # bwrap, user or none
     why: str = None                 # why not bwrap (user, none), or None
-    python: str = sys.executable    # the interpreter the worker runs on
 
     def describe(self):
         """One line for every report: the boundary the code ran in, and, where it is not bwrap, what it could reach."""
@@ -81,6 +81,11 @@ class Boundary:
     def root(self):
         return os.geteuid() == 0
 
+    @property
+    def python(self):
+        """The interpreter the worker runs on."""
+        return PYTHON
+
 
 def _user_name():
     with contextlib.suppress(KeyError):
@@ -92,6 +97,8 @@ def _user_name():
 def choose(requested="auto"):
     """The Boundary for --sandbox: bwrap where it runs, else user where the checker is root, else none (auto);
     UsageError naming why when the one asked for cannot run here."""
+    if isinstance(requested, Boundary):
+        return requested
     if requested not in CHOICES:
         raise UsageError(f"choose from {', '.join(CHOICES)}", field="sandbox", value=requested)
     if requested == "none":
@@ -122,7 +129,7 @@ def _bwrap_problem():
         return "bwrap is not installed (Debian and Ubuntu: apt-get install bubblewrap)"
     cell = Cell(Boundary("bwrap"), None)
     try:
-        argv = cell.command([Boundary.python, "-I", "-S", "-c", "pass"])
+        argv = cell.command([PYTHON, "-I", "-S", "-c", "pass"])
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, env=cell.env,
                               pass_fds=cell.fds)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -138,14 +145,16 @@ def _bwrap_problem():
 def _user_problem():
     if os.geteuid() != 0:
         return "the checker is not root, so it cannot run code as another user"
-    uid = _first_uid()
+    uid, lease = _lease_uid()  # held meanwhile: no other grader's sweep of the uid ends the probe
     try:
-        done = subprocess.run([Boundary.python, "-I", "-S", "-c", "pass"], stdin=subprocess.DEVNULL,
+        done = subprocess.run([PYTHON, "-I", "-S", "-c", "pass"], stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=30, user=uid, group=uid, extra_groups=[], cwd="/")
     except (OSError, subprocess.SubprocessError) as exc:
         return f"uid {uid} cannot start Python ({exc})"
+    finally:
+        os.close(lease)
     if done.returncode != 0:
-        return f"uid {uid} cannot run {Boundary.python} (its folder is not readable by other users)"
+        return f"uid {uid} cannot run {PYTHON} (a folder above it is not readable by other users)"
     return None
 
 
@@ -198,7 +207,7 @@ def library_folders():
     """Where Python and NumPy live: the sandbox shows them read-only, and the worker finds NumPy there."""
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.dirname(os.path.realpath(numpy.__file__)))]
-    python = os.path.realpath(Boundary.python)
+    python = os.path.realpath(PYTHON)
     found.append(os.path.dirname(os.path.dirname(python)))
     return _outermost(os.path.realpath(p) for p in found if p)
 
@@ -568,8 +577,8 @@ def _process_table():
 
 
 def _uid_alive(uid):
-    """Whether a process of the uid is alive (a zombie is not), by its real uid: a process that made itself not
-    dumpable has root's /proc entries, not its own."""
+    """Whether a process of the uid is left, zombies too (they count against its next worker's process limit until
+    they are reaped), by its real uid: a process that made itself not dumpable has root's /proc entries."""
     for name in os.listdir(PROC):
         if not name.isdigit():
             continue
@@ -578,9 +587,7 @@ def _uid_alive(uid):
                 text = f.read(2048)
         except OSError:
             continue
-        state = text.split(b"State:", 1)[1].split()[0] if b"State:" in text else b"?"
-        real = int(text.split(b"Uid:", 1)[1].split()[0]) if b"Uid:" in text else None
-        if real == uid and state != b"Z":
+        if b"Uid:" in text and int(text.split(b"Uid:", 1)[1].split()[0]) == uid:
             return True
     return False
 

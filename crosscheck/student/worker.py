@@ -431,6 +431,10 @@ class ImportGuard:
             if spec is not None:
                 break
         if spec is None:
+            if top == "crosscheck":  # not found (a sandbox hides it): refused by its name all the same
+                self._note("own", name)
+                raise ImportError(f"{name} is crosscheck's own module, the checker's: a submission cannot import it",
+                                  name=name)
             return None
         places = [spec.origin] if spec.origin and os.path.isabs(spec.origin) else []
         places += list(spec.submodule_search_locations or [])
