@@ -371,7 +371,7 @@ class Isolated(Implementation):
         self._watched = now
         processes = self._cell.processes(self._process)
         total = sum(rss for _, rss in processes) / 1024
-        if len(processes) > 2 and total > self.memory:
+        if len(processes) > 1 and total > self.memory:
             raise self._fail(UserCodeError, f"{self.path}: your code and the processes it started needed more than "
                                             f"the {self.memory} MB memory limit together ({total:.0f} MB in "
                                             f"{len(processes)} processes) {doing}", kind="memory")

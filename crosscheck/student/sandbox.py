@@ -413,11 +413,13 @@ class Cell:
     # ---- what runs inside ----
 
     def processes(self, process):
-        """[(pid, resident KB)] of every live process inside (the worker's own included): the sandbox's init and its
-        descendants (bwrap: orphans go to that init), or the worker's (it is their subreaper)."""
+        """[(pid, resident KB)] of every live process of the code (the worker's own included): the descendants of the
+        sandbox's init (bwrap: orphans go to it), or of the worker (it is their subreaper)."""
         table = _process_table()
-        root = self.init_pid if self.kind == "bwrap" and self.init_pid else process.pid
-        inside = _descendants(table, root) | {root}
+        if self.kind == "bwrap" and self.init_pid:
+            inside = _descendants(table, self.init_pid)
+        else:
+            inside = _descendants(table, process.pid) | {process.pid}
         return [(pid, table[pid][1]) for pid in inside if pid in table and table[pid][2] != "Z"]
 
     def written(self):
