@@ -724,3 +724,20 @@ def test_the_checker_is_not_dumpable_once_it_has_run_a_worker(tmp_path):
     import crosscheck
     crosscheck.check(str(write_class(tmp_path, {"alice.py": CORRECT}) / "alice.py"), probes="lecture")
     assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE
+
+
+def test_the_output_limit_counts_every_worker_of_a_submission(cli, tmp_path):
+    """600 KB printed before the worker dies, on the two probes with m ≠ 300: each worker alone is under the 1 MB
+    limit, the two together are not — the second fails on the output limit, not on its end."""
+    source = attack("""
+        import os, sys
+        if X.shape[0] != 300:
+            print("x" * 600_000, flush=True)
+            os._exit(1)
+        """)
+    path = write_class(tmp_path, {"chatty.py": source}) / "chatty.py"
+    code, out, _ = cli("compare", "--frameworks", "none", "--impl", path, "--output-limit", "1")
+    odd_m = next(line for line in out.splitlines() if line.startswith("  ✗ odd-m"))
+    m1 = next(line for line in out.splitlines() if line.startswith("  ✗ m1"))
+    assert code == 1 and "ended in backprop without answering" in odd_m
+    assert "more than the 1 MB output limit" in m1

@@ -21,7 +21,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -39,7 +38,6 @@ from crosscheck.student.implementation import (
 )
 from crosscheck.student.notebooks import notebook_cells
 
-WORKER = worker.__file__
 STYLES_DIRECTORY = os.path.dirname(os.path.abspath(styles.__file__))
 STARTUP_SECONDS = 60      # Python and NumPy starting in the worker: not the user's time
 TAIL_BYTES, TAIL_LINES = 4096, 20
@@ -69,7 +67,7 @@ class Isolated(Implementation):
              the submission's earlier workers wrote, counted against it
     sandbox  the boundary: "auto", "bwrap", "user", "none" (crosscheck.student.sandbox.choose) or a Boundary
     home     what the worker's private folder holds a copy of: the student's folder or the file alone (grade);
-             None: the file's folder, read where it is (compare, the API)
+             None: the file's folder (compare, the API; crosscheck.student.sandbox.Cell)
     processes  how many processes (threads included) the code may run at once
     refuse   autograd frameworks it may not import (AUTOGRAD): importing one is a failure of kind "forbidden"; it may
              never import crosscheck's own modules
@@ -93,8 +91,6 @@ class Isolated(Implementation):
         self.loader = "notebook" if self.path.endswith(".ipynb") else "module"
         self.function = entry
         self.description = None
-        # no reply can be larger than what the worker could hold
-        self.max_bytes = max(memory, 64) * 2**20 if memory else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         self._process = self._tmp = self._requests = self._replies = self._cell = None
         self._final_output = None
         self._array_names, self._array_bytes = (), 0   # what the pending request's reply may hold
