@@ -416,7 +416,8 @@ def daemon(results):
 def test_no_process_outlives_its_submission_to_rewrite_the_results(boundary, tmp_path, no_leftovers):
     results = tmp_path / "results.json"
     write_class(tmp_path / "submission", {"backprop.py": attack(daemon(results), base=WRONG)})
-    done = grade_process(tmp_path / "submission", boundary, "--gradescope", results, "--timeout", "10")
+    # --force, as the Gradescope kit runs it: with no boundary the daemon can write the file while it lives
+    done = grade_process(tmp_path / "submission", boundary, "--gradescope", results, "--timeout", "10", "--force")
     assert done.returncode == 1, done.stderr
     time.sleep(2)  # what a survivor would have needed to rewrite it
     document = json.loads(results.read_text())

@@ -114,13 +114,17 @@ while frame is not None:               # every dW1 up the stack, and every dict 
 
 
 def test_tampering_with_the_engine_and_the_callers_frames_cannot_turn_a_wrong_result_green(cli, tmp_path):
-    source = TAMPERING + WRONG.replace("    return out\n", textwrap.indent(FRAME_EDIT, "    ") + "    return out\n")
-    source = source.replace("    return out\n", "    out = {k: v for k, v in out.items()}\n    return out\n")
-    code, out, _ = compare(cli, impl(tmp_path, source), "--json")
+    frames = "import sys\n" + WRONG.replace("    return out\n", textwrap.indent(FRAME_EDIT, "    ") + "    return out\n")
+    frames = frames.replace("    return out\n", "    out = {k: v for k, v in out.items()}\n    return out\n")
+    code, out, _ = compare(cli, impl(tmp_path, frames), "--json")
     document = json.loads(out)
     assert code == 1 and document["ok"] is False
     assert document["first_divergence"]["framework"] == "impl"
     assert document["checked"] == ["impl"]
+    # reaching for the engine itself is refused, even inside a try (crosscheck.student.worker.ImportGuard)
+    code, out, _ = compare(cli, impl(tmp_path, TAMPERING + frames), "--json")
+    document = json.loads(out)
+    assert code == 2 and document["ok"] is False and "imports crosscheck, crosscheck's own module" in document["error"]
 
 
 def test_patching_numpy_at_import_never_blames_a_framework(cli, tmp_path):
