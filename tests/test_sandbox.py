@@ -272,29 +272,38 @@ def test_a_students_own_reference_py_is_theirs_to_import(cli, tmp_path):
     assert rows["kim"]["status"] == "ok" and rows["kim"]["score"] == MAX
 
 
-AUTOGRAD = {"kim/autograd.py": "def grad(f):\n    return f\n", "kim/backprop.py": "import autograd\n" + CORRECT}
+TORCH = "import torch\n" + CORRECT
 
 
 @holds_in(*GRADER_SIDE)
 def test_an_autograd_framework_is_forbidden_in_grade_unless_allowed(boundary, cli, tmp_path, no_leftovers):
-    write_class(tmp_path / "class", {**AUTOGRAD, "zz-alice.py": CORRECT})
+    write_class(tmp_path / "class", {"kim.py": TORCH, "zz-alice.py": CORRECT})
     _, rows, _ = grade(cli, tmp_path / "class", boundary)
-    assert rows["kim"]["status"] == "forbidden" and rows["kim"]["score"] == 0
-    assert "imports autograd, an autograd framework" in rows["kim"]["error"]
-    assert "--allow autograd lets it" in rows["kim"]["error"]
+    assert rows["kim.py"]["status"] == "forbidden" and rows["kim.py"]["score"] == 0
+    assert "imports torch, an autograd framework" in rows["kim.py"]["error"]
+    assert "--allow torch lets it" in rows["kim.py"]["error"]
     assert rows["zz-alice.py"]["score"] == MAX
-    _, rows, _ = grade(cli, tmp_path / "class", boundary, "--allow", "autograd")
+    pytest.importorskip("torch")
+    _, rows, _ = grade(cli, tmp_path / "class", boundary, "--allow", "torch")
+    assert rows["kim.py"]["status"] == "ok" and rows["kim.py"]["score"] == MAX
+
+
+def test_a_students_own_module_by_a_frameworks_name_is_theirs(cli, tmp_path):
+    write_class(tmp_path / "class", {"kim/autograd.py": "def grad(f):\n    return f\n",
+                                     "kim/backprop.py": "import autograd\n" + CORRECT})
+    _, rows, _ = grade(cli, tmp_path / "class", "auto")
     assert rows["kim"]["status"] == "ok" and rows["kim"]["score"] == MAX
 
 
 def test_compare_and_the_api_run_autograd_code_but_say_a_grader_would_refuse_it(cli, tmp_path):
+    pytest.importorskip("torch")
     import crosscheck
-    folder = write_class(tmp_path / "class", AUTOGRAD)
-    code, out, _ = cli("compare", "--frameworks", "none", "--impl", folder / "kim" / "backprop.py")
+    path = write_class(tmp_path, {"kim.py": TORCH}) / "kim.py"
+    code, out, _ = cli("compare", "--frameworks", "none", "--impl", path, "--probe", "lecture")
     assert code == 0 and "✓ all 12 tensors agree" in out
-    assert "⚠ a grader would refuse it: it imports autograd" in out
-    report = crosscheck.check(str(folder / "kim" / "backprop.py"))
-    assert report.ok and report.run.imports == ["autograd"] and "a grader would refuse it" in str(report)
+    assert "⚠ a grader would refuse it: it imports torch" in out
+    report = crosscheck.check(str(path), probes="lecture")
+    assert report.ok and report.run.imports == ["torch"] and "a grader would refuse it" in str(report)
     assert "a grader would refuse it" in report._repr_html_()
 
 

@@ -401,8 +401,8 @@ class ImportGuard:
     own         the checker's own folders (crosscheck, its reference, engine, adapters): nothing found there, and
                 nothing named crosscheck, is imported unless it lies in the submission's own folder (`home`: a
                 student's own reference.py is theirs) — the answer key stays out of reach
-    frameworks  autograd frameworks (torch, jax, …): each one imported is noted, for the report; those in `refuse`
-                (grade's) are not imported at all
+    frameworks  autograd frameworks (torch, jax, …), but a module of the student's own by that name: each one imported
+                is noted, for the report; those in `refuse` (grade's) are not imported at all
     Every reply carries what was noted (report()); the checker decides what it means.
     """
 
@@ -417,12 +417,6 @@ class ImportGuard:
         top = name.partition(".")[0]
         if top == STYLES_PACKAGE:  # the worker's own styles, loaded by path: ours, and no answer key
             return None
-        if top in self.frameworks:
-            self._note("frameworks", top)
-            if top in self.refuse:
-                raise ImportError(f"{top} is not allowed in this assignment: compute the gradients yourself",
-                                  name=name)
-            return None
         spec = None
         for finder in sys.meta_path:  # where the import would come from, found as it would be found
             if finder is self or not hasattr(finder, "find_spec"):
@@ -430,17 +424,20 @@ class ImportGuard:
             spec = finder.find_spec(name, path, target)
             if spec is not None:
                 break
-        if spec is None:
-            if top == "crosscheck":  # not found (a sandbox hides it): refused by its name all the same
-                self._note("own", name)
-                raise ImportError(f"{name} is crosscheck's own module, the checker's: a submission cannot import it",
-                                  name=name)
-            return None
-        places = [spec.origin] if spec.origin and os.path.isabs(spec.origin) else []
-        places += list(spec.submodule_search_locations or [])
+        places = [spec.origin] if spec is not None and spec.origin and os.path.isabs(spec.origin) else []
+        places += list(spec.submodule_search_locations or []) if spec is not None else []
         places = [os.path.realpath(p) for p in places]
-        own = top == "crosscheck" or any(_inside(p, folder) for p in places for folder in self.own)
-        if own and not (places and self.home and all(_inside(p, self.home) for p in places)):
+        theirs = bool(places) and self.home is not None and all(_inside(p, self.home) for p in places)
+        if theirs:  # the student's own module, whatever its name (their reference.py, their autograd.py)
+            return spec
+        if top in self.frameworks:
+            self._note("frameworks", top)
+            if top in self.refuse:
+                raise ImportError(f"{top} is not allowed in this assignment: compute the gradients yourself",
+                                  name=name)
+            return spec
+        # crosscheck by its name (a sandbox hides it: refused all the same), anything found in its folders
+        if top == "crosscheck" or any(_inside(p, folder) for p in places for folder in self.own):
             self._note("own", name)
             raise ImportError(f"{name} is crosscheck's own module, the checker's: a submission cannot import it",
                               name=name)
@@ -451,10 +448,13 @@ class ImportGuard:
             self.noted[kind].append(name[:80])
 
     def report(self):
-        """What was noted so far (the frameworks found in sys.modules too: imported by any means)."""
-        for module in list(sys.modules):
-            if module.partition(".")[0] in self.frameworks:
-                self._note("frameworks", module.partition(".")[0])
+        """What was noted so far (the frameworks found in sys.modules too, imported by any means, but the student's
+        own)."""
+        for name, module in list(sys.modules.items()):
+            top = name.partition(".")[0]
+            where = getattr(module, "__file__", None)
+            if top in self.frameworks and not (where and self.home and _inside(os.path.realpath(where), self.home)):
+                self._note("frameworks", top)
         return {kind: list(names) for kind, names in self.noted.items() if names}
 
 
