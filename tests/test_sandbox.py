@@ -751,3 +751,46 @@ def test_the_output_limit_counts_every_worker_of_a_submission(cli, tmp_path):
     m1 = next(line for line in out.splitlines() if line.startswith("  ✗ m1"))
     assert code == 1 and "ended in backprop without answering" in odd_m
     assert "more than the 1 MB output limit" in m1
+
+
+def test_bwrap_started_by_an_unprivileged_user_holds_too(tmp_path):
+    """A student's own machine: the checker is not root, bwrap makes a user namespace, the worker keeps that user
+    and no privilege — and the private folder is still all it can write."""
+    import shutil
+    import tempfile
+    if os.geteuid() != 0:
+        pytest.skip("becoming an unprivileged user needs root")
+    python = worker_python()
+    if python is None or sandbox.bwrap_path() is None:
+        pytest.skip("needs bwrap and a Python the unprivileged uid can run")
+    folder = Path(tempfile.mkdtemp(prefix="crosscheck-unprivileged-"))
+    try:
+        probe = """
+            import os
+            for folder in ("/", "/dev", "/dev/shm", "/usr", "/opt/crosscheck-worker"):
+                try:
+                    open(os.path.join(folder, "x"), "w").write("x")
+                    print("WROTE", folder)
+                except Exception:
+                    pass
+            print("AS", os.getuid())
+            """
+        (folder / "probe.py").write_text(attack(probe))
+        folder.chmod(0o755)
+        uid, lease = sandbox._lease_uid()
+        try:
+            numpy_folder = os.path.dirname(os.path.dirname(np.__file__))
+            script = (f"import sys; sys.path[:0] = [{str(ROOT)!r}, {numpy_folder!r}]; "
+                      f"from crosscheck.cli import main; sys.exit(main(sys.argv[1:]))")
+            done = subprocess.run([python, "-c", script, "compare", "--frameworks", "none", "--probe", "lecture",
+                                   "--impl", str(folder / "probe.py"), "--sandbox", "bwrap"], user=uid, group=uid,
+                                  extra_groups=[], capture_output=True, text=True, timeout=120, cwd="/",
+                                  env={"PATH": os.environ["PATH"], "HOME": str(folder)})
+        finally:
+            os.close(lease)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if "bwrap cannot run here" in done.stderr:
+        pytest.skip(done.stderr.strip())
+    assert done.returncode == 0, done.stderr
+    assert "sandbox     bwrap" in done.stdout and f"│ AS {uid}" in done.stdout and "WROTE" not in done.stdout

@@ -326,7 +326,7 @@ class Cell:
         size = self.copied + int(self.output_limit or 64 * 2**20) + 2**20
         args += reach(INSIDE_HOME) + ["--perms", "0777", "--size", str(size), "--tmpfs", INSIDE_HOME]
         args += ["--symlink", INSIDE_HOME, "/tmp"]
-        args += reach(os.path.join(INSIDE_WORKER, "worker.py")) + ["--perms", "0755", "--dir", INSIDE_WORKER]
+        args += reach(os.path.join(INSIDE_WORKER, "worker.py"))
         args += ["--ro-bind", worker.__file__, os.path.join(INSIDE_WORKER, "worker.py"),
                  "--ro-bind", os.path.dirname(os.path.abspath(styles.__file__)), os.path.join(INSIDE_WORKER, "styles")]
         for extra in extra_files:  # a style from a file of its own (styles.register), at its own path
@@ -346,8 +346,10 @@ class Cell:
         read, write = os.pipe()
         self._info = read
         self.fds.append(write)
-        # the sandbox's own root (bwrap's tmpfs, unbounded) read-only: the private folder is all it may write
-        args += ["--remount-ro", "/", "--info-fd", str(write), "--chdir", self.inside_root or INSIDE_HOME]
+        # the sandbox's own root and /dev (bwrap's tmpfs, unbounded: /dev/shm is in it) read-only: the private
+        # folder is all the code may write
+        args += ["--remount-ro", "/dev", "--remount-ro", "/", "--info-fd", str(write),
+                 "--chdir", self.inside_root or INSIDE_HOME]
         return args
 
     def config(self):
