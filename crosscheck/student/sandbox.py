@@ -55,7 +55,7 @@ PROC = "/proc"
 LOCALE = ("LANG", "LC_ALL", "LC_CTYPE")
 THREADS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
            "NUMEXPR_NUM_THREADS")
-PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+PR_SET_DUMPABLE = 4
 PYTHON = sys.executable   # the interpreter workers run on (a test may name one the worker uid can read)
 
 
@@ -209,7 +209,7 @@ def library_folders():
              os.path.dirname(os.path.dirname(os.path.realpath(numpy.__file__)))]
     python = os.path.realpath(PYTHON)
     found.append(os.path.dirname(os.path.dirname(python)))
-    return _outermost(os.path.realpath(p) for p in found if p)
+    return [p for p in _outermost(os.path.realpath(p) for p in found if p) if p != "/"]  # never the whole system
 
 
 def _outermost(paths):
