@@ -746,11 +746,10 @@ def test_the_output_limit_counts_every_worker_of_a_submission(cli, tmp_path):
             os._exit(1)
         """)
     path = write_class(tmp_path, {"chatty.py": source}) / "chatty.py"
-    code, out, _ = cli("compare", "--frameworks", "none", "--impl", path, "--output-limit", "1")
-    odd_m = next(line for line in out.splitlines() if line.startswith("  ✗ odd-m"))
-    m1 = next(line for line in out.splitlines() if line.startswith("  ✗ m1"))
-    assert code == 1 and "ended in backprop without answering" in odd_m
-    assert "more than the 1 MB output limit" in m1
+    code, out, _ = cli("compare", "--frameworks", "none", "--impl", path, "--output-limit", "1", "--json")
+    probes = {probe["name"]: probe for probe in json.loads(out)["probes"]}
+    assert code == 1 and probes["odd-m"]["kind"] == "ended" and probes["m1"]["kind"] == "output"
+    assert "more than the 1 MB output limit" in probes["m1"]["error"]
 
 
 def test_bwrap_started_by_an_unprivileged_user_holds_too(tmp_path):
