@@ -1,9 +1,11 @@
 """The grading benchmark: a generated class — correct submissions, every catalogued bug, a few that hang, crash,
-exit or flood their output — graded by `crosscheck grade`'s engine with isolation (a worker per submission).
+exit or flood their output — graded by `crosscheck grade`'s engine with isolation (a worker per submission),
+twice: inside the sandbox `grade` uses by default (bwrap where it runs) and with none, the figures side by side.
 It prints figures (submissions per second, peak memory per worker and of the grader); it asserts nothing.
 
     python -m bench.grading                                 # 100 submissions, --jobs 2, --timeout 5
     python -m bench.grading --submissions 200 --jobs 4 --keep /tmp/class
+    python -m bench.grading --sandbox bwrap                 # one boundary only
 
 Each bug is a file of its own: the correct implementation of crosscheck/bugs/steps.py with the catalogue's
 mutation written into it, so a worker imports NumPy and that file, nothing else.  The class is graded on the
@@ -74,12 +76,12 @@ def make_class(folder, n=100, bugs=None):
     return kinds
 
 
-def run(n=100, jobs=2, timeout=5.0, keep=None, out=print, bugs=None):
+def run(n=100, jobs=2, timeout=5.0, keep=None, out=print, bugs=None, sandbox="auto"):
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="crosscheck-grading-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
         kinds = make_class(folder, n, bugs)
-        assignment = grading.Assignment(grading.Scheme(), limits=Limits(timeout=timeout))
+        assignment = grading.Assignment(grading.Scheme(), limits=Limits(timeout=timeout, sandbox=sandbox))
         submissions = grading.discover([folder])
         start = time.perf_counter()
         results = grading.grade(submissions, assignment, jobs=jobs)
@@ -87,12 +89,12 @@ def run(n=100, jobs=2, timeout=5.0, keep=None, out=print, bugs=None):
     finally:
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
-    figures = summarize(results, kinds, wall, jobs, timeout)
+    figures = summarize(results, kinds, wall, jobs, timeout, assignment.runner.boundary.kind)
     out(report(figures, results, assignment))
     return figures, results
 
 
-def summarize(results, kinds, wall, jobs, timeout):
+def summarize(results, kinds, wall, jobs, timeout, sandbox):
     peaks = [r.peak_memory_mb for r in results if r.peak_memory_mb is not None]
     seconds = [r.seconds for r in results]
     statuses = {}
@@ -101,7 +103,7 @@ def summarize(results, kinds, wall, jobs, timeout):
     bugs = [r for r in results if kinds[r.name].startswith("bug")]
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
-        "submissions": len(results), "jobs": jobs, "timeout": timeout, "wall_seconds": wall,
+        "submissions": len(results), "jobs": jobs, "timeout": timeout, "wall_seconds": wall, "sandbox": sandbox,
         "per_second": len(results) / wall,
         "median_seconds": statistics.median(seconds), "max_seconds": max(seconds),
         "worker_peak_mb_median": statistics.median(peaks) if peaks else None,
@@ -116,7 +118,7 @@ def summarize(results, kinds, wall, jobs, timeout):
 def report(f, results, assignment):
     lines = [
         f"crosscheck grade · {f['submissions']} generated submissions · --jobs {f['jobs']} · --timeout {f['timeout']:g} s"
-        f" · {f['cores']} cores",
+        f" · {f['cores']} cores · --sandbox {f['sandbox']}",
         f"  wall time          {f['wall_seconds']:.1f} s  ({f['per_second']:.1f} submissions/s)",
         f"  per submission     median {f['median_seconds']:.2f} s, max {f['max_seconds']:.2f} s (a hang: the timeout)",
         f"  worker peak RSS    median {f['worker_peak_mb_median']:.0f} MB, max {f['worker_peak_mb_max']:.0f} MB "
@@ -126,9 +128,16 @@ def report(f, results, assignment):
         f"  catalogued bugs    {f['bugs']}, of which {f['bugs_losing_points']} lose points on the lecture's 2-4-3 "
         f"ReLU network (the others show on their own scenario's network)",
         "",
-        grading.summary(results, assignment).splitlines()[-3],
+        next(line for line in grading.summary(results, assignment).splitlines() if line.endswith(
+            f"full marks {sum(1 for r in results if r.score >= r.max_score)}")),
     ]
     return "\n".join(lines)
+
+
+def compared(figures):
+    """The throughput in each boundary, side by side, in one line."""
+    return "throughput: " + " · ".join(f"--sandbox {f['sandbox']} {f['per_second']:.1f} submissions/s"
+                                       for f in figures)
 
 
 def main(argv=None):
@@ -137,8 +146,16 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--keep", metavar="DIR", help="write the class here and keep it")
+    parser.add_argument("--sandbox", choices=("auto", "bwrap", "user", "none"), action="append",
+                        help="the boundary (repeatable; default: auto, then none)")
     args = parser.parse_args(argv)
-    run(args.submissions, args.jobs, args.timeout, args.keep)
+    figures = []
+    for i, sandbox in enumerate(args.sandbox or ["auto", "none"]):
+        if i:
+            print()
+        figures.append(run(args.submissions, args.jobs, args.timeout, args.keep, sandbox=sandbox)[0])
+    print()
+    print(compared(figures))
     return 0
 
 

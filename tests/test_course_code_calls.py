@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_oracle import cs231n_gradient_error, dls_gradient_error, lecture_gradient_error, load, source_module
+from course_oracle import cs231n_gradient_error, lecture_gradient_error, load, source_module
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

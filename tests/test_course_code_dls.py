@@ -154,8 +154,9 @@ def test_the_regularization_weeks_l2_and_dropout_pass_with_the_functions_each_pr
     module = load(EXAMPLES / "dls_regularization.py")
     assert dls_gradient_error(module, (2, 4, 3, 1), lambd=0.7) < 1e-6
     assert dls_gradient_error(module, (2, 4, 3, 1), keep_prob=0.86) < 1e-6
-    code, out, _ = compare(cli, EXAMPLES / "dls_regularization.py")
-    assert code == 0 and "✓ all 18 tensors agree with the reference in impl on 8 probes" in out
+    code, out, err = compare(cli, EXAMPLES / "dls_regularization.py")
+    assert code == 0, err
+    assert "✓ all 18 tensors agree with the reference in impl on 8 probes" in out
     assert ("calls on lecture, biases, he, non-square, odd-m, m1, seed: forward_propagation (reg_utils's), "
             "compute_cost (reg_utils's), backward_propagation (reg_utils's)") in out
     assert ("calls on l2: forward_propagation (reg_utils's), compute_cost_with_regularization, "

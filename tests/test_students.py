@@ -478,7 +478,8 @@ def test_an_exception_is_located_in_the_students_module_not_in_the_wrapper(cli, 
         def backprop(X, Y, params, activation="relu"):
             return {{"Z1": layers.layer(X, params[0][0])}}
         """
-    code, _, err = compare(cli, write(tmp_path, wrapper, name="grader/wrapper.py"))
+    # --sandbox none: a sandbox shows the wrapper its own folder only, not the student's beside it
+    code, _, err = compare(cli, write(tmp_path, wrapper, name="grader/wrapper.py"), "--sandbox", "none")
     assert code == 2 and f"{tmp_path / 'student' / 'layers.py'}:4: your backprop raised ValueError" in err
 
 

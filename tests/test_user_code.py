@@ -114,13 +114,17 @@ while frame is not None:               # every dW1 up the stack, and every dict 
 
 
 def test_tampering_with_the_engine_and_the_callers_frames_cannot_turn_a_wrong_result_green(cli, tmp_path):
-    source = TAMPERING + WRONG.replace("    return out\n", textwrap.indent(FRAME_EDIT, "    ") + "    return out\n")
-    source = source.replace("    return out\n", "    out = {k: v for k, v in out.items()}\n    return out\n")
-    code, out, _ = compare(cli, impl(tmp_path, source), "--json")
+    frames = "import sys\n" + WRONG.replace("    return out\n", textwrap.indent(FRAME_EDIT, "    ") + "    return out\n")
+    frames = frames.replace("    return out\n", "    out = {k: v for k, v in out.items()}\n    return out\n")
+    code, out, _ = compare(cli, impl(tmp_path, frames), "--json")
     document = json.loads(out)
     assert code == 1 and document["ok"] is False
     assert document["first_divergence"]["framework"] == "impl"
     assert document["checked"] == ["impl"]
+    # reaching for the engine itself is refused, even inside a try (crosscheck.student.worker.ImportGuard)
+    code, out, _ = compare(cli, impl(tmp_path, TAMPERING + frames), "--json")
+    document = json.loads(out)
+    assert code == 2 and document["ok"] is False and "imports crosscheck, crosscheck's own module" in document["error"]
 
 
 def test_patching_numpy_at_import_never_blames_a_framework(cli, tmp_path):
@@ -208,11 +212,10 @@ def test_a_memory_hog_is_stopped_at_the_memory_limit(cli, tmp_path):
 @pytest.mark.parametrize("memory", ["300", "0"], ids=["300 MB", "0: no limit"])
 def test_the_memory_limit_is_the_address_space_of_the_users_process(memory, cli, tmp_path):
     import resource
-    seen = tmp_path / "limit"
-    source = with_backprop(f"import resource; open({str(seen)!r}, 'w').write(repr(resource.getrlimit(resource.RLIMIT_AS)))\n")
-    code, _, _ = compare(cli, impl(tmp_path, source), "--memory", memory)
+    source = with_backprop("import resource; print('limit', resource.getrlimit(resource.RLIMIT_AS))\n")
+    code, out, _ = compare(cli, impl(tmp_path, source), "--memory", memory)
     expected = (300 * 2**20, 300 * 2**20) if memory == "300" else resource.getrlimit(resource.RLIMIT_AS)  # inherited
-    assert code == 0 and seen.read_text() == repr(expected)
+    assert code == 0 and f"│ limit {expected}" in out
 
 
 def test_numpy_starts_and_a_correct_file_passes_under_a_small_memory_limit(cli):
@@ -221,13 +224,14 @@ def test_numpy_starts_and_a_correct_file_passes_under_a_small_memory_limit(cli):
 
 
 def test_the_worker_and_what_it_started_end_with_the_check(cli, tmp_path):
+    """Without a sandbox too (where the child could write its pid here): the worker's descendants end with it."""
     pid_file = tmp_path / "child.pid"
     source = with_backprop(f"""
         import subprocess
         child = subprocess.Popen(["sleep", "60"])
         open({str(pid_file)!r}, "w").write(str(child.pid))
         """)
-    code, _, _ = compare(cli, impl(tmp_path, source))
+    code, _, _ = compare(cli, impl(tmp_path, source), "--sandbox", "none")
     assert code == 0
     pid = int(pid_file.read_text())
     for _ in range(200):  # killed with the worker's process group; reaped by whoever inherited it

@@ -35,7 +35,7 @@ from crosscheck.student.runner import Limits, Runner, probe_names
 
 def check(fn_or_path, *, layers=None, activation=None, loss=None, l2=0.0, l2_convention=None, style=None,
           layout=None, entry=None, frameworks=(), probes=None, partial=False, dtype="float64", batch=300, seed=0,
-          init="lecture", timeout=Limits.timeout, memory=Limits.memory):
+          init="lecture", timeout=Limits.timeout, memory=Limits.memory, sandbox=Limits.sandbox):
     """Check an implementation of the lecture's backprop on every probe: a Report.
 
     fn_or_path   a path to a .py file or a notebook (run in a worker process), or a function (the lecture's
@@ -49,6 +49,7 @@ def check(fn_or_path, *, layers=None, activation=None, loss=None, l2=0.0, l2_con
     probes       the probes to run: None (all that apply), a name, "a,b" or a list (crosscheck.engine.probes.PROBES)
     partial      a half-written implementation: a dW or db it does not return is not a failure
     timeout, memory   per call and for the worker's address space (MB), for a path
+    sandbox      the boundary a path runs in: "auto" (bwrap where it runs, the default), "bwrap", "user", "none"
 
     Bad arguments and a path that is not a file raise UsageError.  Code that cannot be checked — it fails to
     import, defines nothing to call, raises on the problem as asked — gives a Report that is not ok, whose .error
@@ -59,7 +60,7 @@ def check(fn_or_path, *, layers=None, activation=None, loss=None, l2=0.0, l2_con
     spec = Spec(layers=_layers(layers), activation=activation, loss=loss, l2=l2, l2_convention=l2_convention,
                 dtype=dtype, batch=batch, seed=seed, init=init)
     runner = Runner(style or "lecture", spec, layout=layout, entry=entry, probes=probe_names(probes), partial=partial,
-                    frameworks=_frameworks(frameworks), limits=Limits(timeout=timeout, memory=memory))
+                    frameworks=_frameworks(frameworks), limits=Limits(timeout=timeout, memory=memory, sandbox=sandbox))
     return Report(runner.run(fn_or_path))  # a UsageError reads in keyword arguments: str(exc)
 
 

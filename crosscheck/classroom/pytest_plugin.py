@@ -35,6 +35,9 @@ def pytest_addoption(parser):
                     help="rows (the lecture's) or columns (X (n0, m), W (n_out, n_in)); default: the style's")
     group.addoption("--crosscheck-timeout", type=float, default=60.0, metavar="SECONDS",
                     help="longest time the file may take per call, its import included (default 60)")
+    group.addoption("--crosscheck-sandbox", choices=("auto", "bwrap", "user", "none"), default="auto",
+                    help="the boundary the file runs in (crosscheck.student.sandbox; default auto: bwrap where it "
+                         "runs)")
 
 
 # ---- the fixture ------------------------------------------------------------------------------------
@@ -94,7 +97,8 @@ class Battery(pytest.File):
 
         config = self.config
         runner = Runner(config.getoption("crosscheck_style"), layout=config.getoption("crosscheck_layout"),
-                        limits=Limits(timeout=config.getoption("crosscheck_timeout")))
+                        limits=Limits(timeout=config.getoption("crosscheck_timeout"),
+                                      sandbox=config.getoption("crosscheck_sandbox")))
         self.opened = runner.open(str(self.path))  # a missing file is a usage error: pytest reports it
         config.add_cleanup(self.opened.close)
         self.run = None

@@ -2,7 +2,7 @@
 against the NumPy reference, in the lecture's names and convention.
 
 Your own implementation (--impl FILE.py or FILE.ipynb) runs in a worker process of its own, under --timeout and
---memory, written the way your course writes it (--style lecture | dls | cs231n, --layout rows | columns).  It
+--memory, inside --sandbox (bwrap where it runs: docs/untrusted-code.md), written the way your course writes it (--style lecture | dls | cs231n, --layout rows | columns).  It
 is checked on several probes — the problem as asked, then non-zero biases, He weights, other widths, odd m,
 m = 1, another seed, a deeper net and an L2 term where it takes them — and must return every dW and db
 (--partial: a half-written one).

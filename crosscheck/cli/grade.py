@@ -2,8 +2,10 @@
 
 SUBMISSION is a .py file or a notebook, a folder of them (one per student), or a folder of folders (one per
 student; the file in each: --file NAME, else the one there, else the one that defines the style's functions).
-Each submission runs under --timeout (per call) and --memory, --jobs at a time; one that hangs, crashes, exits
-or floods its output gets its row with the reason, and the batch always finishes.  Only the reference is
+Each submission runs under --timeout (per call), --budget (in all), --memory and --output-limit, inside --sandbox
+(bwrap where it runs: docs/untrusted-code.md), --jobs at a time; one that hangs, crashes, exits, floods its output
+or imports what it may not (crosscheck's reference; an autograd framework, unless --allow) gets its row with the
+reason, and the batch always finishes.  Only the reference is
 compared: no framework is imported (the reference is checked against them by `crosscheck compare`).
 
 Points: --scheme FILE.toml (`crosscheck grade --show-scheme` prints the default to start from).  Written:
@@ -42,7 +44,7 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="seed of the problem and the probes (default 0)")
     parser.add_argument("--jobs", type=options.positive_int, default=_cores(), metavar="N",
                         help=f"submissions graded at once (default {_cores()}: one per core)")
-    options.add_limit_arguments(parser, who="a submission")
+    options.add_limit_arguments(parser, who="a submission", grader=True)
     parser.add_argument("--out", metavar="DIR", help="write grades.csv, summary.txt, histogram.png, feedback/ and "
                                                       "results/ (Gradescope's results.json per submission) here")
     parser.add_argument("--gradescope", metavar="FILE", help="one submission: write Gradescope's results.json here "

@@ -18,7 +18,9 @@ from crosscheck.reference import (
     LOSSES,
 )
 from crosscheck.reference.data import DATASETS
+from crosscheck.student.isolated import AUTOGRAD
 from crosscheck.student.runner import Limits
+from crosscheck.student.sandbox import CHOICES as SANDBOXES
 
 
 def parse_layers(text):
@@ -154,17 +156,39 @@ def add_frameworks_argument(parser, known, default=None, extra=""):
                         help=f"a subset of {','.join(known)}, all, or none (default: {','.join(default)}){extra}")
 
 
-def add_limit_arguments(parser, who="your code"):
-    """--timeout --memory --output-limit: what the implementation's worker may use (the same defaults everywhere,
-    crosscheck.student.runner.Limits)."""
+def add_limit_arguments(parser, who="your code", grader=False):
+    """--timeout --memory --output-limit --sandbox (and, for a grader, --budget --allow): what the implementation's
+    worker may use (the same defaults everywhere, crosscheck.student.runner.Limits)."""
     defaults = Limits()
     parser.add_argument("--timeout", type=positive_float, default=defaults.timeout, metavar="SECONDS",
                         help=f"longest time {who} may take per call, its import included (default {defaults.timeout:g})")
     parser.add_argument("--memory", type=megabytes, default=defaults.memory, metavar="MB",
-                        help=f"most memory (address space) {who}'s process may use (default {defaults.memory}; 0: no "
-                             f"limit, e.g. for code that uses CUDA, which reserves tens of GB of address space)")
+                        help=f"most memory (address space) {who}'s process may use, and its processes together "
+                             f"(default {defaults.memory}; 0: no limit, e.g. for code that uses CUDA, which reserves "
+                             f"tens of GB of address space)")
     parser.add_argument("--output-limit", type=positive_float, default=defaults.output, metavar="MB",
-                        help=f"most {who} may print (default {defaults.output:g})")
+                        help=f"most {who} may write, printed and in files together (default {defaults.output:g})")
+    parser.add_argument("--sandbox", choices=SANDBOXES, default=defaults.sandbox,
+                        help=f"the boundary {who} runs in: bwrap (bubblewrap: its own namespaces, no network, a "
+                             f"private copy of its folder), user (an unprivileged user of its own; the checker must be "
+                             f"root), none, or auto (the first of these that works here; the default)")
+    if grader:
+        parser.add_argument("--budget", type=positive_float, default=None, metavar="SECONDS",
+                            help="longest time a submission may take in all, every probe together (default: 5 × "
+                                 "--timeout)")
+        parser.add_argument("--allow", type=framework_names, action="extend", default=[], metavar="NAME",
+                            help=f"let submissions import this autograd framework (refused by default: "
+                                 f"{', '.join(AUTOGRAD[:5])}, …); comma-separated or repeated")
+
+
+def framework_names(text):
+    """'torch,jax' -> ['torch', 'jax'], each one of the autograd frameworks a grader refuses."""
+    names = [name for name in text.replace(" ", "").split(",") if name]
+    unknown = [name for name in names if name not in AUTOGRAD]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"not an autograd framework a grader refuses: {', '.join(unknown) or text!r}; "
+                                         f"choose from {', '.join(AUTOGRAD)}")
+    return names
 
 
 def megabytes(text):
@@ -193,10 +217,18 @@ def problem(args):
 
 
 def limits(args):
-    """The Limits (crosscheck.student.runner) the implementation options give; the same defaults everywhere."""
+    """The Limits (crosscheck.student.runner) the implementation options give; the same defaults everywhere.  A
+    grader (--allow) refuses every autograd framework but those allowed, and has a budget (5 × --timeout by
+    default)."""
     defaults = Limits()
-    return Limits(timeout=getattr(args, "timeout", defaults.timeout), memory=getattr(args, "memory", defaults.memory),
-                  output=getattr(args, "output_limit", defaults.output), budget=getattr(args, "budget", defaults.budget))
+    timeout = getattr(args, "timeout", defaults.timeout)
+    grader = hasattr(args, "allow")
+    budget = getattr(args, "budget", defaults.budget)
+    return Limits(timeout=timeout, memory=getattr(args, "memory", defaults.memory),
+                  output=getattr(args, "output_limit", defaults.output),
+                  budget=budget if budget is not None or not grader else 5 * timeout,
+                  sandbox=getattr(args, "sandbox", defaults.sandbox),
+                  refuse=tuple(n for n in AUTOGRAD if n not in args.allow) if grader else defaults.refuse)
 
 
 def probe_names(text):

@@ -2,9 +2,13 @@
 
 Per tensor: shape check, max|Δ|, max|Δ| / max|ref|, the tolerance (crosscheck.tolerance), a verdict.
 NaN or inf never passes.  The first tensor that diverges is the one to look at, and gets a diagnosis
-(crosscheck.diagnose) naming the probable cause.  A later tensor that fails is "downstream" (↳) when it is
-what the lecture's formula gives on the candidate's own upstream tensors — it only inherits the first error;
-when it is not, it has a mistake of its own and gets a diagnosis of its own.
+(crosscheck.diagnose) naming the probable cause.  A later tensor that fails is "downstream" (↳) only when it is
+what the lecture's formula gives on the candidate's own upstream tensors — it only inherits the first error — and
+those upstream tensors are real: every one the formula reads was returned, in the reference's shape, finite, and
+not degenerate (not constant where the reference's is not: zeros, a constant).  A tensor with NaN or inf is never
+↳; in a candidate that transposed every matrix, a tensor is ↳ only when its transpose agrees with the reference.
+Otherwise it has a mistake of its own and gets a diagnosis of its own.  So a submission that computes nothing —
+NaN, zeros, noise, a constant, its inputs echoed — inherits nothing.
 
 A required tensor that is missing fails (for an implementation: every dW and db, unless it is partial).
 """
@@ -123,23 +127,71 @@ def compare(framework, candidate, reference, tolerances, scales=None, required=T
 def _judge_later(comparison, candidate, reference, scales, net, statuses, layout, transposed):
     """A tensor failing after the first divergence: inherited (↳), or a mistake of its own with its diagnosis."""
     name = comparison.tensor
+    got = np.asarray(candidate[name])
+    ref = np.asarray(reference[name])
+    if transposed and got.ndim == 2 and got.T.shape == ref.shape:  # one layout mix-up: its transpose must agree
+        max_abs, _ = measure(got.T, ref)
+        if np.isfinite(max_abs) and max_abs <= comparison.tolerance:
+            comparison.downstream = True
+            return
+        if comparison.got_shape is not None:
+            comparison.hint = (f"transposed like the others, and wrong besides: its transpose is not the reference "
+                               f"either (max|Δ| {max_abs:.3g} > tolerance {comparison.tolerance:.3g})")
+            return
     if comparison.got_shape is not None:
-        comparison.downstream = transposed  # one layout mix-up explains every transposed shape
-        if not transposed:
-            comparison.hint = diagnose(name, candidate, reference, comparison, scales, net, statuses, layout=layout)
+        comparison.hint = diagnose(name, candidate, reference, comparison, scales, net, statuses, layout=layout)
         return
-    local = local_reference(name, candidate, reference, net)
-    got = np.asarray(candidate[name], np.float64)
-    if local is None or not np.all(np.isfinite(got)) or np.shape(local) != got.shape:
-        comparison.downstream = True
-        return
-    float32 = np.asarray(reference["X"]).dtype == np.float32
-    scale = max(float(np.max(np.abs(local))) if np.size(local) else 0.0, comparison.tolerance)
-    if float(np.max(np.abs(got - local))) <= (1e-4 if float32 else 1e-8) * scale + comparison.tolerance:
-        comparison.downstream = True
-    else:
-        comparison.hint = diagnose(name, candidate, reference, comparison, scales, net, statuses, ref=local,
-                                   layout=layout)
+    read = _Reads(candidate)
+    local = local_reference(name, read, reference, net)
+    got = got.astype(np.float64)
+    if (local is not None and np.all(np.isfinite(got)) and np.all(np.isfinite(local))
+            and np.shape(local) == got.shape and _real_upstream(read.names, candidate, reference)):
+        float32 = np.asarray(reference["X"]).dtype == np.float32
+        scale = max(float(np.max(np.abs(local))) if np.size(local) else 0.0, comparison.tolerance)
+        if float(np.max(np.abs(got - local))) <= (1e-4 if float32 else 1e-8) * scale + comparison.tolerance:
+            comparison.downstream = True
+            return
+    comparison.hint = diagnose(name, candidate, reference, comparison, scales, net, statuses,
+                               ref=local if local is not None and np.all(np.isfinite(local)) else None,
+                               layout=layout)
+
+
+class _Reads:
+    """The candidate, noting every tensor the local reference looks up in it (its upstream tensors)."""
+
+    def __init__(self, candidate):
+        self.candidate, self.names = candidate, []
+
+    def __contains__(self, name):
+        self.names.append(name)
+        return name in self.candidate
+
+    def __getitem__(self, name):
+        return self.candidate[name]
+
+    def __getattr__(self, attribute):  # meta and the like
+        return getattr(self.candidate, attribute)
+
+
+def _real_upstream(names, candidate, reference):
+    """Whether every upstream tensor the local reference read of the candidate is real: finite, and not constant
+    where the reference's is not (zeros, a constant are nothing computed).  One the candidate did not return (a
+    course's grads have no dZ) was worked out by the lecture's formula from the ones it did, which are read and
+    judged in turn — from the inputs alone it is the reference's own, and then nothing it explains can be wrong."""
+    for name in dict.fromkeys(names):
+        if name not in reference.tensors:
+            continue
+        ref = np.asarray(reference[name], np.float64)
+        if name not in candidate or np.shape(candidate[name]) != ref.shape:
+            continue
+        got = np.asarray(candidate[name], np.float64)
+        if not np.all(np.isfinite(got)):
+            return False
+        if got.size > 1 and np.ptp(got) == 0 and np.ptp(ref) > 0:
+            return False
+        if got.size == 1 and got.item() == 0 and ref.item() != 0:
+            return False
+    return True
 
 
 def _all_transposed(candidate, reference, names):

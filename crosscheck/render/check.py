@@ -54,12 +54,26 @@ def check_report(report, colour=None, run=None):
         if run is not None and outcome.implementation:
             lines += [paint(f"  {'':<11} · {note}", "dim", enabled=colour) for note in run.notes]
         lines += _captured(name, run.output if run is not None and outcome.implementation else outcome.output, colour)
+    if run is not None:
+        lines += boundary_lines(run, colour)
     if report.outcomes:
         lines.append("")
     if run is not None and len(run.results) + len(run.skipped) > 1:
         lines += _probe_lines(run, colour) + [""]
     lines.append(run_verdict(run, colour) if run is not None else check_verdict(report, colour))
     return "\n".join(lines)
+
+
+def boundary_lines(run, colour=False):
+    """What the code ran in (crosscheck.student.sandbox), and whether a grader would refuse it: a line each, a
+    warning where there was no sandbox."""
+    lines = []
+    if run.boundary is not None:
+        lines.append(paint(f"  {'sandbox':<11} {run.boundary.describe()}",
+                           "dim" if run.boundary.kind == "bwrap" else "yellow", enabled=colour))
+    if run.refused_by_graders:
+        lines.append(paint(f"  ⚠ {run.refused_by_graders}", "yellow", enabled=colour))
+    return lines
 
 
 def _layout_of(report):

@@ -22,6 +22,7 @@ CELL = "padding: 1px 10px; text-align: {align}; border: none"
 def report_html(report):
     """A crosscheck.classroom.api.Report as HTML."""
     parts = [_header(report), _verdict(report)]
+    parts += [_line(" ".join(line.split()), AMBER if "⚠" in line else GREY) for line in render.boundary_lines(report.run)]
     if report.report is not None:
         parts.append(_table(report))
         parts.append(_provided(report))

@@ -3,11 +3,14 @@
     with Isolated("my_backprop.py", timeout=60, memory=4096, style="lecture") as impl:
         trace = impl.run(problem)                    # as often as needed, one worker
 
-Isolated starts crosscheck/student/worker.py in a session of its own and talks to it over two pipes, in frames of
-JSON and np.save'd arrays (never pickle).  Everything the worker sends is validated here: names are strings,
-values arrays of real numbers of a size it could have made; anything else is the user's code failing.  A call
-that raises, returns something that cannot be compared, ends the process, runs past the timeout or needs more
-memory than the limit is a UserCodeError: one line naming the file and line.
+Isolated starts crosscheck/student/worker.py inside its boundary (crosscheck.student.sandbox: bwrap, an unprivileged
+user, or none), in a session of its own, and talks to it over two pipes, in frames of JSON and np.save'd arrays
+(never pickle).  Everything the worker sends is read as hostile: a frame's sizes are bounded by what the request
+can return, names are the lecture's, values arrays of real numbers; anything else — any byte sequence, any
+exception while reading it — is "not a valid answer", and a reply that comes after the deadline is a timeout.  A
+call that raises, returns something that cannot be compared, ends the process, runs past the timeout, needs more
+memory than the limit (its processes together), writes more than the output limit (its files and what it prints,
+together) or imports what it may not is a UserCodeError: one line naming the file and line.
 """
 import contextlib
 import fcntl
@@ -18,11 +21,12 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
 from crosscheck.errors import UsageError, UserCodeError
+from crosscheck.reference.trace import computed_names
+from crosscheck.student import sandbox as sandbox_module
 from crosscheck.student import styles, worker
 from crosscheck.student.implementation import (
     Implementation,
@@ -34,11 +38,16 @@ from crosscheck.student.implementation import (
 )
 from crosscheck.student.notebooks import notebook_cells
 
-WORKER = worker.__file__
 STYLES_DIRECTORY = os.path.dirname(os.path.abspath(styles.__file__))
 STARTUP_SECONDS = 60      # Python and NumPy starting in the worker: not the user's time
 TAIL_BYTES, TAIL_LINES = 4096, 20
 MAX_NAMES = 1000
+WATCH_SECONDS = 0.2       # how often the processes' memory together is looked at
+# autograd frameworks: the worker notes each one the code imports (a report says a grader would refuse it), and
+# refuses those a grader refuses (crosscheck.student.runner.Limits.refuse)
+AUTOGRAD = ("torch", "tensorflow", "keras", "tf_keras", "jax", "jaxlib", "flax", "optax", "haiku", "equinox",
+            "autograd", "mxnet", "paddle", "chainer", "theano", "pytensor", "tinygrad", "mlx", "micrograd", "mygrad",
+            "oneflow", "mindspore", "torchvision", "functorch", "pytorch_lightning", "lightning")
 # what native code says on stderr before it dies of a failed allocation
 OUT_OF_MEMORY = ("memoryerror", "memory allocation", "cannot allocate memory", "bad_alloc", "out of memory",
                  "failed to map segment")
@@ -53,8 +62,15 @@ class Isolated(Implementation):
     style    lecture, dls or cs231n (STYLES): how the worker calls into the file
     layout   rows or columns; None: the style's own (dls: columns), else rows
     entry    the function or class to call (None: the style's: backprop, L_model_forward…, the CS231n class)
-    output_limit  MB the worker may write to its stdout and stderr (and to any file: RLIMIT_FSIZE); past it the
-             worker is killed and the call fails (kind "output"); None: no limit
+    output_limit  MB the code may write: its stdout and stderr and its files together (and each file: RLIMIT_FSIZE);
+             past it the worker is killed and the call fails (kind "output"); None: no limit.  output_used: bytes
+             the submission's earlier workers wrote, counted against it
+    sandbox  the boundary: "auto", "bwrap", "user", "none" (crosscheck.student.sandbox.choose) or a Boundary
+    home     what the worker's private folder holds a copy of: the student's folder or the file alone (grade);
+             None: the file's folder (compare, the API; crosscheck.student.sandbox.Cell)
+    processes  how many processes (threads included) the code may run at once
+    refuse   autograd frameworks it may not import (AUTOGRAD): importing one is a failure of kind "forbidden"; it may
+             never import crosscheck's own modules
     A file ending in .ipynb is a notebook: its code cells run in order in the worker, then it is called like a file.
 
     After close(), peak_memory_mb is the worker's peak resident memory (VmHWM, read just before it is stopped;
@@ -62,20 +78,24 @@ class Isolated(Implementation):
     """
 
     def __init__(self, path, timeout=60.0, memory=4096, name="impl", style="lecture", layout=None, entry=None,
-                 output_limit=None):
+                 output_limit=None, sandbox="auto", home=None, processes=32, refuse=(), output_used=0):
         self.style_module, self.layout = resolve_style(style, layout)
         self.path, self.name, self.timeout, self.memory = os.fspath(path), name, timeout, memory
-        self.output_limit = output_limit
+        self.output_limit, self.output_used = output_limit, output_used
+        self.boundary = sandbox if isinstance(sandbox, sandbox_module.Boundary) else sandbox_module.choose(sandbox)
+        self.home, self.processes, self.refuse = home, processes, frozenset(refuse)
+        self.imports = []          # autograd frameworks the code imported (not refused)
+        self.written = 0           # bytes it wrote (printed and in files), once closed
         self.peak_memory_mb = None
         self.style, self.entry = self.style_module.NAME, entry
         self.loader = "notebook" if self.path.endswith(".ipynb") else "module"
         self.function = entry
         self.description = None
         self.notes = []
-        # no reply can be larger than what the worker could hold
-        self.max_bytes = max(memory, 64) * 2**20 if memory else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        self._process = self._tmp = self._requests = self._replies = None
+        self._process = self._tmp = self._requests = self._replies = self._cell = None
         self._final_output = None
+        self._array_names, self._array_bytes = (), 0   # what the pending request's reply may hold
+        self._watched = 0.0
 
     @property
     def closed(self):
@@ -107,21 +127,25 @@ class Isolated(Implementation):
             raise
 
     def _start(self, absolute):
-        self._tmp = tempfile.mkdtemp(prefix="crosscheck-impl-")
+        sandbox_module.harden_checker()
+        self._tmp = tempfile.mkdtemp(prefix="crosscheck-impl-")  # the captures: the checker's, never the worker's
         self._captured = {stream: os.path.join(self._tmp, stream) for stream in ("stdout", "stderr")}
+        extra = [] if self._builtin_style() else [os.path.abspath(self.style_module.__file__)]
+        limit = self._output_left()
+        self._cell = sandbox_module.Cell(self.boundary, absolute, home=self.home, output_limit=limit,
+                                         processes=self.processes, extra_files=extra)
+        config = {**self._cell.config(), "memory": int(self.memory), "output": int(limit or 0),
+                  "frameworks": list(AUTOGRAD), "refuse": sorted(self.refuse),
+                  "subreaper": self.boundary.kind != "bwrap"}
         requests_r, requests_w = os.pipe()
         replies_r, replies_w = os.pipe()
         self._requests, self._replies = requests_w, replies_r
-        env = dict(os.environ)
-        # every thread's malloc arena reserves 64 MB of address space, which RLIMIT_AS counts as if used
-        env.setdefault("MALLOC_ARENA_MAX", "2")
         try:
             with open(self._captured["stdout"], "wb") as out, open(self._captured["stderr"], "wb") as err:
-                self._process = subprocess.Popen(
-                    [sys.executable, "-u", WORKER, str(requests_r), str(replies_w), str(int(self.memory)),
-                     str(int(self.output_limit * 2**20) if self.output_limit else 0)],
-                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(requests_r, replies_w),
-                    cwd=os.path.dirname(absolute), env=env, start_new_session=True)
+                self._process = self._cell.start(
+                    [self.boundary.python, "-I", "-B", "-u", self._cell.worker, str(requests_r), str(replies_w),
+                     json.dumps(config)],
+                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, pass_fds=(requests_r, replies_w))
         finally:
             os.close(requests_r)
             os.close(replies_w)
@@ -129,10 +153,13 @@ class Isolated(Implementation):
             os.set_blocking(fd, False)
             with contextlib.suppress(AttributeError, OSError):  # larger pipes: fewer wake-ups for large arrays (Linux)
                 fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 2**20)
+        if not self._cell.started(time.monotonic() + STARTUP_SECONDS):
+            raise self._ended("while starting")
         meta, _ = self._receive(time.monotonic() + STARTUP_SECONDS, "while starting")
         if meta.get("ready") is None:
             raise self._malformed("its first message was not the worker's")
-        load = self._style_request({"op": "load", "loader": self.loader, "path": absolute, "entry": self.entry})
+        load = self._style_request({"op": "load", "loader": self.loader, "path": self._cell.inside_path,
+                                    "entry": self.entry})
         if self.loader == "notebook":
             load["cells"] = notebook_cells(self.path)
         reply = self._request(load, {}, "while running it" if self.loader == "notebook" else "while importing it")[0]
@@ -168,10 +195,13 @@ class Isolated(Implementation):
                             else list(self.style_module.EXTENSIONS or ()),
                             "extension_l2": reply.get("extension_l2", True) is True, "notes": self.notes}
 
+    def _builtin_style(self):
+        return os.path.dirname(os.path.abspath(self.style_module.__file__)) == STYLES_DIRECTORY
+
     def _style_request(self, request):
         """A request for the style: its name, and its file when the worker does not know it (styles.register)."""
         request["caller"] = self.style
-        if os.path.dirname(os.path.abspath(self.style_module.__file__)) != STYLES_DIRECTORY:
+        if not self._builtin_style():
             request["style_path"] = os.path.abspath(self.style_module.__file__)
         return request
 
@@ -180,15 +210,29 @@ class Isolated(Implementation):
         options = call_options(problem.net, self.description["l2_name"])
         request = self._style_request({"op": "call", "function": self.function, "options": options})
         self._batch = problem.X.shape[0]
-        reply, result = self._request(request, call_inputs(problem, self.layout), f"in {self.function}")
+        # the reply holds the lecture's tensors of this network, none larger than the widest matrix its sizes make
+        widest = max((*problem.X.shape, *problem.net.sizes))
+        masks = {f"D{l}" for l in range(1, problem.net.L) if problem.net.dropout(l)}  # a style may read the code's own
+        self._array_names = frozenset(computed_names(problem.net)) | masks
+        self._array_bytes = 16 * widest**2 + 2**16
+        try:
+            reply, result = self._request(request, call_inputs(problem, self.layout), f"in {self.function}")
+        finally:
+            self._array_names, self._array_bytes = (), 0
         ignored = reply.get("ignored", [])
         if not (isinstance(ignored, list) and len(ignored) <= MAX_NAMES and all(isinstance(k, str) for k in ignored)):
             raise self._malformed("the list of ignored keys is not a list of strings")
         said = {"notes": _strings(reply.get("notes")), "calls": _strings(reply.get("calls"))}
-        return to_trace(result, [clean(k, 40) for k in ignored], problem.X, self.name, self.path, self.layout, said)
+        try:
+            return to_trace(result, [clean(k, 40) for k in ignored], problem.X, self.name, self.path, self.layout, said)
+        except UsageError:
+            raise
+        except Exception as exc:  # whatever the arrays are, the checker does not fail on them
+            raise self._malformed(f"arrays that cannot be read ({type(exc).__name__})") from None
 
     def close(self):
-        """Stop the worker and everything it started; keep what it printed."""
+        """Stop the worker and everything it started (then, and only then, is anything written of it); keep what it
+        printed and how much it wrote."""
         if self._process is not None:
             self._final_output = self.output
             self._kill()
@@ -196,6 +240,9 @@ class Isolated(Implementation):
             if getattr(self, fd) is not None:
                 os.close(getattr(self, fd))
                 setattr(self, fd, None)
+        if self._cell is not None:
+            self._cell.close()
+            self._cell = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -215,11 +262,35 @@ class Isolated(Implementation):
         deadline = time.monotonic() + self.timeout
         self._send(meta, arrays, deadline, doing)
         reply, result = self._receive(deadline, doing)
+        if time.monotonic() > deadline:  # it answered, but late (it may have stopped the checker meanwhile)
+            raise self._timed_out(doing)
         if self._flooded():  # whatever it answered: what it printed past the limit was cut off (RLIMIT_FSIZE)
             raise self._flood(doing)
+        self._imported(reply.get("imports"))
         if reply.get("ok") is True:
             return reply, result
         raise self._error(reply.get("error"))
+
+    def _imported(self, imports):
+        """What the code imported that the checker cares about: crosscheck's own modules (always refused), the
+        autograd frameworks (refused where `refuse` says; otherwise noted for the report)."""
+        if imports is None:
+            return
+        if not (isinstance(imports, dict) and all(isinstance(v, list) and len(v) <= 20 and
+                                                  all(isinstance(n, str) for n in v) for v in imports.values())):
+            raise self._malformed("the list of its imports is not lists of names")
+        own = [clean(n, 80) for n in imports.get("own", [])]
+        frameworks = [clean(n, 80) for n in imports.get("frameworks", []) if n in AUTOGRAD]
+        refused = [n for n in frameworks if n in self.refuse]
+        if own:
+            raise self._fail(UserCodeError, f"{self.path}: imports {own[0]}, crosscheck's own module (the reference, "
+                                            f"the engine, the adapters): a submission computes every tensor itself",
+                             kind="forbidden")
+        if refused:
+            raise self._fail(UserCodeError, f"{self.path}: imports {refused[0]}, an autograd framework: this "
+                                            f"assignment computes the gradients by hand ({{allow}} {refused[0]} "
+                                            f"lets it)", kind="forbidden")
+        self.imports = list(dict.fromkeys(self.imports + frameworks))
 
     def _send(self, meta, arrays, deadline, doing):
         header = json.dumps({**meta, "arrays": list(arrays)}).encode()
@@ -238,27 +309,36 @@ class Isolated(Implementation):
                     raise self._ended(doing) from None
 
     def _receive(self, deadline, doing):
+        """(meta, arrays) of one frame, whatever bytes come: a frame larger than the request can return, JSON that
+        is not an object or too deep, an array that is not one — anything — is not a valid answer."""
         size = worker.LENGTH.unpack(self._read(worker.LENGTH.size, deadline, doing))[0]
         if size > worker.MAX_HEADER:
             raise self._malformed(f"a header of {size} bytes")
         try:
             meta = json.loads(self._read(size, deadline, doing).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except UserCodeError:
+            raise
+        except Exception:  # not UTF-8, not JSON, nested past the parser's depth, numbers past its digits
             raise self._malformed("a header that is not JSON") from None
         names = meta.get("arrays", []) if isinstance(meta, dict) else None
         if not (isinstance(names, list) and len(names) <= MAX_NAMES and all(isinstance(n, str) for n in names)
                 and len(set(names)) == len(names)):
             raise self._malformed("the names of its arrays are not distinct strings")
-        arrays, total = {}, 0
+        unknown = [n for n in names if n not in self._array_names]
+        if unknown:
+            raise self._malformed(f"an array named {clean(unknown[0], 40)!r}, which the request did not ask for")
+        arrays = {}
         for name in names:
             size = worker.LENGTH.unpack(self._read(worker.LENGTH.size, deadline, doing))[0]
-            total += size
-            if total > self.max_bytes:
-                raise self._malformed(f"more than {self.max_bytes} bytes of arrays")
+            if size > self._array_bytes:
+                raise self._malformed(f"{clean(name, 40)} announced as {size} bytes, more than any tensor of this "
+                                      f"problem could be ({self._array_bytes})")
             try:
                 arrays[name] = worker.npy_array(self._read(size, deadline, doing))
-            except ValueError as exc:
-                raise self._malformed(f"{clean(name, 40)}: {exc}") from None
+            except UserCodeError:
+                raise
+            except Exception as exc:
+                raise self._malformed(f"{clean(name, 40)}: {clean(str(exc), 80)}") from None
         return meta, arrays
 
     def _read(self, n, deadline, doing):
@@ -290,6 +370,21 @@ class Isolated(Implementation):
                 raise self._flood(doing)
             if self._exited():  # a child it left behind may hold the pipe open: do not wait for its end
                 raise self._ended(doing)
+            self._watch(doing)
+
+    def _watch(self, doing):
+        """Every WATCH_SECONDS: the memory of every process inside together, against the memory limit (one process
+        alone is held by its address-space limit)."""
+        now = time.monotonic()
+        if not self.memory or now - self._watched < WATCH_SECONDS:
+            return
+        self._watched = now
+        processes = self._cell.processes(self._process)
+        total = sum(rss for _, rss in processes) / 1024
+        if len(processes) > 1 and total > self.memory:
+            raise self._fail(UserCodeError, f"{self.path}: your code and the processes it started needed more than "
+                                            f"the {self.memory} MB memory limit together ({total:.0f} MB in "
+                                            f"{len(processes)} processes) {doing}", kind="memory")
 
     # ---- how it ended ----
 
@@ -300,32 +395,46 @@ class Isolated(Implementation):
         return os.waitid(os.P_PID, self._process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
 
     def _kill(self):
-        """SIGKILL to the worker's process group (it and what it started), then reap it; its exit status."""
-        self.peak_memory_mb = _peak_resident_mb(self._process.pid)
-        try:
-            os.killpg(self._process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        status = self._process.wait()
+        """SIGKILL to everything inside the worker's boundary (it and whatever it started, new sessions too), then
+        reap it; its exit status."""
+        self.written = self._printed() + (self._cell.written() or 0)
+        peaks = [_peak_resident_mb(pid) for pid, _ in self._cell.processes(self._process)]
+        self.peak_memory_mb = max((p for p in peaks if p is not None), default=None)
+        status = self._cell.kill(self._process)
         self._process = None
         return status
 
+    def _output_left(self):
+        """Bytes the code may still write (None: no limit)."""
+        return None if not self.output_limit else max(1, int(self.output_limit * 2**20) - self.output_used)
+
+    def _printed(self):
+        total = 0
+        for path in self._captured.values():
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(path)
+        return total
+
     def _flooded(self):
-        """Which stream (stdout, stderr) has more than output_limit MB in it, or None."""
-        if not self.output_limit or self._tmp is None:
+        """Where the code wrote past the output limit — stdout, stderr, or "files" (its private folder) — counting
+        all it wrote together, and what earlier workers of the submission wrote; None when it has not."""
+        if not self.output_limit or self._tmp is None or self._cell is None:
             return None
+        sizes = {}
         for stream, path in self._captured.items():
-            try:
-                if os.path.getsize(path) >= self.output_limit * 2**20:
-                    return stream
-            except OSError:
-                pass
-        return None
+            with contextlib.suppress(OSError):
+                sizes[stream] = os.path.getsize(path)
+        sizes["files"] = self._cell.written() or 0
+        if sum(sizes.values()) < self._output_left():
+            return None
+        return max(sizes, key=sizes.get)
 
     def _flood(self, doing, stream=None):
         stream = stream or self._flooded() or "stdout"
-        return self._fail(UserCodeError, f"{self.path}: your code printed more than the {self.output_limit:g} "
-                                         f"MB output limit on {stream} {doing}", kind="output")
+        what = "wrote more than the {:g} MB output limit in files" if stream == "files" else \
+            "printed more than the {:g} MB output limit on " + stream
+        return self._fail(UserCodeError, f"{self.path}: your code {what.format(self.output_limit)} {doing}",
+                          kind="output")
 
     def _fail(self, error, message, **extra):
         """The worker stopped, and the error to raise, with what the user's code printed."""
@@ -369,6 +478,10 @@ class Isolated(Implementation):
         return UserCodeError(f"{self.path}: the process running your code ended {doing} without answering "
                              f"({how}){last}", details=details, kind="ended")
 
+    def _outside(self, text):
+        """The worker's words with its private paths as the user knows them."""
+        return self._cell.outside(text) if self._cell is not None else text
+
     def _malformed(self, why):
         return self._fail(UserCodeError, f"{self.path}: the process running your code sent something that is not "
                                          f"a valid answer ({why}); did your code write to the worker's pipes?")
@@ -377,12 +490,12 @@ class Isolated(Implementation):
         """The UserCodeError for a worker's {"ok": false, "error": …} reply."""
         if not (isinstance(error, dict) and isinstance(error.get("message"), str)):
             return self._malformed("an error without a message")
-        kind, message, located = error.get("kind"), clean(error["message"]), error.get("where")
+        kind, message, located = error.get("kind"), clean(self._outside(error["message"])), error.get("where")
         place = self.path
         if (isinstance(located, list) and len(located) == 2 and isinstance(located[0], str)
                 and isinstance(located[1], int)):
             own = os.path.basename(self.path)
-            file = clean(located[0], 200)
+            file = clean(self._outside(located[0]), 200)
             if "#cell" in file:  # a notebook's code cell
                 notebook, cell = file.rsplit("#cell", 1)
                 name = self.path if notebook == own else notebook

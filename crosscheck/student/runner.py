@@ -42,14 +42,15 @@ from crosscheck.engine.verdict import (
     of,
 )
 from crosscheck.errors import UsageError, UserCodeError, worded
+from crosscheck.student import sandbox
 from crosscheck.student.implementation import Local, resolve_style
-from crosscheck.student.isolated import Isolated
+from crosscheck.student.isolated import AUTOGRAD, Isolated
 
 # failures after which the worker still answers: the next probe can run in it
 ALIVE = ("exception", "result", "exit", "interrupt", "call", "refused")
 # a run's status for each way the code can fail on the problem as asked (grade's statuses, compare's exit 2)
 STATUS_OF_KIND = {"exit": "exit", "timeout": "timeout", "budget": "timeout", "memory": "memory", "output": "output",
-                  "ended": "crashed"}
+                  "ended": "crashed", "forbidden": "forbidden"}
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,14 @@ class Limits:
     cannot become a zero for want of a second or a megabyte."""
 
     timeout: float = 60.0      # seconds per call into the code, its import included
-    memory: int = 4096         # MB of address space for its process (0: no limit, e.g. for CUDA)
-    output: float = 8.0        # MB it may print, in all (None: no limit)
+    memory: int = 4096         # MB of address space for its process, and of memory for its processes together
+                               # (0: no limit, e.g. for CUDA)
+    output: float = 8.0        # MB it may write, printed and in files, all its workers together (None: no limit)
     budget: float = None       # seconds for every probe together (None: only each call's timeout)
+    processes: int = 32        # processes (threads included) it may run at once
+    sandbox: str = "auto"      # the boundary around its worker: auto, bwrap, user, none (crosscheck.student.sandbox)
+    refuse: tuple = ()         # autograd frameworks it may not import (grade: AUTOGRAD but --allow); it may never
+                               # import crosscheck's own modules
 
 
 @dataclass
@@ -146,6 +152,8 @@ class Run:
     peak_memory_mb: float = None
     seconds: float = 0.0
     exception: BaseException = None  # code in this process: the last exception it raised, with its traceback
+    boundary: object = None          # the crosscheck.student.sandbox.Boundary its worker ran in (None: this process)
+    imports: list = field(default_factory=list)   # autograd frameworks it imported: a grader refuses it
 
     @property
     def ok(self):
@@ -154,7 +162,7 @@ class Run:
     @property
     def status(self):
         """ok, mismatch, or how the code failed on the problem as asked (exit, timeout, memory, output, crashed,
-        error)."""
+        forbidden: it imported what it may not, error)."""
         if self.error is not None:
             return STATUS_OF_KIND.get(self.error.kind, "error")
         return "ok" if self.ok else "mismatch"
@@ -201,10 +209,24 @@ class Run:
         kind = "agrees" if outcome.provided == len(outcome.comparisons) else "partial"
         return Headline(kind, shown)
 
+    @property
+    def refused_by_graders(self):
+        """One line when a grader would refuse this code (it imports an autograd framework), else None."""
+        if not self.imports:
+            return None
+        names = ", ".join(self.imports)
+        return (f"a grader would refuse it: it imports {names} (crosscheck grade gives a submission that imports an "
+                f"autograd framework no points, unless run with --allow {self.imports[0]})")
+
+    def _boundary_json(self):
+        return {"sandbox": self.boundary.kind if self.boundary else None,
+                "sandbox_note": self.boundary.describe() if self.boundary else None,
+                "imports": list(self.imports), "refused_by_graders": self.refused_by_graders}
+
     def as_json(self):
         if self.error is not None:
             return {"ok": False, "status": self.status, "error": self.error.message, "kind": self.error.kind,
-                    "output": self.error.output or self.output}
+                    "output": self.error.output or self.output, **self._boundary_json()}
         shown, first_result = self.shown, self.results[0]
         base = (shown.result or first_result.result)
         document = base.as_json()
@@ -220,6 +242,7 @@ class Run:
         document["probes"] = [r.as_json() for r in self.results]
         document["probes_skipped"] = dict(self.skipped)
         document["notes"] = self.notes
+        document.update(self._boundary_json())
         return document
 
 
@@ -256,8 +279,13 @@ class Runner:
         self.spec = spec or Spec()
         self.names, self.partial, self.frameworks = probes, partial, tuple(frameworks)
         self.limits = limits or Limits()
+        unknown = [name for name in self.limits.refuse if name not in AUTOGRAD]
+        if unknown:
+            raise UsageError(f"not an autograd framework crosscheck knows ({', '.join(AUTOGRAD)})", field="allow",
+                             value=unknown[0])
         self._check_spec(self.spec)
         self._probes, self._lock = {}, threading.Lock()
+        self._boundary = None
 
     def _check_spec(self, spec, description=None):
         module = self.style_module
@@ -341,36 +369,46 @@ class Runner:
 
     # ---- running ----
 
-    def implementation(self, target):
-        """The Implementation for a target: a path runs in a worker (not started yet), anything else here."""
+    @property
+    def boundary(self):
+        """The Boundary every worker of this runner runs in (chosen once; UsageError when the one asked for cannot
+        run here)."""
+        if self._boundary is None:
+            self._boundary = sandbox.choose(self.limits.sandbox)
+        return self._boundary
+
+    def implementation(self, target, home=None, output_used=0):
+        """The Implementation for a target: a path runs in a worker (not started yet), anything else here.  home:
+        what the worker's private folder holds a copy of (grade: the student's folder or file)."""
         if isinstance(target, (str, os.PathLike)):
             limits = self.limits
             return Isolated(target, timeout=limits.timeout, memory=limits.memory, style=self.style,
-                            layout=self.layout, entry=self.entry, output_limit=limits.output)
+                            layout=self.layout, entry=self.entry, output_limit=limits.output, sandbox=self.boundary,
+                            home=home, processes=limits.processes, refuse=limits.refuse, output_used=output_used)
         if target is None:
             raise UsageError("give a function, a class, a module or the path of a file", field="impl", value=None)
         return Local(target, self.style, self.layout, self.entry)
 
-    def run(self, target, progress=None):
+    def run(self, target, progress=None, home=None):
         """Run an implementation on every probe that applies: a Run.  UsageError only for what is the caller's
         (a missing file, options that cannot be); whatever the code does is in the Run."""
-        with self.open(target) as session:
+        with self.open(target, home) as session:
             return session.run(progress)
 
-    def open(self, target):
+    def open(self, target, home=None):
         """A Session: the implementation started and described, its probes chosen, nothing checked yet."""
-        return Session(self, target)
+        return Session(self, target, home)
 
 
 class Session:
     """One implementation in a runner: open (started, described, probes chosen), then run(), then closed."""
 
-    def __init__(self, runner, target):
-        self.runner, self.target = runner, target
-        self.impl = runner.implementation(target)
+    def __init__(self, runner, target, home=None):
+        self.runner, self.target, self.home = runner, target, home
+        self.impl = runner.implementation(target, home)
         self.start = time.monotonic()
         self.probes, self.skipped, self.error, self.spec, self.notes = [], {}, None, None, []
-        self._peaks = []
+        self._peaks, self._written, self._imports, self._closed = [], 0, [], []
         try:
             self._open()
         except UserCodeError as exc:     # the code failed while being imported or described
@@ -403,9 +441,13 @@ class Session:
         return False
 
     def close(self):
-        if isinstance(self.impl, Isolated):
-            self.impl.close()
-            self._peaks.append(self.impl.peak_memory_mb)
+        impl = self.impl
+        if isinstance(impl, Isolated) and not any(impl is done for done in self._closed):
+            impl.close()
+            self._closed.append(impl)
+            self._peaks.append(impl.peak_memory_mb)
+            self._written += impl.written
+            self._imports = list(dict.fromkeys(self._imports + impl.imports))
 
     def run(self, progress=None):
         """Every chosen probe, in order: the Run."""
@@ -424,6 +466,8 @@ class Session:
         self.close()
         run.output = run.output or getattr(self.impl, "output", None)
         run.exception = getattr(self.impl, "exception", None)
+        if isinstance(self.impl, Isolated):
+            run.boundary, run.imports = self.impl.boundary, list(self._imports)
         known = [p for p in self._peaks if p is not None]
         run.peak_memory_mb = max(known) if known else None
         run.seconds = time.monotonic() - self.start
@@ -466,8 +510,8 @@ class Session:
                 failure.message, failure.flag_message = (
                     _with_shape_hint(text, hint) if text else text for text in (failure.message, failure.flag_message))
             run.output = failure.output or run.output
-            if i == 0:
-                run.error = failure  # on the problem as asked: nothing could be checked
+            if i == 0 or failure.kind == "forbidden":
+                run.error = failure  # on the problem as asked, or what it may not do at all: nothing is checked
                 return ProbeResult(probe, failure=failure)
             if isinstance(self.impl, Isolated) and exc.kind not in ALIVE:
                 self.close()  # its worker has ended: the next probe gets a fresh one
@@ -475,8 +519,10 @@ class Session:
         return ProbeResult(probe, result, notes=notes)
 
     def _restart(self):
-        """A fresh worker for the next probe, the last one having ended on a probe."""
-        self.impl = self.runner.implementation(self.target)
+        """A fresh worker for the next probe, the last one having ended on a probe: what the earlier ones wrote
+        counts against its output limit."""
+        self.close()
+        self.impl = self.runner.implementation(self.target, self.home, self._written)
         try:
             self.impl.start()
         except UserCodeError:

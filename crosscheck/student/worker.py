@@ -1,9 +1,12 @@
 """The worker: a user's implementation, imported and called in a process of its own.
 
-crosscheck.student.isolated starts it as `python -u worker.py REQUESTS_FD REPLIES_FD MEMORY_MB [OUTPUT_BYTES]`, in a
-session of its own, stdin at /dev/null, stdout and stderr in capture files, and sends it requests.  Whatever the
-user's code does here — sys.exit, os._exit, signals, patching NumPy, editing stack frames, printing — the
-verdict and the exit code are decided in the checker's process, from the plain arrays this process sends.
+crosscheck.student.isolated starts it as `python -I -B -u worker.py REQUESTS_FD REPLIES_FD CONFIG`, inside its boundary
+(crosscheck.student.sandbox), in a session of its own, stdin at /dev/null, stdout and stderr in capture files, and
+sends it requests.  CONFIG, a JSON object, says what it may use before anything runs: "memory" (MB of address space),
+"output" (bytes per file), "processes", "user" (the uid to become), "subreaper", "paths" (where NumPy is), and what
+it may import: "own", "home", "frameworks", "refuse" (ImportGuard).  Whatever the user's code does here — sys.exit,
+os._exit, signals, patching NumPy, editing stack frames, printing — the verdict and the exit code are decided in the
+checker's process, from the plain arrays this process sends.
 
 It imports only the standard library, NumPy and the styles package beside it (by path): never crosscheck,
 the reference or a framework.  So it runs as a script from any directory, and the checker can import its frame
@@ -31,6 +34,7 @@ Requests and their replies:
                                                               "notes": [lines], "calls": [its functions called]}
     any failure                                           -> {"ok": false, "error": {"kind", "message", "where"[,
                                                               "via": [helper file, line, function]][, "refused"]}}
+    every reply, once the code has imported one          + "imports": {"own": [names], "frameworks": [names]}
 
 Loading is a notebook's as the course's notebooks run: %run lines and an nbconvert export's get_ipython() calls
 run the file beside it (Shell), an export runs cell by cell, a cell that raises and defines nothing the style
@@ -57,40 +61,49 @@ import traceback
 import types
 
 
-def _limit_resources(memory_mb):
-    """Before NumPy starts: cap the address space; size NumPy's BLAS thread pool to fit under the cap.
-
-    OpenBLAS reserves about 40 MB of address space per thread (a stack and a buffer), and RLIMIT_AS counts
-    reservations, not use: on a 64-core machine NumPy alone would need 2.6 GB before the user's code ran.
-    """
+def _setup(config):
+    """Before NumPy starts and before any user code: become the worker's own user (bwrap as root starts us as root,
+    with only the capabilities to do so), keep every process it starts below us, cap its processes, its address
+    space and what it writes; find NumPy where the checker found it."""
     import resource
-    limit = memory_mb * 2**20
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))  # the hard limit too: only root could lift it
-    except (ValueError, OSError):  # where the system has no such limit (not Linux), the worker runs without it
-        pass
-    if not any(name in os.environ for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        os.environ["OPENBLAS_NUM_THREADS"] = str(max(1, min(cores, (memory_mb - 256) // 64)))
+    uid = config.get("user")
+    if uid is not None and os.getuid() == 0:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)  # and with it every capability is gone
+    if config.get("subreaper"):  # an orphan of the user's code (a daemon, a new session) stays our descendant
+        import ctypes
+        try:
+            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        except (OSError, AttributeError):
+            pass
+    limits = [(resource.RLIMIT_NPROC, config.get("processes") or 0),
+              (resource.RLIMIT_AS, (config.get("memory") or 0) * 2**20),
+              # no file it writes, its captured stdout and stderr included, grows past it: a write beyond fails
+              # with EFBIG (Python ignores SIGXFSZ), so a flood of output cannot fill the disk
+              (resource.RLIMIT_FSIZE, config.get("output") or 0)]
+    for which, limit in limits:
+        if limit <= 0:  # 0: no limit (e.g. --memory 0 for CUDA, which reserves tens of GB)
+            continue
+        _, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        try:
+            resource.setrlimit(which, (limit, limit))  # the hard limit too: only root could lift it
+        except (ValueError, OSError):  # where the system has no such limit (not Linux), the worker runs without it
+            pass
+    memory = config.get("memory") or 0
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):  # OpenBLAS reserves ~40 MB of address space per
+        if memory and os.environ.get(name, "").isdigit():     # thread, which RLIMIT_AS counts as if used
+            os.environ[name] = str(max(1, min(int(os.environ[name]), (memory - 256) // 64)))
+    for path in config.get("paths", []):
+        if path not in sys.path:
+            sys.path.append(path)
 
 
-def _limit_output(max_bytes):
-    """No file this process writes, its captured stdout and stderr included, grows past max_bytes: a write
-    beyond it fails with EFBIG (Python ignores SIGXFSZ), so a flood of output cannot fill the disk."""
-    import resource
-    try:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
-    except (ValueError, OSError):
-        pass
-
-
-if __name__ == "__main__" and int(sys.argv[3]) > 0:  # 0: no limit (e.g. for CUDA, which reserves tens of GB)
-    _limit_resources(int(sys.argv[3]))
-if __name__ == "__main__" and len(sys.argv) > 4 and int(sys.argv[4]) > 0:
-    _limit_output(int(sys.argv[4]))
+CONFIG = json.loads(sys.argv[3]) if __name__ == "__main__" else {}
+if __name__ == "__main__":
+    _setup(CONFIG)
 
 import numpy as np  # noqa: E402  (after the limit: NumPy starts under it)
 from numpy.lib import format as npy  # noqa: E402
@@ -634,7 +647,78 @@ def _flush_user_streams():
             pass
 
 
+class ImportGuard:
+    """First on sys.meta_path, before any user code: what the code may import.
+
+    own         the checker's own folders (crosscheck, its reference, engine, adapters): nothing found there, and
+                nothing named crosscheck, is imported unless it lies in the submission's own folder (`home`: a
+                student's own reference.py is theirs) — the answer key stays out of reach
+    frameworks  autograd frameworks (torch, jax, …), but a module of the student's own by that name: each one imported
+                is noted, for the report; those in `refuse` (grade's) are not imported at all
+    Every reply carries what was noted (report()); the checker decides what it means.
+    """
+
+    def __init__(self, config):
+        self.own = tuple(os.path.realpath(p) for p in config.get("own", []))
+        self.home = os.path.realpath(config["home"]) if config.get("home") else None
+        self.frameworks = frozenset(config.get("frameworks", []))
+        self.refuse = frozenset(config.get("refuse", []))
+        self.noted = {"own": [], "frameworks": []}
+
+    def find_spec(self, name, path=None, target=None):
+        top = name.partition(".")[0]
+        if top == STYLES_PACKAGE:  # the worker's own styles, loaded by path: ours, and no answer key
+            return None
+        spec = None
+        for finder in sys.meta_path:  # where the import would come from, found as it would be found
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        if spec is not None and isinstance(finder, CourseHelpers):  # our stand-in for a course's helper: no answer key
+            return spec
+        places = [spec.origin] if spec is not None and spec.origin and os.path.isabs(spec.origin) else []
+        places += list(spec.submodule_search_locations or []) if spec is not None else []
+        places = [os.path.realpath(p) for p in places]
+        theirs = bool(places) and self.home is not None and all(_inside(p, self.home) for p in places)
+        if theirs:  # the student's own module, whatever its name (their reference.py, their autograd.py)
+            return spec
+        if top in self.frameworks:
+            self._note("frameworks", top)
+            if top in self.refuse:
+                raise ImportError(f"{top} is not allowed in this assignment: compute the gradients yourself",
+                                  name=name)
+            return spec
+        # crosscheck by its name (a sandbox hides it: refused all the same), anything found in its folders
+        if top == "crosscheck" or any(_inside(p, folder) for p in places for folder in self.own):
+            self._note("own", name)
+            raise ImportError(f"{name} is crosscheck's own module, the checker's: a submission cannot import it",
+                              name=name)
+        return spec
+
+    def _note(self, kind, name):
+        if name not in self.noted[kind] and len(self.noted[kind]) < 20:
+            self.noted[kind].append(name[:80])
+
+    def report(self):
+        """What was noted so far (the frameworks found in sys.modules too, imported by any means, but the student's
+        own)."""
+        for name, module in list(sys.modules.items()):
+            top = name.partition(".")[0]
+            where = getattr(module, "__file__", None)
+            if top in self.frameworks and not (where and self.home and _inside(os.path.realpath(where), self.home)):
+                self._note("frameworks", top)
+        return {kind: list(names) for kind, names in self.noted.items() if names}
+
+
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def main(argv):
+    guard = ImportGuard(CONFIG)
+    sys.meta_path.insert(0, guard)  # before the styles and any user code
     requests = os.fdopen(int(argv[1]), "rb")
     replies = os.fdopen(int(argv[2]), "wb")
     here = os.path.dirname(os.path.abspath(__file__))
@@ -649,11 +733,14 @@ def main(argv):
             break  # the checker has closed the pipe: it is done with us
         reply, result = session.handle(meta, arrays)
         _flush_user_streams()
+        noted = guard.report()
+        if noted:
+            reply["imports"] = noted
         try:
             write_frame(replies, reply, result)
         except MemoryError:
             write_frame(replies, {"ok": False, "error": {"kind": "memory", "message": "MemoryError (sending the result)",
-                                                         "where": None}})
+                                                         "where": None}, **({"imports": noted} if noted else {})})
     os._exit(0)  # no atexit handler and no thread the user's code left behind may run or wait after us
 
 

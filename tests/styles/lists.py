@@ -7,7 +7,6 @@
 
 Row layout (X (m, n0), W (n_in, n_out)), 1-D biases (n_out,), a softmax output with the mean cross-entropy.
 """
-import numpy as np
 
 from . import common
 

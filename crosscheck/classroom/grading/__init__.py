@@ -12,10 +12,12 @@ against PyTorch, TensorFlow, JAX and Keras by `crosscheck compare`.  A worker im
 
 **Scoring.**  On each probe the scheme weighs (crosscheck.probes), each tensor group — forward (Z, A), J, dZ/dA,
 dW/db — is worth weight × the group's points, shared equally among its tensors.  A tensor earns its share when it
-agrees with the reference, or when it fails only because an earlier one failed (↳: the lecture's formula gives
-it from the student's own upstream tensors, so the code that makes it is right).  The first divergence, a tensor
+agrees with the reference; one that fails only because an earlier one failed (↳: the lecture's formula gives it
+from the student's own, real upstream tensors, so the code that makes it is right) earns what the scheme's
+`inherited` says: all of it (the default), half, or none.  The first divergence, a tensor
 with a mistake of its own, a required dW or db that is missing, and a tensor not returned earn nothing.  A probe
-the submission fails on (an exception, a hang), or cannot be run on (written for fewer layers), earns nothing.
+the submission fails on (an exception, a hang), or cannot be run on (written for fewer layers), earns nothing; a
+submission that imports what it may not (crosscheck's reference, an autograd framework) earns nothing at all.
 
 The maximum is the assignment's, the same for every student: the probes that apply to the network asked for
 (the l2 probe when the assignment has an L2 term, and always for CS231n, whose loss takes reg), and, per style, the tensors the course's API can return

@@ -16,9 +16,14 @@ from crosscheck.student.runner import Limits, Runner
 GROUPS = ("forward", "J", "dZ/dA", "dW/db")
 GROUP_TITLES = {"forward": "forward pass (Z, A)", "J": "the loss J", "dZ/dA": "dZ and dA", "dW/db": "dW and db"}
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+INHERITED = {"free": 1.0, "half": 0.5, "none": 0.0}   # the share of its points an inherited (↳) tensor keeps
 
 DEFAULT_SCHEME = """\
 # crosscheck grade's points scheme (the default; pass your own with --scheme FILE.toml)
+
+# a tensor wrong only because an earlier one is (↳: the lecture's formula on the student's own, real upstream
+# tensors gives it): free (it keeps its points), half (half of them) or none (every wrong tensor costs)
+inherited = "free"
 
 [points]          # per tensor group on each probe, shared equally among the group's tensors
 forward = 1       # Z1, A1, …, ZL, AL
@@ -54,6 +59,7 @@ class Scheme:
     probes: dict = field(default_factory=lambda: {name: (2.0 if name == "lecture" else 1.0) for name in PROBES})
     visible: tuple = ("lecture",)
     hidden: str = "after_published"
+    inherited: str = "free"          # INHERITED
     source: str = "the default scheme"
 
     @classmethod
@@ -78,10 +84,14 @@ class Scheme:
     @classmethod
     def from_dict(cls, document, source="the scheme"):
         scheme = cls(source=source)
-        unknown = set(document) - {"points", "probes", "visibility"}
+        unknown = set(document) - {"points", "probes", "visibility", "inherited"}
         if unknown:
             raise UsageError(f"{source}: unknown table {', '.join(sorted(unknown))}; the tables are [points], "
-                             f"[probes] and [visibility]")
+                             f"[probes] and [visibility], and the key inherited")
+        inherited = document.get("inherited", scheme.inherited)
+        if inherited not in INHERITED:
+            raise UsageError(f"{source} inherited = {inherited!r}: choose one of {', '.join(INHERITED)}")
+        scheme.inherited = inherited
         scheme.points.update(_weights(document.get("points", {}), GROUPS, f"{source} [points]"))
         scheme.probes.update(_weights(document.get("probes", {}), PROBES, f"{source} [probes]"))
         visibility = document.get("visibility", {})

@@ -4,12 +4,13 @@
     grades[0].score, .max_score, .status, .first_divergence, .hint, .seconds, .peak_memory_mb, .tests
 
 On each probe the scheme weighs, each tensor group — forward (Z, A), J, dZ/dA, dW/db — is worth weight × the
-group's points, shared equally among the tensors it returned.  A tensor earns its share when it agrees with the
-reference, or when it is inherited (↳: crosscheck.engine.verdict).  The first divergence, a tensor with a mistake of
-its own and a required dW or db that is missing earn nothing; so does a probe the submission fails on (an
-exception, a hang).  A tensor it does not return (a course's API may not: the planar week's grads have no dA) is
-not checked, and is not a failure in the self-check either: it costs nothing.  A probe the runner does not ask of it (code written for one depth, code that takes no
-L2 strength) costs nothing, as it fails nothing in the self-check: green there is full marks here.
+group's points, shared equally among its tensors.  A tensor earns its share when it agrees with the reference; an
+inherited one (↳: crosscheck.engine.verdict) earns what the scheme's `inherited` says (all of it by default, half,
+or none).  The first divergence, a tensor with a mistake of its own and a required dW or db that is missing earn
+nothing; so does a probe the submission fails on (an exception, a hang), and every probe of a submission that
+imports what it may not (forbidden).  What the self-check does not fail costs nothing, and is scored like what
+was checked: a tensor the code does not return (a course's API may not: the planar week's grads have no dA), and a
+probe the runner cannot ask of it (code written for one depth, code that takes no L2 strength).
 """
 import concurrent.futures
 import os
@@ -18,12 +19,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from crosscheck.classroom.grading.scheme import gradable, group_of, round_score
+from crosscheck.classroom.grading.scheme import INHERITED, gradable, group_of, round_score
 from crosscheck.engine import verdict
 from crosscheck.engine.lecture import lecture_line
 from crosscheck.render.check import measured, run_report
 
-STATUSES = ("ok", "mismatch", "error", "exit", "timeout", "memory", "output", "crashed", "missing")
+STATUSES = ("ok", "mismatch", "error", "exit", "timeout", "memory", "output", "crashed", "forbidden", "missing")
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Grade:
     peak_memory_mb: float = None       # the worker's peak resident memory
     output: dict = None                # the last lines it printed
     report: str = None                 # the full text report of the probe shown (as crosscheck compare prints it)
+    sandbox: str = None                # the boundary its code ran in: bwrap, user, none (crosscheck.student.sandbox)
 
     @property
     def name(self):
@@ -81,7 +83,7 @@ class Grade:
         return {"submission": self.name, "path": self.submission.path, "score": self.score,
                 "max_score": self.max_score, "status": self.status, "first_divergence": self.first_divergence,
                 "hint": self.hint, "lecture_line": self.lecture_line, "error": self.error,
-                "seconds": round(self.seconds, 3),
+                "seconds": round(self.seconds, 3), "sandbox": self.sandbox,
                 "peak_memory_mb": None if self.peak_memory_mb is None else round(self.peak_memory_mb, 1),
                 "tests": [t.as_gradescope() for t in self.tests]}
 
@@ -118,13 +120,13 @@ def grade(submissions, assignment, jobs=1, progress=None):
 def grade_one(submission, assignment, live=None, lock=None):
     """One submission's Grade: its Run on every graded probe, scored."""
     start = time.perf_counter()
-    result = Grade(submission, assignment.max_score)
+    result = Grade(submission, assignment.max_score, sandbox=assignment.runner.boundary.kind)
     if submission.path is None:
         result.status, result.error = "missing", submission.problem
         result.hint = result.error
         _score_tests(result, assignment, None)
         return result
-    session = assignment.runner.open(submission.path)
+    session = assignment.runner.open(submission.path, submission.home)
     _track(live, lock, session, True)
     try:
         run = session.run()
@@ -227,7 +229,8 @@ def _score(test, probe_result, assignment):
     by_name = {c.tensor: c for c in outcome.comparisons}
     first = outcome.first_divergence
     layout = assignment.layout
-    credited, lines, inherited, absent = 0, [], [], []
+    credited, lines, inherited, absent = 0.0, [], [], []
+    share = INHERITED[assignment.scheme.inherited]
     for name in names:
         c = by_name[name]
         kind = verdict.of(c)
@@ -236,7 +239,7 @@ def _score(test, probe_result, assignment):
         elif kind == verdict.NOT_PROVIDED:
             absent.append(name)
         elif kind == verdict.INHERITED:
-            credited += 1
+            credited += share
             inherited.append(name)
         else:
             cause = c.hint or (f"it differs ({measured(c, layout)})" if not c.missing else "not returned")
@@ -249,9 +252,11 @@ def _score(test, probe_result, assignment):
     checked = len(names) - len(absent)
     test.score = test.max_score * (credited / checked if checked else _returned_share(probe_result, assignment))
     if inherited:
+        them = "them" if len(inherited) > 1 else "it"
+        cost = {1.0: f"no points lost for {them}", 0.5: f"half the points lost for {them}",
+                0.0: f"this scheme gives no points for {them} all the same"}[share]
         lines.append(f"{verdict.MARKS[verdict.INHERITED]} {', '.join(inherited)}: wrong only because of "
-                     f"{first.tensor if first else 'an earlier tensor'} — no points lost for "
-                     f"{'them' if len(inherited) > 1 else 'it'}")
+                     f"{first.tensor if first else 'an earlier tensor'} — {cost}")
     if absent:
         lines.append(f"{verdict.MARKS[verdict.NOT_PROVIDED]} {', '.join(absent)}: not returned, so not checked — "
                      f"scored like the tensors returned")
@@ -263,13 +268,23 @@ def _score(test, probe_result, assignment):
 
 
 def _returned_share(probe_result, assignment):
-    """The share of a probe's returned gradable tensors that earn their points (agree, or are inherited)."""
+    """The share of their points a probe's returned gradable tensors earn (agreeing, or inherited at the scheme's
+    share)."""
     names = gradable(assignment.style, probe_result.probe.problem.net)
     kinds = [verdict.of(c) for c in probe_result.outcome.comparisons if c.tensor in names]
     returned = [k for k in kinds if k != verdict.NOT_PROVIDED]
-    return sum(k in (verdict.AGREES, verdict.INHERITED) for k in returned) / len(returned) if returned else 0.0
+    earned = {verdict.AGREES: 1.0, verdict.INHERITED: INHERITED[assignment.scheme.inherited]}
+    return sum(earned.get(k, 0.0) for k in returned) / len(returned) if returned else 0.0
 
 
 def md(text):
-    """A line of the student's own text (a hint quotes their names) safe in Markdown: no markup of theirs acts."""
-    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", str(text or ""))
+    """A line of the student's own text (a hint quotes their names) safe in Markdown: no markup of theirs acts, and
+    no line break or control character of theirs starts a line of its own."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", printable(text or ""))
+
+
+def printable(text):
+    """Text of the student's (a name, a message, a line it printed) with its control characters shown, not acting:
+    no terminal escape, no carriage return, no line break to forge a row of a table or a line of a file."""
+    return "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+                   for c in str(text))

@@ -1,6 +1,11 @@
 """What grading writes: the instructor's CSV and summary, each student's feedback and Gradescope results.json,
 the histogram.  Every function returns text or bytes; the command writes them under the one output policy
-(crosscheck.output).
+(crosscheck.output), and only once every worker has ended.
+
+Every string a student controls — a file or folder name, a message of their code's, what it printed — is
+neutralised where it lands: control characters shown, not acting (a terminal escape, a newline in a folder name
+that would forge a row), Markdown escaped (md), and a CSV cell that a spreadsheet would run as a formula (=, +, -,
+@, tab, CR first) prefixed with '.
 """
 import csv
 import io
@@ -8,13 +13,14 @@ import json
 import re
 
 from crosscheck.classroom.grading.scheme import GROUPS, round_score
-from crosscheck.classroom.grading.scoring import STATUSES, md
+from crosscheck.classroom.grading.scoring import STATUSES, md, printable
 from crosscheck.console import table
 from crosscheck.engine.probes import PROBES
 from crosscheck.output import finite
 
 CSV_COLUMNS = ("submission", "score", "max_score", "percent", "status", "first_divergence", "hint", "seconds",
-               "peak_memory_mb", "path")
+               "peak_memory_mb", "sandbox", "path")
+FORMULA = ("=", "+", "-", "@", "\t", "\r")   # what a spreadsheet runs, at the start of a cell
 
 
 def csv_text(results):
@@ -23,11 +29,18 @@ def csv_text(results):
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for r in results:
-        writer.writerow([r.name, _number(r.score), _number(r.max_score),
+        writer.writerow([_cell(r.name), _number(r.score), _number(r.max_score),
                          _number(round(100 * r.score / r.max_score, 1)) if r.max_score else "", r.status,
-                         r.first_divergence or "", r.hint or "", f"{r.seconds:.2f}",
-                         "" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}", r.submission.path or ""])
+                         _cell(r.first_divergence), _cell(r.hint), f"{r.seconds:.2f}",
+                         "" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}", r.sandbox or "",
+                         _cell(r.submission.path)])
     return buffer.getvalue()
+
+
+def _cell(text):
+    """A text cell of the student's: printable, and never a formula."""
+    text = printable(text or "")
+    return "'" + text if text.startswith(FORMULA) else text
 
 
 def _number(x):
@@ -40,7 +53,7 @@ def gradescope(result, assignment):
             "output": student_summary(result, assignment), "output_format": "md",
             "tests": [t.as_gradescope() for t in result.tests],
             "extra_data": {"status": result.status, "first_divergence": result.first_divergence,
-                           "max_score": result.max_score}}
+                           "max_score": result.max_score, "sandbox": result.sandbox}}
 
 
 SHOWN = {"hidden": "to the instructor only", "after_due_date": "after the due date",
@@ -75,12 +88,13 @@ def student_summary(result, assignment):
 def feedback(result, assignment):
     """A student's feedback as plain text: the score, the first divergence and its cause, the points probe by probe
     and group by group, why each point was lost (each reason once), what the code printed, the full report."""
-    lines = [f"{result.name}: {_number(result.score)} / {_number(result.max_score)} points ({result.status})", ""]
+    lines = [f"{printable(result.name)}: {_number(result.score)} / {_number(result.max_score)} points "
+             f"({result.status})", ""]
     if result.error:
-        lines += [f"✗ {result.error}", ""]
+        lines += [f"✗ {printable(result.error)}", ""]
     elif result.first_divergence:
         lines.append(f"✗ first divergence: {result.first_divergence}")
-        lines.append(f"  probable cause: {result.hint}")
+        lines.append(f"  probable cause: {printable(result.hint)}")
         if result.lecture_line:
             lines.append(f"  the lecture's line: {result.lecture_line}")
         lines.append("")
@@ -111,9 +125,11 @@ def feedback(result, assignment):
             lines.append(f"  {reason}   [{on}]")
     printed = [(stream, c) for stream, c in (result.output or {}).items() if (c or {}).get("text")]
     for stream, captured in printed:
-        lines += ["", f"your code printed on {stream} (the last lines):"] + [f"  │ {l}" for l in captured["text"].splitlines()]
+        lines += ["", f"your code printed on {stream} (the last lines):"] + [f"  │ {printable(l)}"
+                                                                             for l in captured["text"].splitlines()]
     if result.report:
-        lines += ["", "the report of the probe shown (crosscheck compare --impl prints the same):", "", result.report]
+        lines += ["", "the report of the probe shown (crosscheck compare --impl prints the same):", ""]
+        lines += [printable(line) for line in result.report.splitlines()]
     return "\n".join(lines) + "\n"
 
 
@@ -123,8 +139,8 @@ def _plain(markdown):
 
 def summary(results, assignment):
     """The instructor's table and figures: every row, then the scores, the statuses, the commonest mistakes."""
-    rows = [[r.name, f"{_number(r.score)}/{_number(r.max_score)}", r.status, r.first_divergence or "",
-             _short(r.hint or "", 70), f"{r.seconds:.1f}s"] for r in results]
+    rows = [[printable(r.name), f"{_number(r.score)}/{_number(r.max_score)}", r.status, r.first_divergence or "",
+             _short(printable(r.hint or ""), 70), f"{r.seconds:.1f}s"] for r in results]
     lines = [table(["submission", "score", "status", "first divergence", "probable cause", "time"], rows,
                    align=["l", "r", "l", "l", "l", "r"]), ""]
     scores = sorted(r.score for r in results)
@@ -144,7 +160,13 @@ def summary(results, assignment):
         if mistakes:
             common = sorted(mistakes.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:5]
             lines.append("commonest first divergence: " + ", ".join(f"{k} ({len(v)})" for k, v in common))
+    lines.append(boundary_line(assignment))
     return "\n".join(lines)
+
+
+def boundary_line(assignment):
+    """What every submission's code ran in, in one line (a warning where there was no sandbox)."""
+    return f"sandbox: {assignment.runner.boundary.describe()}"
 
 
 def _short(text, limit):
@@ -174,8 +196,10 @@ def histogram_png(results, assignment):
 
 
 def as_json(results, assignment):
+    boundary = assignment.runner.boundary
     return {"ok": all(r.status == "ok" for r in results), "max_score": assignment.max_score,
             "style": assignment.style, "probes": list(assignment.probes),
+            "sandbox": {"kind": boundary.kind, "note": boundary.describe()},
             "not_graded": dict(assignment.not_graded),
             "submissions": [r.as_json() for r in results]}
 
