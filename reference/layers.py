@@ -2,11 +2,31 @@
 
 Legend:  m  examples (one per row)    n_in, n_out  units feeding into / coming out of a layer
 
-Every forward returns (out, cache); every backward takes (d_out, cache).  Gradients follow the
+Every forward returns (out, cache); every backward takes (d_out, cache).  An array is (m, n): one example per
+row, the rows axis ROWS, the units the last.  It may also carry a leading axis of copies, (k, m, n): k copies
+of the network stepping together as one stack (crosscheck train runs the reference and its twin so, one
+NumPy call for both); every formula then acts on each copy's (m, n), and T(A) is each copy's Aᵀ.  Gradients follow the
 lecture's convention: dZ and dA carry no 1/m (they are gradients of the per-example losses, of m*J);
 the 1/m enters only in dW and db, which are gradients of the mean loss J.
 """
 import numpy as np
+
+ROWS = -2  # the examples' axis: 0 of an (m, n) array, 1 of a stack (k, m, n)
+
+
+def T(A):
+    """Aᵀ: the last two axes swapped (A.T for an (m, n) array; each copy's transpose in a stack)."""
+    return np.swapaxes(A, -1, -2)
+
+
+def sum_rows(A):
+    """Σ over the rows (the examples), keeping their axis: the lecture's np.sum(A, axis=0, keepdims=True).
+
+    Written as einsum, which adds the rows one after another as np.sum does, without the per-row cost NumPy's
+    reduction pays when a row is only a few units wide (the output layer's three): (m, n) -> (1, n).
+    """
+    return np.einsum("...ij->...j", A)[..., np.newaxis, :]
+
 
 # ---- affine: Z = A_prev W + b -------------------------------------------------------------------
 
@@ -27,11 +47,11 @@ def affine_backward(dZ, cache, want_dA_prev=True):
     The first layer needs no dA_prev (it would be dX), so it may skip that matrix product.
     """
     A_prev, W = cache
-    m = A_prev.shape[0]
-    dW = A_prev.T @ dZ
+    m = A_prev.shape[ROWS]
+    dW = T(A_prev) @ dZ
     dW /= m  # in place: no second (n_in, n_out) array
-    db = np.sum(dZ, axis=0, keepdims=True) / m
-    dA_prev = dZ @ W.T if want_dA_prev else None
+    db = sum_rows(dZ) / m
+    dA_prev = dZ @ T(W) if want_dA_prev else None
     return dA_prev, dW, db
 
 
@@ -116,8 +136,9 @@ def batchnorm_forward(Z, eps):
 
     Z (m, n)  ->  Zhat (m, n), mu (1, n), var (1, n), cache (Zhat, √(σ² + ε))
     """
-    mu = np.mean(Z, axis=0, keepdims=True)
-    var = np.mean((Z - mu) ** 2, axis=0, keepdims=True)
+    m = Z.shape[ROWS]
+    mu = sum_rows(Z) / m
+    var = sum_rows((Z - mu) ** 2) / m
     sigma = np.sqrt(var + eps)
     Zhat = (Z - mu) / sigma
     return Zhat, mu, var, (Zhat, sigma)
@@ -127,8 +148,8 @@ def batchnorm_backward(dZhat, cache):
     """dZ = (dẐ − mean_rows(dẐ) − Ẑ ⊙ mean_rows(dẐ ⊙ Ẑ)) / √(σ² + ε): through Ẑ, and through μ and σ², which
     every row moves.   dZhat (m, n) -> dZ (m, n)  (no 1/m: the means are of the rows, dZ stays the gradient of m·J)"""
     Zhat, sigma = cache
-    return (dZhat - np.mean(dZhat, axis=0, keepdims=True)
-            - Zhat * np.mean(dZhat * Zhat, axis=0, keepdims=True)) / sigma
+    m = Zhat.shape[ROWS]
+    return (dZhat - sum_rows(dZhat) / m - Zhat * (sum_rows(dZhat * Zhat) / m)) / sigma
 
 
 def batchnorm_inference_forward(Z, running_mu, running_var, eps):
@@ -159,7 +180,7 @@ def scale_shift_backward(dZtilde, cache):
     dZtilde (m, n)  ->  dZhat (m, n), dgamma (1, n), dbeta (1, n)
     """
     Zhat, gamma = cache
-    m = Zhat.shape[0]
-    dgamma = np.sum(dZtilde * Zhat, axis=0, keepdims=True) / m
-    dbeta = np.sum(dZtilde, axis=0, keepdims=True) / m
+    m = Zhat.shape[ROWS]
+    dgamma = sum_rows(dZtilde * Zhat) / m
+    dbeta = sum_rows(dZtilde) / m
     return dZtilde * gamma, dgamma, dbeta

@@ -8,6 +8,7 @@ Legend:  m  examples (rows)    n[l]  units in layer l (n[0] inputs, n[L] outputs
     dA[l-1] = dZ[l] W[l]ᵀ          dZ[l-1] = dA[l-1] ⊙ g'(Z[l-1])
 
 Shapes:  X (m, n[0])   W[l] (n[l-1], n[l])   b[l] (1, n[l])   Z[l], A[l], dZ[l], dA[l] (m, n[l])   Y (m, n[L])
+         — each with a leading axis of copies in a stack of networks stepping together (reference.layers)
 
 The next lecture's two hidden-layer additions, each optional (Network.keep_prob, Network.batch_norm):
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from . import layers
 from .errors import InputError
-from .losses import OUTPUT_LOSSES, output_backward
+from .losses import OUTPUT_AND_COST, OUTPUT_LOSSES, output_backward
 from .regularization import L2_CONVENTIONS, l2_coefficient, l2_cost
 from .trace import Trace, input_names
 
@@ -248,15 +249,19 @@ def dropout_masks(net, m, seed=0, dtype="float64", rows=None, examples=None):
 
 # ---- the passes -----------------------------------------------------------------------------------
 
-def forward(net, params, X, masks=None):
+def forward(net, params, X, masks=None, Y=None):
     """Z[l], A[l] for l = 1..L and the caches the backward pass needs.
 
     Returns Zs, As (lists of L arrays, (m, n[l]) each; As[l−1] is what layer l+1 reads: Adrop[l] with dropout)
     and caches, one dict per layer: the layers' caches and "named", the layer's tensors by their lecture names
-    in the order they are computed (Z, mu, var, Zhat, Ztilde, A, Adrop).
+    in the order they are computed (Z, mu, var, Zhat, Ztilde, A, Adrop).  Given the targets Y, the output layer
+    computes A[L] and the loss term of J in one pass (losses.OUTPUT_AND_COST): the last cache's "loss".
     """
     g_forward, _ = net.hidden_activation()
     output, _ = OUTPUT_LOSSES[net.loss]
+    if Y is not None:
+        together = OUTPUT_AND_COST[net.loss]
+        output = lambda Z: together(Z, Y)  # noqa: E731 — (A, J)
     Zs, As, caches = [], [], []
     A = X
     for l, layer in enumerate(params, start=1):
@@ -281,6 +286,8 @@ def forward(net, params, X, masks=None):
             named[f"Z{l}"] = Z
             if l < net.L:
                 A, cache["g"] = g_forward(Z)
+            elif Y is not None:
+                (A, cache["loss"]), cache["g"] = output(Z), None
             else:
                 A, cache["g"] = output(Z), None
         named[f"A{l}"] = A
@@ -293,12 +300,11 @@ def forward(net, params, X, masks=None):
     return Zs, As, caches
 
 
-def cost(net, params, Z_L, Y):
-    """J = loss(Z[L], Y) + the L2 term (weights only)."""
-    _, loss = OUTPUT_LOSSES[net.loss]
-    J = loss(Z_L, Y)
+def cost(net, params, Z_L, Y, loss=None):
+    """J = loss(Z[L], Y) + the L2 term (weights only); loss: the first term when already computed (forward with Y)."""
+    J = OUTPUT_LOSSES[net.loss][1](Z_L, Y) if loss is None else loss
     if net.l2:
-        J = J + l2_cost([layer[0] for layer in params], l2_coefficient(net.l2, net.l2_convention, Z_L.shape[0]))
+        J = J + l2_cost([layer[0] for layer in params], l2_coefficient(net.l2, net.l2_convention, Z_L.shape[-2]))
     return J
 
 
@@ -309,7 +315,7 @@ def backward(net, params, As, caches, Y):
     it goes dZtilde[l], dgamma[l], dbeta[l], dZhat[l], dZ[l], dW[l] (and no db).
     """
     _, g_backward = net.hidden_activation()
-    m = Y.shape[0]
+    m = Y.shape[-2]
     c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0
     dZ = output_backward(As[-1], Y)
     for l in range(net.L, 0, -1):

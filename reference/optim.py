@@ -277,38 +277,83 @@ class Optimizer:
         return text
 
 
+class Layout:
+    """Where each learnt tensor of a network sits in one flat vector: how the optimizer sees the parameters.
+
+    Every rule above is element-wise, so it is the same update whether it runs tensor by tensor or once on all of
+    them laid end to end (as torch's foreach and optax's tree_map do); one vector makes a step a few NumPy calls,
+    and its global norm one sum.  layers are [(W1, b1), …] (or their gradients; W, γ, β for a batch-norm layer),
+    each tensor with the same leading axes (a stack of copies, reference.layers) or none.
+    """
+
+    def __init__(self, layers):
+        self.shapes = [[np.shape(P)[-2:] for P in layer] for layer in layers]
+        sizes = [int(np.prod(shape)) for layer in self.shapes for shape in layer]
+        self.ends = np.cumsum(sizes).tolist()
+        self.starts = [0] + self.ends[:-1]
+
+    def flatten(self, layers):
+        """One array (…, N): every tensor's entries in order, each copy of a stack its own row."""
+        tensors = [P for layer in layers for P in layer]
+        lead = np.shape(tensors[0])[:-2]
+        return np.concatenate([np.reshape(P, (*lead, -1)) for P in tensors], axis=-1)
+
+    def unflatten(self, flat):
+        """The tensors again, as views of flat: [(W1, b1), …]."""
+        lead, bounds = flat.shape[:-1], iter(zip(self.starts, self.ends))
+        return [tuple(flat[..., a:b].reshape(*lead, *shape) for shape, (a, b) in zip(layer, bounds))
+                for layer in self.shapes]
+
+
 class Updater:
     """An optimizer at work on one network's parameters: holds the state and the step count t.
 
     Each layer's tuple is (W, b), or (W, gamma, beta, rmu, rvar) for a batch-norm layer: the optimizer updates the
     tensors it has gradients for — W, b or W, γ, β — and passes the rest (the running averages) through.
-    steps_per_epoch says which epoch a step is in, for the learning-rate schedule.
+    steps_per_epoch says which epoch a step is in, for the learning-rate schedule.  update() is the same step on
+    the tensors laid end to end in one vector (Layout), what reference.train's Stepper runs.
     """
 
-    def __init__(self, optimizer, params, steps_per_epoch=1):
+    def __init__(self, optimizer, params=None, steps_per_epoch=1):
         self.rule = RULES[optimizer.name, optimizer.convention][0]
         self.optimizer, self.steps_per_epoch = optimizer, steps_per_epoch
         self.hyper = {"lr": optimizer.lr, **optimizer.hyper}
         self.t = 0
-        # one state per tensor; every buffer starts at zero, shaped and typed like its tensor
-        self.state = [tuple({k: np.zeros_like(P) for k in "mvs"} for P in layer) for layer in params]
+        self.state = None  # m, v, s: each shaped and typed like the vector of parameters, zero before the first step
 
     def step(self, params, grads):
         """New [(W1, b1), …] from the old and the gradients [(dW1, db1), …] (one gradient per learnt tensor)."""
+        layout = Layout(grads)
+        learnt = layout.unflatten(self.update(layout.flatten([layer[:len(g)] for layer, g in zip(params, grads)]),
+                                              layout.flatten(grads)))
+        return [new + tuple(layer[len(g):]) for new, layer, g in zip(learnt, params, grads)]
+
+    def update(self, P, g):
+        """The step on one vector: P (…, N) the parameters laid end to end (Layout), g their gradient."""
         self.t += 1
         schedule, epoch = self.optimizer.schedule, (self.t - 1) // self.steps_per_epoch
         self.hyper["lr"] = schedule.rate(self.optimizer.lr, epoch) if schedule else self.optimizer.lr
         if self.optimizer.clip:
-            grads = self.clipped(grads)
-        return [tuple(self.rule(P, g, s, self.t, self.hyper) for P, g, s in zip(layer, layer_grads, states))
-                + tuple(layer[len(layer_grads):])
-                for layer, layer_grads, states in zip(params, grads, self.state)]
+            g = self.clip(g)
+        if self.state is None:
+            self.state = {k: np.zeros_like(P) for k in "mvs"}
+        return self.rule(P, g, self.state, self.t, self.hyper)
 
     def clipped(self, grads):
-        """Every gradient rescaled by the convention's rule so that their global norm is at most c."""
-        c = self.optimizer.clip
-        norm = float(np.sqrt(sum(np.sum(np.asarray(g, np.float64) ** 2) for layer in grads for g in layer)))
-        scale = clip_scale(norm, c, CLIP_CONVENTIONS[self.optimizer.convention])
-        if scale is None:  # optax: g / ‖g‖ · c
-            return [tuple(g / g.dtype.type(norm) * g.dtype.type(c) for g in layer) for layer in grads]
-        return [tuple(g * g.dtype.type(scale) for g in layer) for layer in grads]
+        """Every gradient [(dW1, db1), …] rescaled by the convention's rule so that their global norm is at most c."""
+        layout = Layout(grads)
+        return layout.unflatten(self.clip(layout.flatten(grads)))
+
+    def clip(self, g):
+        """g (…, N) rescaled, each copy of a stack by its own global norm ‖g‖ (summed in float64)."""
+        c, convention = self.optimizer.clip, CLIP_CONVENTIONS[self.optimizer.convention]
+        norms = np.sqrt(np.sum(np.square(g, dtype=np.float64), axis=-1))
+        rows = g.reshape(-1, g.shape[-1])
+        out = np.empty_like(rows)
+        for row, g_row, norm in zip(out, rows, norms.reshape(-1).tolist()):
+            scale = clip_scale(norm, c, convention)
+            if scale is None:  # optax: g / ‖g‖ · c
+                row[...] = g_row / g.dtype.type(norm) * g.dtype.type(c)
+            else:
+                row[...] = g_row * g.dtype.type(scale)
+        return out.reshape(g.shape)

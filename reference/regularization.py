@@ -25,5 +25,5 @@ def l2_coefficient(lam, convention, m):
 
 
 def l2_cost(Ws, c):
-    """(c/2)·Σ_l ‖W[l]‖² over the weight matrices Ws."""
-    return c / 2 * sum(np.sum(W * W) for W in Ws)
+    """(c/2)·Σ_l ‖W[l]‖² over the weight matrices Ws (one sum per copy of a stack, reference.layers)."""
+    return c / 2 * sum(np.sum(W * W, axis=(-2, -1)) for W in Ws)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import InputError
 from .network import backward, check_inputs, cost, dropout_masks, forward
-from .optim import Updater
+from .optim import Layout, Updater
 
 # batch norm's running variance: which variance of the batch each framework averages.  Every framework normalizes
 # with the biased σ² = Σ (Z − μ)² / m; torch.nn.BatchNorm1d keeps the running average of the unbiased one,
@@ -90,9 +90,12 @@ class Schedule(list):
     """The rows of every step, in order — a list of index arrays, one per step — and what comes with them:
 
     epochs, steps_per_epoch   S steps make an epoch (the learning-rate schedule and early stopping count epochs)
-    m                         the examples the rows index (the dropout masks are drawn for all of them)
+    m                         the examples the rows index (the dropout masks are drawn for all of them); a stack of
+                              copies (reference.layers) takes (k, B) rows per step, each copy its own order
     seed                      step t's dropout masks come from a generator seeded by (seed, t)
     stopping                  an EarlyStopping, or None
+    unit_orders               per hidden layer, the order of its units in a twin (n,), or per copy of a stack (k, n):
+                              the masks' columns follow them
     """
 
     def __init__(self, steps, m, epochs=1, seed=0, stopping=None, unit_orders=None):
@@ -109,7 +112,8 @@ class Schedule(list):
         """
         masks = dropout_masks(net, len(self[t - 1]), [self.seed, t], dtype, rows=self[t - 1], examples=self.m)
         if masks is not None and self.unit_orders is not None:  # a twin with its hidden units in another order
-            masks = [D[:, order] for D, order in zip(masks, self.unit_orders)]
+            masks = [D[..., order] if order.ndim == 1 else np.take_along_axis(D, order[:, np.newaxis, :], axis=-1)
+                     for D, order in zip(masks, self.unit_orders)]
         return masks
 
     def end_of_epoch(self, t):
@@ -156,11 +160,22 @@ def is_full_batch(schedule, m):
     return all(rows is everything or np.array_equal(rows, everything) for rows in schedule)
 
 
-def gradients(net, params, X, Y, masks=None):
+def gradients(net, params, X, Y, masks=None, switched=()):
     """J, the gradients [(dW1, db1), …] (dW, dgamma, dbeta for a batch-norm layer), Z[L], and the batch statistics
-    [(μ, σ²) or None per layer] of one batch: the lecture's forward and backward pass."""
-    Zs, As, caches = forward(net, params, X, masks)
-    J = cost(net, params, Zs[-1], Y)
+    [(μ, σ²) or None per layer] of one batch: the lecture's forward and backward pass.
+
+    switched: [(l, row, unit)] hidden units of ReLU (or leaky ReLU) counted on the other side of the kink in the
+    backward pass, g'(Z) as if Z had the other sign — what another run's rounding may do to a unit at Z ≈ 0
+    (crosscheck.training asks for it when a framework's step is that one).
+    """
+    Zs, As, caches = forward(net, params, X, masks, Y)
+    for l, row, unit in switched:
+        cache = caches[l - 1]
+        Z, *rest = cache["g"] if isinstance(cache["g"], tuple) else (cache["g"],)  # relu: Z; leaky: (Z, slope)
+        Z = Z.copy()
+        Z[row, unit] = -Z[row, unit] if Z[row, unit] else np.finfo(Z.dtype).tiny
+        cache["g"] = (Z, *rest) if rest else Z
+    J = cost(net, params, Zs[-1], Y, caches[-1]["loss"])
     grads = dict(backward(net, params, As, caches, Y))
     learnt = [[grads[f"d{name}{l}"] for name in net.layer_names(l)[:net.learnt(l)]] for l in range(1, net.L + 1)]
     statistics = [(c["named"][f"mu{l}"], c["named"][f"var{l}"]) if f"mu{l}" in c["named"] else None
@@ -168,18 +183,20 @@ def gradients(net, params, X, Y, masks=None):
     return J, learnt, Zs[-1], statistics
 
 
-def update_running_averages(net, params, statistics, m, convention):
+def running_averages(net, running, statistics, m, convention):
     """Batch norm's μ_run, σ²_run after a step, in a framework's convention (β = net.bn_momentum):
 
         keras, optax:  μ_run ← β μ_run + (1 − β) μ,        σ²_run ← β σ²_run + (1 − β) σ²
         torch:         the same with p = 1 − β (torch's momentum) and σ² · m / (m − 1), the unbiased variance
+
+    running is [(μ_run, σ²_run) or () per layer], statistics the batch's [(μ, σ²) or None per layer].
     """
     out = []
-    for layer, stats in zip(params, statistics):
+    for averages, stats in zip(running, statistics):
         if stats is None:
-            out.append(layer)
+            out.append(averages)
             continue
-        W, gamma, beta, rmu, rvar = layer
+        rmu, rvar = averages
         mu, var = stats
         real = rmu.dtype.type
         if RUNNING_VARIANCE[convention] == "unbiased":
@@ -188,7 +205,7 @@ def update_running_averages(net, params, statistics, m, convention):
         else:
             b = real(net.bn_momentum)
             rmu, rvar = rmu * b + mu * (1 - b), rvar * b + var * (1 - b)
-        out.append((W, gamma, beta, rmu, rvar))
+        out.append((rmu, rvar))
     return out
 
 
@@ -202,17 +219,31 @@ class Stepper:
 
     stepper.logit_scale is max|Z[L]| of the last step's batch: J's rounding scales with it, not with J
     (J = mean of log Σ exp Z − Z_y, differences of numbers of the size of Z).
+
+    A stack of k copies steps the same way (crosscheck.training's reference and twin, one NumPy call for both):
+    every parameter (k, …), the schedule's rows (k, B) per step (each copy its own order of the same rows), and
+    J, logit_scale one per copy; early stopping is decided by copy 0's dev J.  The learnt tensors live in one
+    vector per copy, stepper.flat (…, N) (reference.optim.Layout), the running averages beside it.
     """
 
     def __init__(self, net, params, X, Y, optimizer, schedule):
         if not net.training:
             raise InputError("training runs a training pass: the network must not be in inference mode")
-        check_inputs(replace(net, keep_prob=1.0), params, X, Y)  # the masks are the schedule's, drawn per step
+        self.lead = lead = np.shape(params[0][0])[:-2]
+        first = [tuple(np.asarray(P)[(0,) * len(lead)] for P in layer) for layer in params]
+        check_inputs(replace(net, keep_prob=1.0), first, X[(0,) * (X.ndim - 2)], Y)  # the masks: the schedule's
+        # X may hold each copy's own (the twin's inputs in another order): copy i reads row r as X[i, r]
+        self.copies = (np.arange(X.shape[0]).reshape(-1, 1),) if X.ndim == 3 else ()
         schedule = as_schedule(schedule, X.shape[0])
-        self.net, self.X, self.Y, self.schedule = net, X, Y, schedule
-        self.params, self.optimizer = params, optimizer
+        self.net, self.X, self.Y, self.schedule, self.optimizer = net, X, Y, schedule, optimizer
+        learnt = [layer[:net.learnt(l)] for l, layer in enumerate(params, start=1)]
+        self.layout = Layout(learnt)
+        self.flat = self.layout.flatten(learnt)
+        self.running = [tuple(layer[net.learnt(l):]) for l, layer in enumerate(params, start=1)]
+        self.params = params
         self.updater = Updater(optimizer, params, schedule.steps_per_epoch)
         self.t, self.logit_scale = 0, 0.0
+        self.rows = self.batch = None
         self.patience = schedule.stopping.watcher() if schedule.stopping else None
         self.stopped = False
 
@@ -220,19 +251,43 @@ class Stepper:
     def done(self):
         return self.stopped or self.t >= len(self.schedule)
 
-    def step(self):
-        """Step t + 1: J on its batch, then the update; returns J (a float)."""
+    def step(self, switched=()):
+        """Step t + 1: J on its batch, then the update; returns J (a float; one per copy of a stack).
+
+        switched: hidden units counted on the other side of ReLU's kink in this step's backward pass (gradients).
+        """
         rows = self.schedule[self.t]
+        if rows is not self.rows:  # a full-batch schedule hands over the same rows every step: one batch for all
+            self.rows, self.batch = rows, (self.X[(*self.copies, rows)], self.Y[rows])
         masks = self.schedule.masks(self.net, self.t + 1, self.X.dtype)
-        J, grads, Z, statistics = gradients(self.net, self.params, self.X[rows], self.Y[rows], masks)
-        params = self.updater.step(self.params, grads)
-        self.params = update_running_averages(self.net, params, statistics, len(rows), self.optimizer.convention)
-        self.logit_scale = float(np.max(np.abs(Z)))
+        J, grads, Z, statistics = gradients(self.net, self.params, *self.batch, masks, switched)
+        self.flat = self.updater.update(self.flat, self.layout.flatten(grads))
+        if any(statistics):
+            self.running = running_averages(self.net, self.running, statistics, rows.shape[-1],
+                                            self.optimizer.convention)
+        self.params = [learnt + running for learnt, running in zip(self.layout.unflatten(self.flat), self.running)]
+        self.logit_scale = np.max(np.abs(Z), axis=(-2, -1))
         self.t += 1
         if self.patience and self.schedule.end_of_epoch(self.t):
             stopping = self.schedule.stopping
-            self.stopped = self.patience.update(evaluate(self.net, self.params, stopping.X, stopping.Y))
-        return float(J)
+            self.stopped = self.patience.update(evaluate(self.net, self.copy(0), stopping.X, stopping.Y))
+        return J if np.ndim(J) else float(J)
+
+    def state(self):
+        """Where the run stands, for restore(): every array is replaced by a step, never changed in place."""
+        updater = self.updater
+        return (self.t, self.flat, self.running, self.params, self.logit_scale, self.stopped, updater.t,
+                dict(updater.state) if updater.state is not None else None)
+
+    def restore(self, state):
+        """Back to where state() was taken (the early-stopping watcher aside)."""
+        (self.t, self.flat, self.running, self.params, self.logit_scale, self.stopped, self.updater.t,
+         saved) = state
+        self.updater.state = dict(saved) if saved is not None else None
+
+    def copy(self, i):
+        """Copy i's parameters of a stack (the parameters themselves without one)."""
+        return self.params if not self.lead else [tuple(P[i] for P in layer) for layer in self.params]
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
@@ -265,10 +320,12 @@ def predict(net, params, X):
     """The predicted class of each row in an inference pass: argmax of A[L] (for one sigmoid output: A[L] > 1/2)."""
     _, As, _ = forward(net.inference(), params, X)
     A = As[-1]
-    return (A[:, 0] > 0.5).astype(int) if A.shape[1] == 1 else np.argmax(A, axis=1)
+    return (A[..., 0] > 0.5).astype(int) if A.shape[-1] == 1 else np.argmax(A, axis=-1)
 
 
 def accuracy(net, params, X, Y):
-    """The fraction of rows whose predicted class is the target's (argmax of Y, or Y > 1/2)."""
+    """The fraction of rows whose predicted class is the target's (argmax of Y, or Y > 1/2); one per copy of a
+    stack of parameters (reference.layers), X and Y shared."""
     labels = (Y[:, 0] > 0.5).astype(int) if Y.shape[1] == 1 else np.argmax(Y, axis=1)
-    return float(np.mean(predict(net, params, X) == labels))
+    hits = np.mean(predict(net, params, X) == labels, axis=-1)
+    return hits if np.ndim(hits) else float(hits)

@@ -118,7 +118,7 @@ def test_a_framework_off_the_trajectory_is_a_mismatch(run_cli, monkeypatch):
     fake_trainer(monkeypatch, "torch", train_off)
     code, out, _ = run_cli("--frameworks", "torch", "--epochs", "3")
     assert code == 1 and "✗ torch left the reference's trajectory: max|ΔW| 1.0e-06 > " in out
-    assert "at step 1 (the reference's twins differ by" in out
+    assert "at step 1 (the reference's twin differs by" in out
 
 
 def test_a_framework_that_reports_too_few_steps_is_a_mismatch(run_cli, monkeypatch):
@@ -185,8 +185,8 @@ def test_the_progress_bar_counts_every_step_of_every_run(run_cli, monkeypatch):
     code, out, _ = run_cli("--frameworks", "numpy-reference,jax", "--dtype", "float32", "--epochs", "4")
     if "unavailable" in out:
         pytest.skip("jax is unavailable")
-    # two conventions (torch for the reference, optax for jax) × (the reference + four float32 twins), + jax
-    assert code == 0 and seen == {"total": 4 * (2 * 5 + 1), "advanced": 4 * (2 * 5 + 1)}
+    # two conventions (torch for the reference, optax for jax) × (the reference + its twin), + jax
+    assert code == 0 and seen == {"total": 4 * (2 * 2 + 1), "advanced": 4 * (2 * 2 + 1)}
 
 
 @pytest.mark.parametrize("extension, magic", [(".png", b"\x89PNG\r\n\x1a\n"), (".svg", b"<?xml"), (".pdf", b"%PDF-")])

@@ -52,6 +52,7 @@ def training_report(report, config, epochs, plot=None, colour=None):
                                "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
         lines += early_stopping_note(judged, c)
+        lines += switch_note(judged)
         lines += chaos_note(report, judged, colour)
     lines += notes
     if plot:
@@ -79,6 +80,20 @@ def early_stopping_note(judged, config):
     if len(parts) > 1 and config.get("batch_norm"):
         note += " (batch norm's running variance differs by convention, and with it J on the dev split)"
     return [note]
+
+
+def switch_note(judged):
+    """The steps a framework took with a hidden unit on ReLU's kink on its other side, which the reference then took too."""
+    lines = []
+    for name, o in judged.items():
+        for switch in o.switches:
+            units = ", ".join(f"unit {u['unit'] + 1} of layer {u['layer']} for row {u['row'] + 1} of the batch "
+                              f"(Z = {u['Z']:.1e}, within {u['reach']:.1e} of 0)" for u in switch["units"][:3])
+            more = f" and {len(switch['units']) - 3} more" if len(switch["units"]) > 3 else ""
+            lines.append(f"{name} at step {switch['step']}: {units}{more} on the other side of ReLU's kink — another "
+                         f"run's rounding may put it there, and no twin foresees which way; the reference took that "
+                         f"step so too, and went on comparing")
+    return lines
 
 
 def _sci(value):
@@ -113,7 +128,7 @@ def chaos_note(report, judged, colour=False):
                      f"{100 * abs(acc - acc_ref):.1f}%", f"{100 * tol.end_accuracy:.1f}%"])
     lines.append(table([f"end state (median of the last {window} steps)", "J", "|ΔJ|", "tol", "accuracy", "|Δ|", "tol"],
                        rows, align=["l", "r", "r", "r", "r", "r", "r"]))
-    lines.append(paint(f"tol: {tolerance.TRAJECTORY_FACTOR}× the spread of the twins' own end states, or the reference's "
+    lines.append(paint(f"tol: {tolerance.TRAJECTORY_FACTOR}× the distance of the twin's own end state, or the reference's "
                        "interquartile range over those steps if larger (+ one example for the accuracy)", "dim",
                        enabled=colour))
     return lines
@@ -133,11 +148,11 @@ def training_verdict(report, colour=False):
         chaos = [report.outcomes[name].chaos_step for name in checked if report.outcomes[name].chaos_step is not None]
         end = "ends" if len(checked) == 1 else "end"
         if chaos and min(chaos) == 1:
-            return paint(f"✓ {', '.join(checked)} {end} where the reference's twins do (chaotic from the first step)",
+            return paint(f"✓ {', '.join(checked)} {end} where the reference's twin does (chaotic from the first step)",
                          "green", "bold", enabled=colour)
         if chaos:
             return paint(f"✓ {', '.join(checked)} {verb} the reference step for step to step {min(chaos) - 1} and "
-                         f"{end} where its twins do", "green", "bold", enabled=colour)
+                         f"{end} where its twin does", "green", "bold", enabled=colour)
         return paint(f"✓ {', '.join(checked)} {verb} the reference step for step", "green", "bold", enabled=colour)
     return paint("⚠ no framework was compared with the reference", "yellow", enabled=colour)
 
