@@ -249,13 +249,15 @@ def dropout_masks(net, m, seed=0, dtype="float64", rows=None, examples=None):
 
 # ---- the passes -----------------------------------------------------------------------------------
 
-def forward(net, params, X, masks=None, Y=None):
+def forward(net, params, X, masks=None, Y=None, overwrite=False):
     """Z[l], A[l] for l = 1..L and the caches the backward pass needs.
 
     Returns Zs, As (lists of L arrays, (m, n[l]) each; As[l−1] is what layer l+1 reads: Adrop[l] with dropout)
     and caches, one dict per layer: the layers' caches and "named", the layer's tensors by their lecture names
     in the order they are computed (Z, mu, var, Zhat, Ztilde, A, Adrop).  Given the targets Y, the output layer
-    computes A[L] and the loss term of J in one pass (losses.OUTPUT_AND_COST): the last cache's "loss".
+    computes A[L] and the loss term of J in one pass (losses.OUTPUT_AND_COST): the last cache's "loss".  overwrite:
+    g writes A[l] over Z[l] (Z̃[l]) where its backward reads A — for a training step, which keeps no Z: one
+    (m, n[l]) array less a layer ("named" then holds A there).
     """
     g_forward, _ = net.hidden_activation()
     output, _ = OUTPUT_LOSSES[net.loss]
@@ -279,13 +281,13 @@ def forward(net, params, X, masks=None, Y=None):
                 Zhat, cache["bn"] = layers.batchnorm_inference_forward(Z, rmu, rvar, net.bn_eps)
             Ztilde, cache["shift"] = layers.scale_shift_forward(Zhat, gamma, beta)
             named[f"Zhat{l}"], named[f"Ztilde{l}"] = Zhat, Ztilde
-            A, cache["g"] = g_forward(Ztilde)
+            A, cache["g"] = g_forward(Ztilde, out=Ztilde if overwrite else None)
         else:
             W, b = layer
             Z, cache["affine"] = layers.affine_forward(A, W, b)
             named[f"Z{l}"] = Z
             if l < net.L:
-                A, cache["g"] = g_forward(Z)
+                A, cache["g"] = g_forward(Z, out=Z if overwrite else None)
             elif Y is not None:
                 (A, cache["loss"]), cache["g"] = output(Z), None
             else:
@@ -308,11 +310,12 @@ def cost(net, params, Z_L, Y, loss=None):
     return J
 
 
-def backward(net, params, As, caches, Y):
+def backward(net, params, As, caches, Y, overwrite=False):
     """The lecture's backward pass; yields (name, tensor) in computation order: dZL, dWL, dbL, dA(L−1), …
 
     With dropout a hidden layer starts from dAdrop[l] (what the next layer hands back), then dA[l]; with batch norm
-    it goes dZtilde[l], dgamma[l], dbeta[l], dZhat[l], dZ[l], dW[l] (and no db).
+    it goes dZtilde[l], dgamma[l], dbeta[l], dZhat[l], dZ[l], dW[l] (and no db).  overwrite: g's backward writes
+    dZ[l] over dA[l] — for a caller that keeps only dW and db (a training step): one (m, n[l]) array less a layer.
     """
     _, g_backward = net.hidden_activation()
     m = Y.shape[-2]
@@ -326,8 +329,9 @@ def backward(net, params, As, caches, Y):
                 yield f"dAdrop{l}", dA
                 dA = layers.dropout_backward(dA, cache["dropout"])
             yield f"dA{l}", dA
+            out = dA if overwrite else None
             if net.normalized(l):
-                dZtilde = g_backward(dA, cache["g"])
+                dZtilde = g_backward(dA, cache["g"], out=out)
                 yield f"dZtilde{l}", dZtilde
                 dZhat, dgamma, dbeta = layers.scale_shift_backward(dZtilde, cache["shift"])
                 yield f"dgamma{l}", dgamma
@@ -336,7 +340,7 @@ def backward(net, params, As, caches, Y):
                 dZ = (layers.batchnorm_backward(dZhat, cache["bn"]) if net.training
                       else layers.batchnorm_inference_backward(dZhat, cache["bn"]))
             else:
-                dZ = g_backward(dA, cache["g"])
+                dZ = g_backward(dA, cache["g"], out=out)
         yield f"dZ{l}", dZ
         d_in, dW, db = layers.affine_backward(dZ, cache["affine"], want_dA_prev=l > 1)
         if c:

@@ -168,15 +168,15 @@ def gradients(net, params, X, Y, masks=None, switched=()):
     backward pass, g'(Z) as if Z had the other sign — what another run's rounding may do to a unit at Z ≈ 0
     (crosscheck.training asks for it when a framework's step is that one).
     """
-    Zs, As, caches = forward(net, params, X, masks, Y)
-    for l, row, unit in switched:
+    Zs, As, caches = forward(net, params, X, masks, Y, overwrite=True)
+    for l, row, unit in switched:  # g's cache holds what its backward reads the side from: A (ReLU), (Z, slope) (leaky)
         cache = caches[l - 1]
-        Z, *rest = cache["g"] if isinstance(cache["g"], tuple) else (cache["g"],)  # relu: Z; leaky: (Z, slope)
-        Z = Z.copy()
-        Z[row, unit] = -Z[row, unit] if Z[row, unit] else np.finfo(Z.dtype).tiny
-        cache["g"] = (Z, *rest) if rest else Z
+        side, *rest = cache["g"] if isinstance(cache["g"], tuple) else (cache["g"],)
+        side = side.copy()
+        side[row, unit] = -side[row, unit] if side[row, unit] else np.finfo(side.dtype).tiny
+        cache["g"] = (side, *rest) if rest else side
     J = cost(net, params, Zs[-1], Y, caches[-1]["loss"])
-    grads = dict(backward(net, params, As, caches, Y))
+    grads = dict(backward(net, params, As, caches, Y, overwrite=True))
     learnt = [[grads[f"d{name}{l}"] for name in net.layer_names(l)[:net.learnt(l)]] for l in range(1, net.L + 1)]
     statistics = [(c["named"][f"mu{l}"], c["named"][f"var{l}"]) if f"mu{l}" in c["named"] else None
                   for l, c in enumerate(caches, start=1)]
