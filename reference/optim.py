@@ -36,7 +36,7 @@ the steps t = e·S + 1 … (e + 1)·S (S steps per epoch), and all of them use
 | constant    | α                                          |                          |                              |                          |
 | step        | α · γ^⌊e / k⌋   (γ = factor, k = every)    | StepLR(k, γ)             | ExponentialDecay(α, k, γ, staircase=True) | exponential_decay(α, k, γ, staircase=True) |
 | exponential | α · γ^e                                    | ExponentialLR(γ)         | ExponentialDecay(α, 1, γ)    | exponential_decay(α, 1, γ) |
-| inverse     | α / (1 + r·e)   (1/t decay, r = factor)    | LambdaLR(1 / (1 + r·e))  | InverseTimeDecay(α, 1, r)    | written out: α / (1 + r·e) |
+| inverse     | α / (1 + r·⌊e / k⌋)  (1/t, r = factor)     | LambdaLR(1/(1 + r·⌊e/k⌋))| InverseTimeDecay(α, k, r, staircase=True) | written out          |
 | cosine      | α (f + (1 − f) (1 + cos(π e / E)) / 2)     | CosineAnnealingLR(E, f·α)| CosineDecay(α, E, alpha=f)   | cosine_decay_schedule(α, E, f) |
 |             | (E = epochs, f = floor: α_E = f·α)         |                          |                              |                          |
 
@@ -167,28 +167,41 @@ class LRSchedule:
     """The learning rate of each epoch (see the table above): α_e, held for every step of epoch e = 0, 1, ….
 
     name    constant, step, exponential, inverse (1/t) or cosine
-    factor  γ of step and exponential decay, r of inverse decay
-    every   k: step decay multiplies α by γ every k epochs
+    factor  γ of step and exponential decay, r of inverse decay (default 0.5)
+    every   k: step decay multiplies α by γ every k epochs (default 10); inverse decay takes ⌊e / k⌋ (default 1:
+            every epoch) — the course's schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=k)
     epochs  E: cosine anneals from α to floor·α over E epochs
-    floor   f of cosine: α_E = f·α
+    floor   f of cosine: α_E = f·α (default 0)
+
+    A schedule takes only what its formula uses: giving it another (every for exponential decay, a floor for step
+    decay) is an InputError naming it, never a number silently left out.
     """
 
     name: str = "constant"
-    factor: float = 0.5
-    every: int = 10
+    factor: float = None
+    every: int = None
     epochs: int = None
-    floor: float = 0.0
+    floor: float = None
 
     def __post_init__(self):
         if self.name not in SCHEDULES:
             raise InputError(f"unknown learning-rate schedule {self.name!r}; choose one of {', '.join(SCHEDULES)}")
+        uses = SCHEDULE_OPTIONS[self.name]
+        ignored = [name for name in ("factor", "every", "epochs", "floor")
+                   if getattr(self, name) is not None and name not in uses]
+        if ignored:
+            raise InputError(f"the {self.name} schedule takes no {' or '.join(ignored)} (it takes: "
+                             f"{', '.join(uses) or 'nothing'})")
+        for name, default in SCHEDULE_DEFAULTS.get(self.name, {}).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
         if self.name in ("step", "exponential") and not (0 < self.factor <= 1):
             raise InputError(f"{self.name} decay needs a factor γ in (0, 1], got {self.factor!r}")
         if self.name == "inverse" and not (np.isfinite(self.factor) and self.factor >= 0):
             raise InputError(f"1/t decay needs a rate r >= 0, got {self.factor!r}")
-        if self.name == "step" and (isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer))
-                                    or self.every <= 0):
-            raise InputError(f"step decay needs every = a positive number of epochs, got {self.every!r}")
+        if self.name in ("step", "inverse") and (isinstance(self.every, bool)
+                                                 or not isinstance(self.every, (int, np.integer)) or self.every <= 0):
+            raise InputError(f"{self.name} decay needs every = a positive number of epochs, got {self.every!r}")
         if self.name == "cosine" and (not isinstance(self.epochs, (int, np.integer)) or self.epochs <= 0
                                       or not (0 <= self.floor <= 1)):
             raise InputError(f"cosine decay needs epochs E > 0 and a floor in [0, 1], got {self.epochs!r}, {self.floor!r}")
@@ -200,18 +213,30 @@ class LRSchedule:
         if self.name == "exponential":
             return lr * self.factor ** epoch
         if self.name == "inverse":
-            return lr / (1 + self.factor * epoch)
+            return lr / (1 + self.factor * (epoch // self.every))
         if self.name == "cosine":
             f = self.floor
             return lr * (f + (1 - f) * (1 + np.cos(np.pi * min(epoch, self.epochs) / self.epochs)) / 2)
         return lr
 
     def describe(self):
-        return {"constant": "constant",
-                "step": f"step decay ×{self.factor:g} every {self.every} epochs",
-                "exponential": f"exponential decay ×{self.factor:g} per epoch",
-                "inverse": f"1/t decay α/(1 + {self.factor:g}·epoch)",
-                "cosine": f"cosine over {self.epochs} epochs to {self.floor:g}·α"}[self.name]
+        if self.name == "step":
+            return f"step decay ×{self.factor:g} every {self.every} epochs"
+        if self.name == "exponential":
+            return f"exponential decay ×{self.factor:g} per epoch"
+        if self.name == "inverse":
+            return (f"1/t decay α/(1 + {self.factor:g}·epoch)" if self.every == 1 else
+                    f"1/t decay α/(1 + {self.factor:g}·⌊epoch/{self.every}⌋)")
+        if self.name == "cosine":
+            return f"cosine over {self.epochs} epochs to {self.floor:g}·α"
+        return "constant"
+
+
+# what each schedule's formula uses, and the defaults of those left out
+SCHEDULE_OPTIONS = {"constant": (), "step": ("factor", "every"), "exponential": ("factor",),
+                    "inverse": ("factor", "every"), "cosine": ("epochs", "floor")}
+SCHEDULE_DEFAULTS = {"step": {"factor": 0.5, "every": 10}, "exponential": {"factor": 0.5},
+                     "inverse": {"factor": 0.5, "every": 1}, "cosine": {"floor": 0.0}}
 
 
 CLIP_CONVENTIONS = {"torch": "torch", "optax": "optax", "keras": "keras", "course": "torch"}

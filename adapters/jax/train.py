@@ -104,7 +104,7 @@ def learning_rate(optimizer, steps_per_epoch, optax=None):
             return schedule.rate(lr, epoch) if isinstance(epoch, int) else {
                 "step": lambda: lr * f ** jnp.floor_divide(epoch, schedule.every),
                 "exponential": lambda: lr * f ** epoch,
-                "inverse": lambda: lr / (1 + f * epoch),
+                "inverse": lambda: lr / (1 + f * jnp.floor_divide(epoch, schedule.every)),
                 "cosine": lambda: lr * (schedule.floor + (1 - schedule.floor) * (
                     1 + jnp.cos(jnp.pi * jnp.minimum(epoch, schedule.epochs) / schedule.epochs)) / 2)}[schedule.name]()
     # the epoch as int64: optax divides the count by its transition steps, and JAX makes int32 / int a float32 — a

@@ -44,7 +44,7 @@ def learning_rate(optimizer, steps_per_epoch):
     f = np.float64(schedule.factor)
     by_epoch = {"step": lambda: schedules.ExponentialDecay(lr, schedule.every, f, staircase=True),
                 "exponential": lambda: schedules.ExponentialDecay(lr, 1, f),
-                "inverse": lambda: schedules.InverseTimeDecay(lr, 1, f),
+                "inverse": lambda: schedules.InverseTimeDecay(lr, schedule.every, f, staircase=True),
                 "cosine": lambda: schedules.CosineDecay(lr, schedule.epochs, alpha=np.float64(schedule.floor))}
     return per_epoch(by_epoch[schedule.name](), steps_per_epoch)
 

@@ -140,6 +140,6 @@ def lr_scheduler(optimizer, opt):
         return schedulers.StepLR(opt, step_size=schedule.every, gamma=schedule.factor)
     if schedule.name == "exponential":
         return schedulers.ExponentialLR(opt, gamma=schedule.factor)
-    if schedule.name == "inverse":  # torch has no 1/t schedule of its own: LambdaLR with the factor 1 / (1 + r·e)
-        return schedulers.LambdaLR(opt, lambda epoch: 1 / (1 + schedule.factor * epoch))
+    if schedule.name == "inverse":  # torch has no 1/t schedule of its own: LambdaLR with the factor 1 / (1 + r·⌊e/k⌋)
+        return schedulers.LambdaLR(opt, lambda epoch: 1 / (1 + schedule.factor * (epoch // schedule.every)))
     return schedulers.CosineAnnealingLR(opt, T_max=schedule.epochs, eta_min=schedule.floor * optimizer.lr)

@@ -1,7 +1,7 @@
-"""crosscheck analyze — error analysis of a trained network: train / dev / test error side by side, the
-avoidable bias (train error − the target error) and the variance (dev error − train error), which of the
-two to work on, the confusion matrix and the examples the network got wrong most confidently (--plot draws
-them: for the digits, their 8×8 images).
+"""crosscheck analyze — error analysis of a trained network: train and dev error side by side, the avoidable bias
+(train error − the target error) and the variance (dev error − train error), which of the two to work on, the
+confusion matrix with each class's error rate and the examples the network got wrong most confidently (--plot draws
+them: for the digits, their 8×8 images).  The test split is looked at only when asked: --test (or --split test).
 
 The network is trained here by the NumPy reference (--optimizer, --lr, --epochs, --batch-size), or read
 from --params FILE.npz (W1, b1, W2, b2, …).  Exit code 0 when the analysis ran, 2 on bad input.
@@ -42,7 +42,11 @@ def add_arguments(parser):
     parser.add_argument("--target-error", type=percent, default=0.0, metavar="PCT",
                         help="the error to aim for, in percent: human-level error, the stand-in for Bayes error (default 0)")
     parser.add_argument("--split", choices=["dev", "test", "train"], default="dev",
-                        help="where the confusion matrix and the examples come from (default dev)")
+                        help="where the confusion matrix and the examples come from (default dev; test looks at the "
+                             "test split, as --test does)")
+    parser.add_argument("--test", action="store_true",
+                        help="look at the test split too: its error and the dev → test gap (the error-analysis "
+                             "lecture's rule: the test set is looked at once, at the end)")
     parser.add_argument("--show", type=options.positive_int, default=16, metavar="N", help="most confused examples to list (default 16)")
     parser.add_argument("--save-params", metavar="FILE.npz", help="write the trained W1, b1, W2, b2, … (for --params)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the errors, the confusion matrix and the examples (.png, .svg, .pdf)")
@@ -73,7 +77,7 @@ def run(args):
         trained = {"optimizer": optimizer.name, "lr": optimizer.lr, "epochs": args.epochs,
                    "batch_size": args.batch_size, "init": args.init, "steps": len(schedule),
                    "final_loss": float(run_.losses[-1])}
-    analysis = analyze(net, params, problem.dataset, args.target_error, args.split, args.show)
+    analysis = analyze(net, params, problem.dataset, args.target_error, args.split, args.show, args.test)
     config = {"data": problem.dataset.name, "split": problem.config["split"], "network": net.describe(),
               "layers": list(net.sizes), "dtype": X.dtype.name, "seed": args.seed, "trained": trained}
     if args.save_params:

@@ -365,7 +365,7 @@ class TrainOutcome(Outcome):
     end: tuple = None                # (median J, median accuracy) over the last tenth of the steps
     final_loss: float = None
     accuracy: float = None           # on the training data, in an inference pass
-    split_accuracy: dict = None      # {"dev": …, "test": …} when the data set was split
+    split_accuracy: dict = None      # {"dev": …} when the data set was split ("test" too when asked for)
     failed_step: int = None          # the first step outside the tolerance
     hint: str = None                 # what the update at that step says (step_hint)
     switches: list = field(default_factory=list)  # steps taken with a unit on ReLU's kink switched (follow)
@@ -459,33 +459,40 @@ class TrainingReport:
 
     @property
     def reference_run(self):
-        return self.envelopes[convention(REFERENCE)].run
+        """The reference's run in the numpy-reference row's convention (or the first measured, without that row)."""
+        return self.envelopes.get(convention(REFERENCE), next(iter(self.envelopes.values()))).run
+
+
+def conventions_of(frameworks):
+    """The optimizer conventions the reference runs in for these frameworks (the numpy-reference row's alone when
+    there is none), sorted."""
+    return sorted({convention(f) for f in frameworks or (REFERENCE,)})
 
 
 def runs_to_do(frameworks, net, dtype):
     """How many runs of the schedule compare_training makes (for a progress bar): the reference and its
     twin in each convention, then each framework (its lockstep reference is counted with it)."""
-    conventions = {convention(f) for f in (REFERENCE, *frameworks)}
-    return len(conventions) * 2 + sum(f != REFERENCE for f in frameworks)
+    return len(conventions_of(frameworks)) * 2 + sum(f != REFERENCE for f in frameworks)
 
 
-def compare_training(problem, optimizer, schedule, frameworks, on_step=None):
+def compare_training(problem, optimizer, schedule, frameworks, on_step=None, splits=("dev",)):
     """Train in each framework and compare it with the reference run in that framework's convention.
 
-    on_step(name, t) is called after each step of each run (a progress bar).
+    on_step(name, t) is called after each step of each run (a progress bar).  splits: the data set's splits each
+    framework's accuracy is measured on besides the training rows (the test split only when asked for).
     """
     on_step = on_step or (lambda name, t: None)
     envelopes = {}
-    for name in sorted({convention(f) for f in (REFERENCE, *frameworks)}):
+    for name in conventions_of(frameworks):
         envelopes[name] = measure_envelope(problem, optimizer.in_convention(name), schedule,
                                            lambda t: on_step(REFERENCE, t))
     report = TrainingReport(optimizer, len(schedule), envelopes)
     for name in frameworks:
-        report.outcomes[name] = train_framework(name, problem, optimizer, schedule, envelopes, on_step)
+        report.outcomes[name] = train_framework(name, problem, optimizer, schedule, envelopes, on_step, splits)
     return report
 
 
-def train_framework(name, problem, optimizer, schedule, envelopes, on_step=None):
+def train_framework(name, problem, optimizer, schedule, envelopes, on_step=None, splits=("dev",)):
     """One framework's TrainOutcome: unavailable, mismatch when it fails part-way, else judged."""
     net, params, X, Y = problem
     rule = convention(name)
@@ -512,7 +519,7 @@ def train_framework(name, problem, optimizer, schedule, envelopes, on_step=None)
     outcome.accuracy = accuracy(net, outcome.run.final_params, X, Y)
     if problem.dataset is not None:
         outcome.split_accuracy = {split: accuracy(net, outcome.run.final_params, *problem.dataset.split(split))
-                                  for split in ("dev", "test")}
+                                  for split in splits}
     outcome.final_loss = float(outcome.run.losses[-1])
     return outcome
 

@@ -19,6 +19,7 @@ def training_report(report, config, epochs, plot=None, colour=None):
     head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']}{data} · {optimizer.describe()} · "
             f"{report.steps} steps ({epochs} epochs, batch {c['batch_size'] or 'full'}) · seed {c['seed']}")
     split = bool(c.get("split"))
+    splits = ["dev"] + (["test"] if c.get("test") else [])
     rows, notes, judged = [], [], {}
     for name, o in report.outcomes.items():
         if o.status == UNAVAILABLE:
@@ -32,13 +33,13 @@ def training_report(report, config, epochs, plot=None, colour=None):
             compared = "every step" if o.chaos_step is None else (f"1–{n}, end" if n else "end only")
             accuracies = [f"{100 * o.accuracy:.1f}%"]
             if split:
-                accuracies += [f"{100 * o.split_accuracy['dev']:.1f}%", f"{100 * o.split_accuracy['test']:.1f}%"]
+                accuracies += [f"{100 * o.split_accuracy[s]:.1f}%" for s in splits]
             rows.append([name, o.convention, f"{o.final_loss:.6f}", *accuracies,
                          _sci(o.max_loss_divergence), _sci(o.loss_tolerance), _sci(o.max_param_divergence),
                          _sci(o.param_tolerance), compared, mark, f"{o.seconds['train']:.1f}s"])
     lines = [paint(head, "bold", enabled=colour), ""]
     if rows:
-        accuracy_columns = ["train acc", "dev acc", "test acc"] if split else ["accuracy"]
+        accuracy_columns = ["train acc"] + [f"{s} acc" for s in splits] if split else ["accuracy"]
         lines.append(table(["framework", "convention", "final J", *accuracy_columns, "max|ΔJ|", "tol ΔJ", "max|ΔW|",
                             "tol ΔW", "steps compared", "", "time"], rows,
                            align=["l", "l", "r"] + ["r"] * len(accuracy_columns) + ["r", "r", "r", "r", "l", "l", "r"]))
@@ -47,9 +48,10 @@ def training_report(report, config, epochs, plot=None, colour=None):
                            "the largest per-step tolerance, which grows with what rounding does to the reference's own "
                            "twins", "dim", enabled=colour))
         if split:
+            tested = (f" and test {c['split']['test']} rows" if c.get("test") else
+                      f" rows (test: not looked at, --test)")
             lines.append(paint(f"trained on the training split ({c['split']['train']} rows); accuracies in an "
-                               f"inference pass, dev {c['split']['dev']} and test {c['split']['test']} rows",
-                               "dim", enabled=colour))
+                               f"inference pass, dev {c['split']['dev']}{tested}", "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
         lines += early_stopping_note(judged, c)
         lines += switch_note(judged)
@@ -242,30 +244,37 @@ def analysis_report(analysis, config, plot=None, saved=None, colour=None):
            f"init {t['init']}")
     lines = [paint(f"crosscheck analyze · {_split_line(c)} · {c['network']} · {how} · {c['dtype']}", "bold",
                    enabled=colour), ""]
-    rows = [[s, str(a.sizes[s]), str(a.wrong[s]), _percent(a.errors[s])] for s in ("train", "dev", "test")]
+    looked = [s for s in ("train", "dev", "test") if s in a.errors]
+    rows = [[s, str(a.sizes[s]), str(a.wrong[s]), _percent(a.errors[s])] for s in looked]
     lines.append(table(["split", "examples", "wrong", "error"], rows, align=["l", "r", "r", "r"]))
+    if "test" not in a.errors:
+        lines.append(paint("test: not looked at (--test): the test set is looked at once, at the end", "dim",
+                           enabled=colour))
     lines.append("")
     focus = a.focus
     arrow = {name: paint("  ← the larger: work on this first", "yellow", "bold", enabled=colour) if name == focus else ""
              for name in ("bias", "variance")}
     rows = [["target error", "human-level, the stand-in for Bayes error", _percent(a.target_error), ""],
             ["avoidable bias", "train error − target", _signed_percent(a.avoidable_bias), arrow["bias"]],
-            ["variance", "dev error − train error", _signed_percent(a.variance), arrow["variance"]],
-            ["dev → test", "test error − dev error", _signed_percent(a.dev_test_gap), ""]]
+            ["variance", "dev error − train error", _signed_percent(a.variance), arrow["variance"]]]
+    if a.dev_test_gap is not None:
+        rows.append(["dev → test", "test error − dev error", _signed_percent(a.dev_test_gap), ""])
     lines.append(table(["the course's reading", "from", "", ""], rows, align=["l", "l", "r", "l"]))
     lines += ["", f"{'high avoidable bias' if focus == 'bias' else 'high variance'}: try {ADVICE[focus]}"]
-    if a.dev_test_gap > max(a.variance, a.avoidable_bias, 0):
+    if a.dev_test_gap is not None and a.dev_test_gap > max(a.variance, a.avoidable_bias, 0):
         lines.append(paint("the test error is well above dev: the choices made on dev fit it too closely "
                            "(a bigger dev set helps)", "yellow", enabled=colour))
     lines += ["", paint(f"confusion matrix on {a.split} (rows: the true class, columns: the predicted one)", "bold",
                         enabled=colour)]
     names = [str(name)[:10] for name in a.classes]
     rows = []
-    for i, name in enumerate(names):
+    for i, (name, error) in enumerate(zip(names, a.class_errors)):
         cells = [paint(str(n), "green" if i == j else "red", enabled=colour) if n else paint("·", "dim", enabled=colour)
                  for j, n in enumerate(a.confusion[i])]
-        rows.append([name, *cells, str(int(a.confusion[i].sum()))])
-    lines.append(table(["true \\ predicted", *names, "total"], rows, align=["l"] + ["r"] * (len(names) + 1)))
+        rows.append([name, *cells, str(int(a.confusion[i].sum())), _percent(error)])
+    lines.append(table(["true \\ predicted", *names, "total", "error"], rows, align=["l"] + ["r"] * (len(names) + 2)))
+    lines.append(paint("error: the share of the class's examples predicted as another class (its row, off the diagonal)",
+                       "dim", enabled=colour))
     pairs = a.pairs()
     if pairs:
         lines.append("most confused: " + ", ".join(f"{a.classes[i]} → {a.classes[j]} ({n})" for i, j, n in pairs))

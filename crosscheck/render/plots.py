@@ -192,13 +192,14 @@ def analysis_figure(analysis, dataset, config, path, force=False):
 
     ax = fig.add_subplot(outer[0])
     target = 100 * a.target_error
-    errors = [target] + [100 * a.errors[s] for s in ("train", "dev", "test")]
-    ax.bar(range(4), errors, width=0.55, color=["0.75", "tab:blue", "tab:orange", "tab:purple"],
-           hatch=["//", "", "", ""], edgecolor="white")
+    looked = [s for s in ("train", "dev", "test") if s in a.errors]  # test only when it was asked for (--test)
+    errors = [target] + [100 * a.errors[s] for s in looked]
+    ax.bar(range(len(errors)), errors, width=0.55, color=["0.75", "tab:blue", "tab:orange", "tab:purple"][:len(errors)],
+           hatch=["//", "", "", ""][:len(errors)], edgecolor="white")
     for x, e in enumerate(errors):
         ax.text(x, e, f"{e:.1f}%", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(range(4))
-    ax.set_xticklabels(["target", "train", "dev", "test"])
+    ax.set_xticks(range(len(errors)))
+    ax.set_xticklabels(["target", *looked])
     for x, (low, high), name in ((0.5, errors[:2], "bias"), (1.5, errors[1:3], "variance")):
         colour = "tab:red" if a.focus == name else "0.4"
         ax.annotate("", (x, high), (x, low), arrowprops=dict(arrowstyle="<->", color=colour, lw=1.4, shrinkA=0, shrinkB=0))
