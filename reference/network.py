@@ -302,11 +302,16 @@ def forward(net, params, X, masks=None, Y=None, overwrite=False):
     return Zs, As, caches
 
 
-def cost(net, params, Z_L, Y, loss=None):
-    """J = loss(Z[L], Y) + the L2 term (weights only); loss: the first term when already computed (forward with Y)."""
+def cost(net, params, Z_L, Y, loss=None, l2_examples=None):
+    """J = loss(Z[L], Y) + the L2 term (weights only); loss: the first term when already computed (forward with Y).
+
+    l2_examples: the m of the course's λ/(2m) when it is not the batch's own (early stopping's J_dev in Keras's
+    convention: reference.train.MONITORED_L2).
+    """
     J = OUTPUT_LOSSES[net.loss][1](Z_L, Y) if loss is None else loss
     if net.l2:
-        J = J + l2_cost([layer[0] for layer in params], l2_coefficient(net.l2, net.l2_convention, Z_L.shape[-2]))
+        m = Z_L.shape[-2] if l2_examples is None else l2_examples
+        J = J + l2_cost([layer[0] for layer in params], l2_coefficient(net.l2, net.l2_convention, m))
     return J
 
 

@@ -292,6 +292,16 @@ class Optimizer:
         """The same optimizer, learning rate, schedule and clipping in another framework's convention (its defaults)."""
         return Optimizer(self.name, self.lr, convention, schedule=self.schedule, clip=self.clip)
 
+    def headline(self):
+        """The optimizer as every framework runs it: name, α, schedule, clipping (each convention's other
+        hyperparameters are its own: describe())."""
+        text = f"{self.name} α={self.lr:g}"
+        if self.schedule:
+            text += f", {self.schedule.describe()}"
+        if self.clip:
+            text += f", clipped to global norm {self.clip:g}"
+        return text
+
     def describe(self):
         extra = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items())
         text = f"{self.name} α={self.lr:g}" + (f" ({self.convention}: {extra})" if extra else "")
@@ -339,12 +349,15 @@ class Updater:
     the tensors laid end to end in one vector (Layout), what reference.train's Stepper runs.
     """
 
-    def __init__(self, optimizer, params=None, steps_per_epoch=1):
+    def __init__(self, optimizer, params=None, steps_per_epoch=1, wide=()):
         self.rule = RULES[optimizer.name, optimizer.convention][0]
         self.optimizer, self.steps_per_epoch = optimizer, steps_per_epoch
         self.hyper = {"lr": optimizer.lr, **optimizer.hyper}
         self.t = 0
         self.state = None  # m, v, s: each shaped and typed like the vector of parameters, zero before the first step
+        # the copies of a stack (0 for one vector) whose step is computed in float64 and rounded back to their dtype:
+        # crosscheck's twin of a float32 run rounds its optimizer's arithmetic as little as it can
+        self.wide = tuple(wide)
 
     def step(self, params, grads):
         """New [(W1, b1), …] from the old and the gradients [(dW1, db1), …] (one gradient per learnt tensor)."""
@@ -360,9 +373,18 @@ class Updater:
         self.hyper["lr"] = schedule.rate(self.optimizer.lr, epoch) if schedule else self.optimizer.lr
         if self.optimizer.clip:
             g = self.clip(g)
+        if not self.wide or P.dtype == np.float64:
+            if self.state is None:
+                self.state = {k: np.zeros_like(P) for k in "mvs"}
+            return self.rule(P, g, self.state, self.t, self.hyper)
+        rows, gradients = P.reshape(-1, P.shape[-1]), g.reshape(-1, g.shape[-1])
         if self.state is None:
-            self.state = {k: np.zeros_like(P) for k in "mvs"}
-        return self.rule(P, g, self.state, self.t, self.hyper)
+            self.state = [{k: np.zeros(row.shape, np.float64 if i in self.wide else row.dtype) for k in "mvs"}
+                          for i, row in enumerate(rows)]
+        out = [self.rule(row.astype(np.float64), g_row.astype(np.float64), s, self.t, self.hyper).astype(P.dtype)
+               if i in self.wide else self.rule(row, g_row, s, self.t, self.hyper)
+               for i, (row, g_row, s) in enumerate(zip(rows, gradients, self.state))]
+        return np.stack(out).reshape(P.shape)
 
     def clipped(self, grads):
         """Every gradient [(dW1, db1), …] rescaled by the convention's rule so that their global norm is at most c."""

@@ -27,6 +27,9 @@ from .optim import Layout, Updater
 # σ² · m / (m − 1), Keras's BatchNormalization (and flax's, which the written-out JAX follows) of the biased one.
 RUNNING_VARIANCE = {"torch": "unbiased", "keras": "biased", "optax": "biased", "course": "biased"}
 
+# early stopping's J_dev under the course's λ/(2m): the m of its L2 term in each convention (EarlyStopping)
+MONITORED_L2 = {"keras": "training batch", "torch": "dev split", "optax": "dev split", "course": "dev split"}
+
 
 @dataclass
 class Run:
@@ -53,6 +56,12 @@ class EarlyStopping:
     with its L2 term — Keras's val_loss.  An epoch improves when J_dev is lower than the lowest so far; after
     `patience` epochs in a row without improvement, training stops (the parameters are those of the last step,
     not the best epoch's: restore_best_weights=False).
+
+    Which L2 term: under the course's λ/(2m) the m differs by framework (MONITORED_L2).  Keras's val_loss adds the
+    model's regularization losses, whose coefficient was fixed for the training batches when the model was built:
+    λ/(2·m_batch), m_batch the training batch's rows (m_train for full-batch descent).  torch and JAX have no early
+    stopping of their own; their loops here — like the course's compute_cost handed the dev set — take the dev
+    split's: λ/(2·m_dev).  The reference in each convention watches what that convention's frameworks watch.
     """
 
     patience: int
@@ -199,6 +208,10 @@ def running_averages(net, running, statistics, m, convention):
         rmu, rvar = averages
         mu, var = stats
         real = rmu.dtype.type
+        if RUNNING_VARIANCE[convention] == "unbiased" and m < 2:
+            raise InputError(f"batch norm in {convention}'s convention needs two rows or more in a batch: its running "
+                             f"variance is the unbiased σ²·m/(m − 1), and torch's BatchNorm1d refuses a batch of one in "
+                             f"training")
         if RUNNING_VARIANCE[convention] == "unbiased":
             p = real(1 - net.bn_momentum)
             rmu, rvar = p * mu + (1 - p) * rmu, p * (var * real(m / (m - 1))) + (1 - p) * rvar
@@ -223,10 +236,11 @@ class Stepper:
     A stack of k copies steps the same way (crosscheck.training's reference and twin, one NumPy call for both):
     every parameter (k, …), the schedule's rows (k, B) per step (each copy its own order of the same rows), and
     J, logit_scale one per copy; early stopping is decided by copy 0's dev J.  The learnt tensors live in one
-    vector per copy, stepper.flat (…, N) (reference.optim.Layout), the running averages beside it.
+    vector per copy, stepper.flat (…, N) (reference.optim.Layout), the running averages beside it.  wide: the copies
+    (0 for a run of its own) whose optimizer step is computed in float64 and rounded back (reference.optim.Updater).
     """
 
-    def __init__(self, net, params, X, Y, optimizer, schedule):
+    def __init__(self, net, params, X, Y, optimizer, schedule, wide=()):
         if not net.training:
             raise InputError("training runs a training pass: the network must not be in inference mode")
         self.lead = lead = np.shape(params[0][0])[:-2]
@@ -241,10 +255,13 @@ class Stepper:
         self.flat = self.layout.flatten(learnt)
         self.running = [tuple(layer[net.learnt(l):]) for l, layer in enumerate(params, start=1)]
         self.params = params
-        self.updater = Updater(optimizer, params, schedule.steps_per_epoch)
+        self.updater = Updater(optimizer, params, schedule.steps_per_epoch, wide)
         self.t, self.logit_scale = 0, 0.0
         self.rows = self.batch = None
         self.patience = schedule.stopping.watcher() if schedule.stopping else None
+        # the m of early stopping's λ/(2m) when it is the training batch's (MONITORED_L2), else None: the dev split's
+        training_batch = MONITORED_L2.get(optimizer.convention) == "training batch"
+        self.monitored_l2 = np.shape(schedule[0])[-1] if training_batch and len(schedule) else None
         self.stopped = False
 
     @property
@@ -270,7 +287,8 @@ class Stepper:
         self.t += 1
         if self.patience and self.schedule.end_of_epoch(self.t):
             stopping = self.schedule.stopping
-            self.stopped = self.patience.update(evaluate(self.net, self.copy(0), stopping.X, stopping.Y))
+            self.stopped = self.patience.update(evaluate(self.net, self.copy(0), stopping.X, stopping.Y,
+                                                         self.monitored_l2))
         return J if np.ndim(J) else float(J)
 
     def state(self):
@@ -309,11 +327,14 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
     return Run("numpy-reference", np.array(losses), stepper.params, meta)
 
 
-def evaluate(net, params, X, Y):
-    """J on (X, Y) in an inference pass, with the L2 term: what early stopping watches (Keras's val_loss)."""
+def evaluate(net, params, X, Y, l2_examples=None):
+    """J on (X, Y) in an inference pass, with the L2 term: what early stopping watches (Keras's val_loss).
+
+    l2_examples: the m of the course's λ/(2m) when it is not X's rows (Keras: the training batch's; MONITORED_L2).
+    """
     net = net.inference()
     Zs, _, _ = forward(net, params, X)
-    return float(cost(net, params, Zs[-1], Y))
+    return float(cost(net, params, Zs[-1], Y, l2_examples=l2_examples))
 
 
 def predict(net, params, X):

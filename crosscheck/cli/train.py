@@ -1,7 +1,7 @@
 """crosscheck train — train the same network from the same initial parameters, on the same batches in
 the same order, in the NumPy reference, PyTorch, TensorFlow, Keras (model.fit) and JAX, and compare the
 runs after every step: J, and every W and b against the reference run in that framework's convention,
-within what the reference's own twins show (crosscheck.tolerance); once the twins part, the run is
+within what the reference's own twin shows (crosscheck.tolerance); once the twin parts, the run is
 chaotic from that step and only its end state is compared.
 
 Dropout (the masks shared, drawn per step), batch norm (its running averages compared too), a learning-rate
@@ -14,7 +14,7 @@ Exit code 0 when every framework follows the reference's trajectory, 1 on a mism
 from crosscheck import adapters, output
 from crosscheck.cli import options
 from crosscheck.console import Progress
-from crosscheck.course.training import compare_training, runs_to_do
+from crosscheck.course.training import batch_sizes_near, compare_training, one_row_refused, runs_to_do
 from crosscheck.engine.status import nothing_checked
 from crosscheck.errors import UsageError
 from crosscheck.reference.optim import OPTIMIZERS, SCHEDULE_OPTIONS, SCHEDULES, LRSchedule, Optimizer
@@ -86,6 +86,26 @@ def learning_rate_schedule(args):
     return LRSchedule(args.schedule, epochs=args.epochs if args.schedule == "cosine" else None, **given)
 
 
+def one_row_error(m, batch_size, refused, frameworks):
+    """The UsageError of a batch of one row under batch norm in torch's convention, naming batch sizes that work."""
+    others = [f for f in frameworks if f not in refused]
+    if batch_size is None or m < 3:
+        return UsageError(f"batch norm on {m} example{'s' * (m != 1)}: a batch of one row, which torch's BatchNorm1d "
+                          f"refuses in training (its running variance is the unbiased σ²·m/(m − 1)) — and so does the "
+                          f"reference in torch's convention ({', '.join(refused)}); give two examples or more",
+                          {"refused": refused, "batch_sizes": []})
+    sizes = batch_sizes_near(m, batch_size)
+    whole, rest = divmod(m, batch_size)
+    return UsageError(f"--batch-size {batch_size} ends each epoch in a batch of one row ({m} = {whole} × {batch_size} + "
+                      f"{rest}), which torch's BatchNorm1d refuses in training (its running variance is the unbiased "
+                      f"σ²·m/(m − 1)), and so does the reference in torch's convention ({', '.join(refused)}): batch "
+                      f"sizes that work here are {', '.join(map(str, sizes))} or full"
+                      + (f" — or leave {', '.join(refused)} out ({', '.join(others)} "
+                         f"normalize{'s' * (len(others) == 1)} a row of one: σ² = 0)"
+                         if others else ""),
+                      {"refused": refused, "batch_sizes": sizes, "full_batch": True})
+
+
 def run(args):
     if args.plot:
         output.check_plot(args.plot, args.force)  # before any training: a missing matplotlib is exit 2
@@ -103,6 +123,9 @@ def run(args):
                              "breast-cancer)")
         stopping = EarlyStopping(args.patience, *problem.dataset.split("dev"))
     schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed, stopping)
+    refused = one_row_refused(net, schedule, args.frameworks)
+    if refused:
+        raise one_row_error(X.shape[0], args.batch_size, refused, args.frameworks)
     with Progress(len(schedule) * runs_to_do(args.frameworks, net, X.dtype), "training", enabled=False if args.json else None) as bar:
         report = compare_training(problem, optimizer, schedule, args.frameworks, on_step=lambda name, t: bar.advance(name),
                                   splits=("dev", "test") if args.test else ("dev",))

@@ -1,14 +1,14 @@
 """The training comparison: the same network, start, batches and optimizer in the reference and in each
 framework, every step's J and parameters compared with the reference run in that framework's convention,
-within what the reference's own twins show (crosscheck.tolerance, "Trajectories").
+within what the reference's own twin shows (crosscheck.tolerance, "Trajectories").
 
     report = compare_training(problem, optimizer, schedule, frameworks=("numpy-reference", "torch"))
     report.outcomes["torch"].status, .max_param_divergence, .tolerance.chaos_step, …
 
-Memory stays flat in the number of steps: nothing keeps a step's parameters past that step.  The twins
-run in lockstep with the reference (measure_envelope), and each framework's run is followed by a
-reference run of its own, advanced one step each time the framework reports one (follow); what is
-kept per step is a handful of distances.
+Memory stays flat in the number of steps: nothing keeps a step's parameters past that step (the end state
+keeps END_SAMPLES + 1 sets at most, whatever the number of steps).  The twin runs in lockstep with the
+reference (measure_envelope), and each framework's run is followed by a reference run of its own, advanced
+one step each time the framework reports one (follow); what is kept per step is a handful of distances.
 """
 import math
 import time
@@ -29,7 +29,8 @@ from crosscheck.engine.tolerance import (
 )
 from crosscheck.reference.errors import one_line
 from crosscheck.reference import forward
-from crosscheck.reference.train import Run, Schedule, Stepper, accuracy, as_schedule
+from crosscheck.reference.optim import CLIP_CONVENTIONS, RULES
+from crosscheck.reference.train import RUNNING_VARIANCE, Run, Schedule, Stepper, accuracy, as_schedule
 
 TWIN = "rounded otherwise"   # the twin: rows reversed, start nudged one ulp, inputs and hidden units permuted
 END_SAMPLES = 21  # the end state's accuracy is read at this many steps of the last tenth (J at every one of them)
@@ -80,9 +81,12 @@ def twins(problem, optimizer, schedule, seed=0):
     b to the next float, up or down at random: a batch of one row has nothing to reverse and a net of one input and
     no hidden layer nothing to permute, and this twin still differs).  Zeros stay: every framework starts from the
     same exact zeros, and the float after 0 is a subnormal that would move an input at the origin off ReLU's kink —
-    not rounding.  One twin in the run's own dtype: rounding of the kind any correct implementation makes, in every
-    sum at once; the steps it cannot foresee (a unit within rounding of ReLU's kink, which another run may switch)
-    are told apart when a framework leaves the envelope there (sensitive_step).
+    not rounding.  Its optimizer step is computed in float64 and rounded back to the run's dtype: in a float32 run
+    every framework's optimizer rounds its own way (torch in Python floats, Keras in the weights' dtype, Adam's
+    m/√v magnifying it where v is small), and the twin's as little as it can — in a float64 run it is the
+    reference's.  One twin, in the run's dtype: rounding of the kind any correct implementation makes, everywhere at
+    once.  The steps no twin can foresee — a unit within rounding of ReLU's kink, which another run may switch — are
+    told apart when a framework leaves the envelope there (follow, switched_step).
     """
     return Lockstep(problem, optimizer, as_schedule(schedule, problem.X.shape[0]), seed)
 
@@ -111,13 +115,13 @@ class Lockstep:
             copies = [np.stack([np.arange(len(order)), order]) for order in unit_orders]
             steps = Schedule([both(rows) for rows in schedule], schedule.m, schedule.epochs, schedule.seed,
                              schedule.stopping, copies)
-            self.steppers = [Stepper(net, stack, np.stack([X, X[:, self.orders[0]]]), Y, optimizer, steps)]
+            self.steppers = [Stepper(net, stack, np.stack([X, X[:, self.orders[0]]]), Y, optimizer, steps, wide=(1,))]
         else:
             backwards = once(lambda rows: rows[::-1])
             steps = Schedule([backwards(rows) for rows in schedule], schedule.m, schedule.epochs, schedule.seed, None,
                              unit_orders)
             self.steppers = [Stepper(net, params, X, Y, optimizer, schedule),
-                             Stepper(net, twin, X[:, self.orders[0]], Y, optimizer, steps)]
+                             Stepper(net, twin, X[:, self.orders[0]], Y, optimizer, steps, wide=(0,))]
         # where each of the reference's learnt entries sits in the twin's vector, and its running averages' columns
         layout = self.steppers[0].layout
         labels = layout.unflatten(np.arange(layout.ends[-1]))
@@ -314,6 +318,20 @@ class Envelope:
         return float(np.max(self.param_spread))
 
 
+def reference_hyperparameters(optimizer, net):
+    """What the reference ran with in a convention, in the same words as the frameworks' (adapters' Run.meta)."""
+    ran = {"optimizer": f"reference.optim.{RULES[optimizer.name, optimizer.convention][0].__name__}",
+           "arguments": {"lr": optimizer.lr, **optimizer.hyper}}
+    if optimizer.schedule:
+        ran["schedule"] = optimizer.schedule.describe()
+    if optimizer.clip:
+        ran["clip"] = {"convention": CLIP_CONVENTIONS[optimizer.convention], "max_norm": optimizer.clip}
+    if net.batch_norm:
+        ran["batch_norm"] = {"beta": net.bn_momentum, "eps": net.bn_eps,
+                             "running variance": RUNNING_VARIANCE[optimizer.convention]}
+    return ran
+
+
 def measure_envelope(problem, optimizer, schedule, on_step=None):
     """The reference run and its twin in lockstep: an Envelope with its tolerances (crosscheck.tolerance).
 
@@ -342,7 +360,7 @@ def measure_envelope(problem, optimizer, schedule, on_step=None):
     losses, loss_spread, loss_scale, param_spread, param_scale = (a[:steps] for a in (
         losses, loss_spread, loss_scale, param_spread, param_scale))
     tolerance = trajectory_tolerance(param_spread, loss_spread, param_scale, loss_scale, X.dtype)
-    meta = {"optimizer": optimizer.describe()}
+    meta = {"optimizer": optimizer.describe(), "hyperparameters": reference_hyperparameters(optimizer, net)}
     if reference.patience:
         meta["stopped_epoch"] = reference.patience.stopped_epoch
     run = Run(REFERENCE, losses, pair.copy(0), meta)
@@ -359,7 +377,7 @@ class TrainOutcome(Outcome):
 
     convention: str = None
     run: Run = None
-    envelope: Envelope = None        # the reference run in this convention and its twins' spread
+    envelope: Envelope = None        # the reference run in this convention and its twin's spread
     loss_gap: np.ndarray = None      # per step: |J − J_ref|
     param_gap: np.ndarray = None     # per step: max|P − P_ref| over every W and b
     end: tuple = None                # (median J, median accuracy) over the last tenth of the steps
@@ -423,6 +441,7 @@ class TrainOutcome(Outcome):
         tol = self.tolerance
         splits = self.split_accuracy or {}
         return {"status": self.status, "reason": self.reason, "convention": self.convention,
+                "hyperparameters": self.run.meta.get("hyperparameters") if self.run is not None else None,
                 "final_loss": self.final_loss, "accuracy": self.accuracy,
                 "dev_accuracy": splits.get("dev"), "test_accuracy": splits.get("test"),
                 "steps": self.steps, "stopped_epoch": self.stopped_epoch, "failed_step": self.failed_step,
@@ -450,7 +469,7 @@ class TrainOutcome(Outcome):
 class TrainingReport:
     optimizer: object                 # reference.optim.Optimizer
     steps: int
-    envelopes: dict                   # convention -> Envelope: the reference's run in it and its twins' spread
+    envelopes: dict                   # convention -> Envelope: the reference's run in it and its twin's spread
     outcomes: dict = field(default_factory=dict)  # name -> TrainOutcome
 
     @property
@@ -461,6 +480,23 @@ class TrainingReport:
     def reference_run(self):
         """The reference's run in the numpy-reference row's convention (or the first measured, without that row)."""
         return self.envelopes.get(convention(REFERENCE), next(iter(self.envelopes.values()))).run
+
+
+def one_row_refused(net, schedule, frameworks):
+    """The frameworks that cannot train on these batches: with batch norm, a batch of one row — torch's BatchNorm1d
+    refuses it in training (its running variance is unbiased, σ²·m/(m − 1)), and so does the reference in torch's
+    convention; Keras (and TensorFlow and JAX, in its convention) normalize a row of one, σ² = 0.  [] when none."""
+    if not net.batch_norm or all(len(rows) > 1 for rows in schedule):
+        return []
+    return [f for f in frameworks if RUNNING_VARIANCE[convention(f)] == "unbiased"]
+
+
+def batch_sizes_near(m, batch_size, count=2):
+    """Batch sizes next to batch_size whose epochs of m rows end in no batch of one row (nearest below, then above)."""
+    works = lambda b: 1 < b < m and m % b != 1  # noqa: E731
+    below = [b for b in range(batch_size - 1, 1, -1) if works(b)][:count // 2 or 1]
+    above = [b for b in range(batch_size + 1, m) if works(b)][:count - len(below)]
+    return sorted(below + above)
 
 
 def conventions_of(frameworks):
@@ -514,7 +550,7 @@ def train_framework(name, problem, optimizer, schedule, envelopes, on_step=None,
             return TrainOutcome(name, UNAVAILABLE, reason=str(exc), convention=rule)
         except Exception as exc:  # the framework failed part-way: no trajectory to follow is a failure
             return TrainOutcome(name, MISMATCH, reason=f"training failed: {one_line(exc)}", convention=rule)
-    # the reference's row: the time of its run and its twins' (they run in lockstep)
+    # the reference's row: the time of its run and its twin's (they run in lockstep)
     outcome.seconds = {"train": envelope.seconds if name == REFERENCE else time.perf_counter() - started}
     outcome.accuracy = accuracy(net, outcome.run.final_params, X, Y)
     if problem.dataset is not None:
@@ -553,7 +589,7 @@ def follow(name, train, problem, optimizer, schedule, envelope, on_step=None):
         loss_gap[t - 1] = abs(float(J) - J_ref)
         param_gap[t - 1] = distance(params_after, reference.params)
         if not first and t <= len(limit) and not param_gap[t - 1] <= limit[t - 1]:  # until the run first fails
-            switch = switched_step(reference, before, schedule, t, params_after, limit[t - 2] if t > 1 else 0.0,
+            switch = switched_step(reference, before, schedule, t, params_after, param_gap[t - 2] if t > 1 else 0.0,
                                    limit[t - 1])
             if switch:
                 switches.append(switch)
@@ -572,20 +608,24 @@ def follow(name, train, problem, optimizer, schedule, envelope, on_step=None):
     return outcome
 
 
-def switched_step(reference, before, schedule, t, params_after, within, tolerance, most=8):
+def switched_step(reference, before, schedule, t, params_after, within, tolerance, most=4):
     """Step t again from `before` with hidden units on ReLU's kink switched, if that is the run's step: then the
     reference stays there and the switch is returned ({"step", "units": [near_kink's, …], "distance"}); else the
     reference is as it was after its own step t, and None.
 
-    Tried: every unit within reach switched at once, then each alone (the nearest `most`).
+    within: how far the run's parameters were from the reference's before the step (what moves its Z).  Tried: each
+    subset of the `most` units nearest the kink (relative to their reach), then all of them at once.
     """
     net = reference.net
     rows = schedule[t - 1]
     units = near_kink(net, before[3], reference.X[rows], schedule.masks(net, t, reference.X.dtype), within)
     if not units:
         return None
+    nearest = units[:most]
+    subsets = [[u for k, u in enumerate(nearest) if mask >> k & 1] for mask in range(1, 1 << len(nearest))]
+    subsets.sort(key=len)
     after = reference.state()
-    for tried in [units] + [[unit] for unit in units[:most]] * (len(units) > 1):
+    for tried in subsets + ([units] if len(units) > most else []):
         reference.restore(before)
         reference.step([(u["layer"], u["row"], u["unit"]) for u in tried])
         gap = distance(params_after, reference.params)
@@ -600,9 +640,9 @@ def near_kink(net, params, X, masks, within):
     first: [{"layer", "row", "unit", "Z", "reach"}] ([] without ReLU or leaky ReLU).
 
     A unit of ReLU at Z = 1e-7 is a coin flip for a run whose Z is a little off: which side it lands on switches its
-    gradient (dZ = dA or 0).  Another run's parameters may be `within` (the tolerance on W) of these, which moves Z by
-    up to (Σ_k |A_prev,k| + 1)·within, and its sum rounds otherwise, by up to 2γ_n·(|A_prev|·|W| + |b|); a Z within
-    that reach of 0 may switch.  With batch norm, g sees Z̃ = γ (Z − μ)/σ + β: the reach scaled by |γ|/σ (twice: μ
+    gradient (dZ = dA or 0).  Another run's parameters `within` of these (max|ΔP|) move Z by up to
+    (Σ_k |A_prev,k| + 1)·within, and its sum rounds otherwise, by up to 2γ_n·(|A_prev|·|W| + |b|); a Z within that
+    reach of 0 may switch.  With batch norm, g sees Z̃ = γ (Z − μ)/σ + β: the reach scaled by |γ|/σ (twice: μ
     moves too), plus γ's and β's own.  A Z of exactly 0 out of exact zeros (reach 0) is every run's.
     """
     if net.activation not in ("relu", "leaky_relu"):

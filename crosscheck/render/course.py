@@ -16,7 +16,7 @@ def training_report(report, config, epochs, plot=None, colour=None):
     colour = use_colour() if colour is None else colour
     optimizer, c = report.optimizer, config
     data = f" ({c['data']})" if c.get("split") else ""
-    head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']}{data} · {optimizer.describe()} · "
+    head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']}{data} · {optimizer.headline()} · "
             f"{report.steps} steps ({epochs} epochs, batch {c['batch_size'] or 'full'}) · seed {c['seed']}")
     split = bool(c.get("split"))
     splits = ["dev"] + (["test"] if c.get("test") else [])
@@ -46,13 +46,15 @@ def training_report(report, config, epochs, plot=None, colour=None):
         lines.append(paint("max|Δ|: over the steps compared one by one and every W and b (γ, β and batch norm's running "
                            "averages too), against the reference run in that framework's optimizer convention; tol: "
                            "the largest per-step tolerance, which grows with what rounding does to the reference's own "
-                           "twins", "dim", enabled=colour))
+                           "twin", "dim", enabled=colour))
         if split:
             tested = (f" and test {c['split']['test']} rows" if c.get("test") else
                       f" rows (test: not looked at, --test)")
             lines.append(paint(f"trained on the training split ({c['split']['train']} rows); accuracies in an "
                                f"inference pass, dev {c['split']['dev']}{tested}", "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
+        lines += hyperparameter_lines(judged)
+        lines += mini_batch_l2_note(c)
         lines += early_stopping_note(judged, c)
         lines += switch_note(judged)
         lines += chaos_note(report, judged, colour)
@@ -61,6 +63,49 @@ def training_report(report, config, epochs, plot=None, colour=None):
         lines.append(f"plot: {plot}")
     lines += ["", training_verdict(report, colour)]
     return "\n".join(lines)
+
+
+def hyperparameter_lines(judged):
+    """Each framework's optimizer (and batch norm, clipping) as it ran, read back from its own objects."""
+    lines = ["hyperparameters as each ran them:"]
+    for name, o in judged.items():
+        ran = o.run.meta.get("hyperparameters")
+        if ran:
+            lines.append(f"  {name:<15} {describe_hyperparameters(ran)}")
+    return lines if len(lines) > 1 else []
+
+
+def describe_hyperparameters(ran):
+    """One line: optimizer(arguments) · batch norm · clipping · schedule."""
+    def plain(value):
+        if isinstance(value, float):
+            return f"{value:g}"
+        if isinstance(value, dict):  # a Keras schedule's config
+            return value.get("class_name") or "{…}"
+        return str(value)
+
+    def arguments(values):
+        return ", ".join(f"{k}={plain(v)}" for k, v in values.items() if k not in ("layer", "call", "scheduler"))
+
+    parts = [f"{ran['optimizer']}({arguments(ran['arguments'])})"]
+    for key in ("batch_norm", "clip", "schedule"):
+        if key in ran:
+            part = ran[key]
+            parts.append(part if isinstance(part, str) else
+                         f"{part.get('layer') or part.get('call') or part.get('scheduler') or key.replace('_', ' ')}"
+                         f"({arguments(part)})")
+    return " · ".join(parts)
+
+
+def mini_batch_l2_note(config):
+    """Under the course's λ/(2m) with mini-batches: m is the batch's, and a λ tuned full-batch is stronger per step."""
+    batch = config.get("batch_size")
+    m = config["examples"]
+    if not config.get("l2") or config.get("l2_convention") != "course" or not batch or batch >= m:
+        return []
+    return [f"L2 (course): λ/(2m) with m the batch's rows, {batch}: each step's λW/m is {m / batch:.1f}× what "
+            f"full-batch descent on the {m} rows applies — a λ from a full-batch notebook is {m / batch:.1f}× stronger "
+            f"here"]
 
 
 def early_stopping_note(judged, config):
@@ -79,6 +124,11 @@ def early_stopping_note(judged, config):
     note = (f"early stopping (patience {config['patience']} epochs, on J of the dev split in an inference pass): the "
             f"reference in the {'; the reference in the '.join(parts)} — each framework must stop where the reference "
             f"in its convention does")
+    if config.get("l2") and config.get("l2_convention") == "course":
+        batch = config.get("batch_size") or config["examples"]
+        note += (f"; its L2 term λ/(2m) takes m = {min(batch, config['examples'])}, the training batch's, in Keras's "
+                 f"val_loss (the keras convention) and m = {config['split']['dev']}, the dev split's, in the loops of "
+                 f"the torch and optax conventions")
     if len(parts) > 1 and config.get("batch_norm"):
         note += " (batch norm's running variance differs by convention, and with it J on the dev split)"
     return [note]

@@ -60,9 +60,9 @@ def training_figure(report, net, X, Y, path, force=False):
     for i, (rule, envelope) in enumerate(sorted(envelopes.items())):  # one band per convention, labelled once
         tol, n = envelope.tolerance, envelope.tolerance.compared_steps
         ax.fill_between(steps[:n], FLOOR, np.maximum(tol.param[:n], FLOOR), color="0.85", alpha=0.6, lw=0,
-                        label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twins + floor" if i == 0 else None)
+                        label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twin + floor" if i == 0 else None)
         ax.semilogy(steps[:len(envelope.param_spread)], np.maximum(envelope.param_spread, FLOOR), color="0.45", lw=0.8, ls=":",
-                    label="the reference's twins" if i == 0 else None)
+                    label="the reference's twin" if i == 0 else None)
         if tol.chaos_step is not None and tol.chaos_step not in chaos_steps:
             chaos_steps.add(tol.chaos_step)
             ax.axvline(tol.chaos_step, color="k", lw=0.8, ls="--", label=f"chaotic from step {tol.chaos_step}")
