@@ -11,6 +11,7 @@ import argparse
 import numpy as np
 
 from crosscheck import output
+from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.course.analysis import analyze
 from crosscheck.engine.problem import build_problem
@@ -55,6 +56,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    machine.keep_freed_memory()  # NumPy's arrays of a step reused, not paid again in page faults (docs/benchmarks.md)
     if args.plot:
         output.check_plot(args.plot, args.force)
     if args.save_params:

@@ -12,6 +12,7 @@ Exit code 0 when every framework follows the reference's trajectory, 1 on a mism
 """
 
 from crosscheck import adapters, output
+from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.console import Progress
 from crosscheck.course.training import batch_sizes_near, compare_training, one_row_refused, runs_to_do
@@ -107,6 +108,7 @@ def one_row_error(m, batch_size, refused, frameworks):
 
 
 def run(args):
+    machine.keep_freed_memory()  # NumPy's arrays of a step reused, not paid again in page faults (docs/benchmarks.md)
     if args.plot:
         output.check_plot(args.plot, args.force)  # before any training: a missing matplotlib is exit 2
     problem = options.problem(args)

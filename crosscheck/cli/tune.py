@@ -9,6 +9,7 @@ it does not or every trial diverged, 2 on bad input.
 import argparse
 
 from crosscheck import output
+from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.console import Progress
 from crosscheck.course.tuning import (
@@ -61,6 +62,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    machine.keep_freed_memory()  # NumPy's arrays of a step reused, not paid again in page faults (docs/benchmarks.md)
     if args.plot:
         output.check_plot(args.plot, args.force)  # before any training: a missing matplotlib is exit 2
     space = SearchSpace(args.lr_range, args.l2_range, args.widths)
