@@ -45,7 +45,11 @@ W and b after step t) and s_t = max|P_ref|:
 
 Error model: a correct framework makes rounding errors of the same kind as the twin but not the same ones
 (its own softmax, its own Adam arithmetic), and a sensitive step (a near-zero gradient under Adam's or
-RMSprop's normalization) amplifies some perturbations more than others.  CALIBRATION  The floor
+RMSprop's normalization) amplifies some perturbations more than others.  Over 120 framework runs (torch,
+TensorFlow, Keras and JAX; the 5 optimizers; both dtypes; the 2-16-3 spiral in batches of 64, 2-100-3 in full
+batch for 300 steps, a deep tanh net) every correct framework passed: 118 stayed within 9.1 E_t, and two float32
+RMSprop runs in Keras's convention, with units on ReLU's kink step after step, reached 26 and 35 E_t inside the
+floor; k = 30 leaves a factor of three over the rest.  The floor
 is one update's own rounding, f ulps a step adding up like a random walk, for the steps where the twin
 happens to agree exactly; J is a mean of differences of numbers of the size of the logits, so its floor
 scales with them.  A mistake (another α, another L2, another g, an optimizer in another convention,
