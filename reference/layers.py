@@ -16,7 +16,7 @@ ROWS = -2  # the examples' axis: 0 of an (m, n) array, 1 of a stack (k, m, n)
 
 def T(A):
     """Aᵀ: the last two axes swapped (A.T for an (m, n) array; each copy's transpose in a stack)."""
-    return np.swapaxes(A, -1, -2)
+    return A.swapaxes(-1, -2)
 
 
 def sum_rows(A):
@@ -28,7 +28,7 @@ def sum_rows(A):
     """
     if 1 < A.shape[-1] < 64:
         return np.einsum("...ij->...j", A)[..., np.newaxis, :]
-    return np.sum(A, axis=ROWS, keepdims=True)
+    return A.sum(axis=ROWS, keepdims=True)
 
 
 # ---- affine: Z = A_prev W + b -------------------------------------------------------------------

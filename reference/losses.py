@@ -86,7 +86,7 @@ def softmax_and_ce(Z, Y):
     Z_shift = Z - row_max(Z)
     E = np.exp(Z_shift)
     S = row_sum(E)
-    return E / S, -np.sum(Y * (Z_shift - np.log(S)), axis=EXAMPLE) / Z.shape[-2]
+    return E / S, -(Y * (Z_shift - np.log(S))).sum(axis=EXAMPLE) / Z.shape[-2]
 
 
 def apart(output, cost):

@@ -331,7 +331,7 @@ class Layout:
         """One array (…, N): every tensor's entries in order, each copy of a stack its own row."""
         tensors = [P for layer in layers for P in layer]
         lead = np.shape(tensors[0])[:-2]
-        return np.concatenate([np.reshape(P, (*lead, -1)) for P in tensors], axis=-1)
+        return np.concatenate([P.reshape(*lead, -1) for P in tensors], axis=-1)
 
     def unflatten(self, flat):
         """The tensors again, as views of flat: [(W1, b1), …]."""
@@ -377,6 +377,10 @@ class Updater:
             if self.state is None:
                 self.state = {k: np.zeros_like(P) for k in "mvs"}
             return self.rule(P, g, self.state, self.t, self.hyper)
+        if P.ndim == 1:  # one vector, all of it wide
+            if self.state is None:
+                self.state = {k: np.zeros(P.shape, np.float64) for k in "mvs"}
+            return self.rule(P.astype(np.float64), g.astype(np.float64), self.state, self.t, self.hyper).astype(P.dtype)
         rows, gradients = P.reshape(-1, P.shape[-1]), g.reshape(-1, g.shape[-1])
         if self.state is None:
             self.state = [{k: np.zeros(row.shape, np.float64 if i in self.wide else row.dtype) for k in "mvs"}

@@ -283,7 +283,7 @@ class Stepper:
             self.running = running_averages(self.net, self.running, statistics, rows.shape[-1],
                                             self.optimizer.convention)
         self.params = [learnt + running for learnt, running in zip(self.layout.unflatten(self.flat), self.running)]
-        self.logit_scale = np.max(np.abs(Z), axis=(-2, -1))
+        self.logit_scale = np.abs(Z).max(axis=(-2, -1))
         self.t += 1
         if self.patience and self.schedule.end_of_epoch(self.t):
             stopping = self.schedule.stopping

@@ -281,7 +281,7 @@ def test_the_twin_is_the_reference_rounded_otherwise(dtype, stacked, monkeypatch
     """The twin starts where the reference starts (every nonzero entry one ulp up or down, zeros kept), in another
     order of inputs, hidden units and rows, and stays within rounding of it; stacked with the reference or apart, the
     reference's run is bitwise the plain Stepper's."""
-    monkeypatch.setattr(training, "STACK_BYTES", (1 << 20) if stacked else 0)
+    monkeypatch.setattr(training, "STACK_BYTES", training.STACK_BYTES if stacked else 0)
     net = Network((2, 5, 4, 3))
     X, Y = make_data(net, dtype=dtype)
     params = init_params(net, "he", 0, dtype)

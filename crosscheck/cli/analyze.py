@@ -14,6 +14,7 @@ from crosscheck import output
 from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.course.analysis import analyze
+from crosscheck.course.training import one_blas_thread
 from crosscheck.engine.problem import build_problem
 from crosscheck.errors import UsageError
 from crosscheck.reference import DTYPES, INIT_SCHEMES
@@ -72,7 +73,8 @@ def run(args):
     else:
         optimizer = Optimizer(args.optimizer, args.lr or DEFAULT_LR[args.optimizer])
         schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed)
-        run_ = train(net, params, X, Y, optimizer, schedule)
+        with one_blas_thread():
+            run_ = train(net, params, X, Y, optimizer, schedule)
         params = run_.final_params
         if not all(np.all(np.isfinite(P)) for pair in params for P in pair):
             raise UsageError(f"training diverged ({optimizer.describe()}): try a smaller --lr")

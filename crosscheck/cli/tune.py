@@ -12,6 +12,7 @@ from crosscheck import output
 from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.console import Progress
+from crosscheck.course.training import one_blas_thread
 from crosscheck.course.tuning import (
     SearchSpace,
     Settings,
@@ -69,7 +70,7 @@ def run(args):
     settings = Settings(args.trials, args.optimizer, args.epochs, args.batch_size, args.init, args.seed)
     problem = build_problem(activation=args.activation, loss=args.loss, l2_convention=args.l2_convention,
                             dtype=args.dtype, seed=args.seed, init=args.init, data=args.data, split_files=True)
-    with Progress(args.trials + args.keras, "tuning", enabled=False if args.json else None) as bar:
+    with Progress(args.trials + args.keras, "tuning", enabled=False if args.json else None) as bar, one_blas_thread():
         search = random_search(problem, space, settings, on_trial=lambda t: bar.advance(f"trial {t.index}"))
         confirmation = None
         if args.keras and search.best is not None:

@@ -10,6 +10,7 @@ keeps END_SAMPLES + 1 sets at most, whatever the number of steps).  The twin run
 reference (measure_envelope), and each framework's run is followed by a reference run of its own, advanced
 one step each time the framework reports one (follow); what is kept per step is a handful of distances.
 """
+import contextlib
 import math
 import time
 from collections import deque
@@ -34,7 +35,7 @@ from crosscheck.reference.train import RUNNING_VARIANCE, Run, Schedule, Stepper,
 
 TWIN = "rounded otherwise"   # the twin: rows reversed, start nudged one ulp, inputs and hidden units permuted
 END_SAMPLES = 21  # the end state's accuracy is read at this many steps of the last tenth (J at every one of them)
-STACK_BYTES = 1 << 20  # the reference and its twin step as one stack while a step's largest array is at most this
+STACK_BYTES = 3 << 19  # the reference and its twin step as one stack while a step's largest array is at most this
 
 
 def convention(name):
@@ -213,9 +214,11 @@ class EndState:
     early stopping ends sooner is summarised over as many steps before its own end.
     """
 
-    def __init__(self, net, X, Y, steps):
+    def __init__(self, net, X, Y, steps, early=True):
         self.net, self.X, self.Y = net, X, Y
         self.window = max(1, math.ceil(steps * END_FRACTION))
+        # without early stopping the run ends at its planned step: nothing before its last tenth is kept
+        self.first = 1 if early else steps - self.window + 1
         self.stride = max(1, self.window // (END_SAMPLES - 1))
         self.losses = deque(maxlen=self.window)
         self.kept = deque(maxlen=self.window // self.stride + 1)   # (t, parameters)
@@ -224,8 +227,10 @@ class EndState:
 
     def record(self, t, J, params, copy=None):
         """Step t's J and the parameters after it (copy i of a stack's, with copy=i)."""
-        self.losses.append(J)
         self.last = (t, params, copy)
+        if t < self.first:
+            return
+        self.losses.append(J)
         if t % self.stride == 0:  # a copy: a framework may hand over arrays it goes on updating
             self.kept.append((t, self._parameters(params, copy, np.array)))
 
@@ -344,7 +349,7 @@ def measure_envelope(problem, optimizer, schedule, on_step=None):
     planned = len(schedule)
     pair = twins(problem, optimizer, schedule)
     reference = pair.reference
-    ends = [EndState(net, X, Y, planned) for _ in range(2)]
+    ends = [EndState(net, X, Y, planned, schedule.stopping is not None) for _ in range(2)]
     losses, loss_spread, loss_scale, param_spread, param_scale = (np.empty(planned) for _ in range(5))
     while not reference.done:  # the schedule, or until early stopping ends the reference's run
         J_ref, J_twin = pair.step()
@@ -511,12 +516,34 @@ def runs_to_do(frameworks, net, dtype):
     return len(conventions_of(frameworks)) * 2 + sum(f != REFERENCE for f in frameworks)
 
 
+@contextlib.contextmanager
+def one_blas_thread():
+    """NumPy's BLAS on one thread while the reference trains (threadpoolctl, when installed; else as it is).
+
+    A training step's products are small — Z2 = A1 W2 sums 1,000 terms for 3 outputs — and a second BLAS thread
+    only waits for its share, or on a busy machine spins against other processes: the issue's 2-1000-3 run took
+    21 s on two threads and 3.1 s on one here, under load.  torch's run sets its own threads (adapters/torch).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 def compare_training(problem, optimizer, schedule, frameworks, on_step=None, splits=("dev",)):
     """Train in each framework and compare it with the reference run in that framework's convention.
 
     on_step(name, t) is called after each step of each run (a progress bar).  splits: the data set's splits each
     framework's accuracy is measured on besides the training rows (the test split only when asked for).
     """
+    with one_blas_thread():
+        return _compare_training(problem, optimizer, schedule, frameworks, on_step, splits)
+
+
+def _compare_training(problem, optimizer, schedule, frameworks, on_step, splits):
     on_step = on_step or (lambda name, t: None)
     envelopes = {}
     for name in conventions_of(frameworks):
@@ -577,7 +604,7 @@ def follow(name, train, problem, optimizer, schedule, envelope, on_step=None):
     planned = len(schedule)
     reference = Stepper(net, params, X, Y, optimizer, schedule.like(stopping=None))
     loss_gap, param_gap = np.full(planned, np.nan), np.full(planned, np.nan)
-    end = EndState(net, X, Y, planned)
+    end = EndState(net, X, Y, planned, schedule.stopping is not None or envelope.stopped_early is not None)
     limit = envelope.tolerance.param
     first, switches = {}, []  # the first step outside the tolerance (how its update compares); the units switched
 
