@@ -136,7 +136,9 @@ def markdown(document):
     lines = ["| network | dtype | steps | plain NumPy loop | reference side | ratio (CPU) | ratio (wall) | twin |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
     for c in document["cases"]:
-        lines.append(f"| {c['config']} ({'-'.join(map(str, c['layers']))}) | {c['dtype']} | {c['steps']} | "
+        sizes = "-".join(map(str, c["layers"]))
+        name = c["config"] if c["config"] == sizes else f"{c['config']}, {sizes}"
+        lines.append(f"| {name} | {c['dtype']} | {c['steps']} | "
                      f"{_duration(c['plain_cpu_s'])} | {_duration(c['reference_cpu_s'])} | **{c['ratio_cpu']:.2f}×** | "
                      f"{c['ratio_wall']:.2f}× | {'stacked' if c['twin_stacked'] else 'apart'} |")
     return "\n".join(lines)

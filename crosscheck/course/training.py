@@ -82,10 +82,11 @@ def twins(problem, optimizer, schedule, seed=0):
     b to the next float, up or down at random: a batch of one row has nothing to reverse and a net of one input and
     no hidden layer nothing to permute, and this twin still differs).  Zeros stay: every framework starts from the
     same exact zeros, and the float after 0 is a subnormal that would move an input at the origin off ReLU's kink —
-    not rounding.  Its optimizer step is computed in float64 and rounded back to the run's dtype: in a float32 run
-    every framework's optimizer rounds its own way (torch in Python floats, Keras in the weights' dtype, Adam's
-    m/√v magnifying it where v is small), and the twin's as little as it can — in a float64 run it is the
-    reference's.  One twin, in the run's dtype: rounding of the kind any correct implementation makes, everywhere at
+    not rounding.  An optimizer with a state (momentum's velocity, Adam's m and v, RMSprop's s) takes its step in
+    float64, rounded back to the run's dtype: in a float32 run every framework's optimizer rounds its state its own
+    way (torch in Python floats, Keras in the weights' dtype), and Adam's m/√v magnifies it where v is small — the
+    twin's rounds as little as it can (in a float64 run it is the reference's arithmetic; SGD has no state, and its
+    one rounding a step is the twin's own).  One twin, in the run's dtype: rounding of the kind any correct implementation makes, everywhere at
     once.  The steps no twin can foresee — a unit within rounding of ReLU's kink, which another run may switch — are
     told apart when a framework leaves the envelope there (follow, switched_step).
     """
@@ -110,19 +111,21 @@ class Lockstep:
         unit_orders = self.orders[1:]
         widest = max(len(rows) for rows in schedule) * max(net.sizes) * X.dtype.itemsize
         self.stacked = widest <= STACK_BYTES
+        wide = optimizer.name != "sgd"  # the twin's optimizer state (Adam's m, v; RMSprop's s; a velocity) in float64
         if self.stacked:
             stack = [tuple(np.stack(pair) for pair in zip(*layers)) for layers in zip(params, twin)]
             both = once(lambda rows: np.stack([rows, rows[::-1]]))
             copies = [np.stack([np.arange(len(order)), order]) for order in unit_orders]
             steps = Schedule([both(rows) for rows in schedule], schedule.m, schedule.epochs, schedule.seed,
                              schedule.stopping, copies)
-            self.steppers = [Stepper(net, stack, np.stack([X, X[:, self.orders[0]]]), Y, optimizer, steps, wide=(1,))]
+            self.steppers = [Stepper(net, stack, np.stack([X, X[:, self.orders[0]]]), Y, optimizer, steps,
+                                     wide=(1,) if wide else ())]
         else:
             backwards = once(lambda rows: rows[::-1])
             steps = Schedule([backwards(rows) for rows in schedule], schedule.m, schedule.epochs, schedule.seed, None,
                              unit_orders)
             self.steppers = [Stepper(net, params, X, Y, optimizer, schedule),
-                             Stepper(net, twin, X[:, self.orders[0]], Y, optimizer, steps, wide=(0,))]
+                             Stepper(net, twin, X[:, self.orders[0]], Y, optimizer, steps, wide=(0,) if wide else ())]
         # where each of the reference's learnt entries sits in the twin's vector, and its running averages' columns
         layout = self.steppers[0].layout
         labels = layout.unflatten(np.arange(layout.ends[-1]))
