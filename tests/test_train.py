@@ -457,8 +457,8 @@ def test_an_optimizer_in_another_frameworks_convention_fails(name, expected, ran
 
 def test_comparing_a_run_keeps_no_parameters_of_past_steps():
     """The envelope and a followed run of a 2-1000-3 net (6,003 parameters, 48 KB a step): tracemalloc's peak
-    at 840 steps is that of 420 — keeping every step's parameters would add 420 × 3 × 48 KB ≈ 60 MB.  (What a run
-    keeps for its end state is END_SAMPLES + 1 sets of parameters at most, as many at 420 steps as at 840.)"""
+    at 440 steps is that of 220 — keeping every step's parameters would add 220 × 3 × 48 KB ≈ 32 MB.  (What a run
+    keeps for its end state is END_SAMPLES + 1 sets of parameters at most, as many at 220 steps as at 440.)"""
     net = Network((2, 1000, 3))
     X, Y = make_data(net, 30)
     problem = Problem(net, init_params(net, "he", 0), X, Y)
@@ -473,9 +473,9 @@ def test_comparing_a_run_keeps_no_parameters_of_past_steps():
         finally:
             tracemalloc.stop()
 
-    (short, _), (long, outcome) = peak(420), peak(840)
-    assert outcome.status == "ok" and len(outcome.param_gap) == 840
-    assert long - short < 1_000_000, f"peak {short / 1e6:.1f} MB at 420 steps, {long / 1e6:.1f} MB at 840"
+    (short, _), (long, outcome) = peak(220), peak(440)
+    assert outcome.status == "ok" and len(outcome.param_gap) == 440
+    assert long - short < 1_000_000, f"peak {short / 1e6:.1f} MB at 220 steps, {long / 1e6:.1f} MB at 440"
 
 
 # ---- the next lecture's optimisation: schedules, clipping, early stopping, with dropout and batch norm ---------
