@@ -8,6 +8,7 @@ Legend:  m  examples (rows)    n[l]  units in layer l (n[0] inputs, n[L] outputs
     dA[l-1] = dZ[l] W[l]ᵀ          dZ[l-1] = dA[l-1] ⊙ g'(Z[l-1])
 
 Shapes:  X (m, n[0])   W[l] (n[l-1], n[l])   b[l] (1, n[l])   Z[l], A[l], dZ[l], dA[l] (m, n[l])   Y (m, n[L])
+         — each with a leading axis of copies in a stack of networks stepping together (reference.layers)
 
 The next lecture's two hidden-layer additions, each optional (Network.keep_prob, Network.batch_norm):
 
@@ -27,7 +28,7 @@ import numpy as np
 
 from . import layers
 from .errors import InputError
-from .losses import OUTPUT_LOSSES, output_backward
+from .losses import OUTPUT_AND_COST, OUTPUT_LOSSES, output_backward
 from .regularization import L2_CONVENTIONS, l2_coefficient, l2_cost
 from .trace import Trace, input_names
 
@@ -248,15 +249,21 @@ def dropout_masks(net, m, seed=0, dtype="float64", rows=None, examples=None):
 
 # ---- the passes -----------------------------------------------------------------------------------
 
-def forward(net, params, X, masks=None):
+def forward(net, params, X, masks=None, Y=None, overwrite=False):
     """Z[l], A[l] for l = 1..L and the caches the backward pass needs.
 
     Returns Zs, As (lists of L arrays, (m, n[l]) each; As[l−1] is what layer l+1 reads: Adrop[l] with dropout)
     and caches, one dict per layer: the layers' caches and "named", the layer's tensors by their lecture names
-    in the order they are computed (Z, mu, var, Zhat, Ztilde, A, Adrop).
+    in the order they are computed (Z, mu, var, Zhat, Ztilde, A, Adrop).  Given the targets Y, the output layer
+    computes A[L] and the loss term of J in one pass (losses.OUTPUT_AND_COST): the last cache's "loss".  overwrite:
+    g writes A[l] over Z[l] (Z̃[l]) where its backward reads A — for a training step, which keeps no Z: one
+    (m, n[l]) array less a layer ("named" then holds A there).
     """
     g_forward, _ = net.hidden_activation()
     output, _ = OUTPUT_LOSSES[net.loss]
+    if Y is not None:
+        together = OUTPUT_AND_COST[net.loss]
+        output = lambda Z: together(Z, Y)  # noqa: E731 — (A, J)
     Zs, As, caches = [], [], []
     A = X
     for l, layer in enumerate(params, start=1):
@@ -274,13 +281,15 @@ def forward(net, params, X, masks=None):
                 Zhat, cache["bn"] = layers.batchnorm_inference_forward(Z, rmu, rvar, net.bn_eps)
             Ztilde, cache["shift"] = layers.scale_shift_forward(Zhat, gamma, beta)
             named[f"Zhat{l}"], named[f"Ztilde{l}"] = Zhat, Ztilde
-            A, cache["g"] = g_forward(Ztilde)
+            A, cache["g"] = g_forward(Ztilde, out=Ztilde if overwrite else None)
         else:
             W, b = layer
             Z, cache["affine"] = layers.affine_forward(A, W, b)
             named[f"Z{l}"] = Z
             if l < net.L:
-                A, cache["g"] = g_forward(Z)
+                A, cache["g"] = g_forward(Z, out=Z if overwrite else None)
+            elif Y is not None:
+                (A, cache["loss"]), cache["g"] = output(Z), None
             else:
                 A, cache["g"] = output(Z), None
         named[f"A{l}"] = A
@@ -293,23 +302,28 @@ def forward(net, params, X, masks=None):
     return Zs, As, caches
 
 
-def cost(net, params, Z_L, Y):
-    """J = loss(Z[L], Y) + the L2 term (weights only)."""
-    _, loss = OUTPUT_LOSSES[net.loss]
-    J = loss(Z_L, Y)
+def cost(net, params, Z_L, Y, loss=None, l2_examples=None):
+    """J = loss(Z[L], Y) + the L2 term (weights only); loss: the first term when already computed (forward with Y).
+
+    l2_examples: the m of the course's λ/(2m) when it is not the batch's own (early stopping's J_dev in Keras's
+    convention: reference.train.MONITORED_L2).
+    """
+    J = OUTPUT_LOSSES[net.loss][1](Z_L, Y) if loss is None else loss
     if net.l2:
-        J = J + l2_cost([layer[0] for layer in params], l2_coefficient(net.l2, net.l2_convention, Z_L.shape[0]))
+        m = Z_L.shape[-2] if l2_examples is None else l2_examples
+        J = J + l2_cost([layer[0] for layer in params], l2_coefficient(net.l2, net.l2_convention, m))
     return J
 
 
-def backward(net, params, As, caches, Y):
+def backward(net, params, As, caches, Y, overwrite=False):
     """The lecture's backward pass; yields (name, tensor) in computation order: dZL, dWL, dbL, dA(L−1), …
 
     With dropout a hidden layer starts from dAdrop[l] (what the next layer hands back), then dA[l]; with batch norm
-    it goes dZtilde[l], dgamma[l], dbeta[l], dZhat[l], dZ[l], dW[l] (and no db).
+    it goes dZtilde[l], dgamma[l], dbeta[l], dZhat[l], dZ[l], dW[l] (and no db).  overwrite: g's backward writes
+    dZ[l] over dA[l] — for a caller that keeps only dW and db (a training step): one (m, n[l]) array less a layer.
     """
     _, g_backward = net.hidden_activation()
-    m = Y.shape[0]
+    m = Y.shape[-2]
     c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0
     dZ = output_backward(As[-1], Y)
     for l in range(net.L, 0, -1):
@@ -320,8 +334,9 @@ def backward(net, params, As, caches, Y):
                 yield f"dAdrop{l}", dA
                 dA = layers.dropout_backward(dA, cache["dropout"])
             yield f"dA{l}", dA
+            out = dA if overwrite else None
             if net.normalized(l):
-                dZtilde = g_backward(dA, cache["g"])
+                dZtilde = g_backward(dA, cache["g"], out=out)
                 yield f"dZtilde{l}", dZtilde
                 dZhat, dgamma, dbeta = layers.scale_shift_backward(dZtilde, cache["shift"])
                 yield f"dgamma{l}", dgamma
@@ -330,7 +345,7 @@ def backward(net, params, As, caches, Y):
                 dZ = (layers.batchnorm_backward(dZhat, cache["bn"]) if net.training
                       else layers.batchnorm_inference_backward(dZhat, cache["bn"]))
             else:
-                dZ = g_backward(dA, cache["g"])
+                dZ = g_backward(dA, cache["g"], out=out)
         yield f"dZ{l}", dZ
         d_in, dW, db = layers.affine_backward(dZ, cache["affine"], want_dA_prev=l > 1)
         if c:

@@ -36,7 +36,7 @@ the steps t = e·S + 1 … (e + 1)·S (S steps per epoch), and all of them use
 | constant    | α                                          |                          |                              |                          |
 | step        | α · γ^⌊e / k⌋   (γ = factor, k = every)    | StepLR(k, γ)             | ExponentialDecay(α, k, γ, staircase=True) | exponential_decay(α, k, γ, staircase=True) |
 | exponential | α · γ^e                                    | ExponentialLR(γ)         | ExponentialDecay(α, 1, γ)    | exponential_decay(α, 1, γ) |
-| inverse     | α / (1 + r·e)   (1/t decay, r = factor)    | LambdaLR(1 / (1 + r·e))  | InverseTimeDecay(α, 1, r)    | written out: α / (1 + r·e) |
+| inverse     | α / (1 + r·⌊e / k⌋)  (1/t, r = factor)     | LambdaLR(1/(1 + r·⌊e/k⌋))| InverseTimeDecay(α, k, r, staircase=True) | written out          |
 | cosine      | α (f + (1 − f) (1 + cos(π e / E)) / 2)     | CosineAnnealingLR(E, f·α)| CosineDecay(α, E, alpha=f)   | cosine_decay_schedule(α, E, f) |
 |             | (E = epochs, f = floor: α_E = f·α)         |                          |                              |                          |
 
@@ -167,28 +167,41 @@ class LRSchedule:
     """The learning rate of each epoch (see the table above): α_e, held for every step of epoch e = 0, 1, ….
 
     name    constant, step, exponential, inverse (1/t) or cosine
-    factor  γ of step and exponential decay, r of inverse decay
-    every   k: step decay multiplies α by γ every k epochs
+    factor  γ of step and exponential decay, r of inverse decay (default 0.5)
+    every   k: step decay multiplies α by γ every k epochs (default 10); inverse decay takes ⌊e / k⌋ (default 1:
+            every epoch) — the course's schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=k)
     epochs  E: cosine anneals from α to floor·α over E epochs
-    floor   f of cosine: α_E = f·α
+    floor   f of cosine: α_E = f·α (default 0)
+
+    A schedule takes only what its formula uses: giving it another (every for exponential decay, a floor for step
+    decay) is an InputError naming it, never a number silently left out.
     """
 
     name: str = "constant"
-    factor: float = 0.5
-    every: int = 10
+    factor: float = None
+    every: int = None
     epochs: int = None
-    floor: float = 0.0
+    floor: float = None
 
     def __post_init__(self):
         if self.name not in SCHEDULES:
             raise InputError(f"unknown learning-rate schedule {self.name!r}; choose one of {', '.join(SCHEDULES)}")
+        uses = SCHEDULE_OPTIONS[self.name]
+        ignored = [name for name in ("factor", "every", "epochs", "floor")
+                   if getattr(self, name) is not None and name not in uses]
+        if ignored:
+            raise InputError(f"the {self.name} schedule takes no {' or '.join(ignored)} (it takes: "
+                             f"{', '.join(uses) or 'nothing'})")
+        for name, default in SCHEDULE_DEFAULTS.get(self.name, {}).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
         if self.name in ("step", "exponential") and not (0 < self.factor <= 1):
             raise InputError(f"{self.name} decay needs a factor γ in (0, 1], got {self.factor!r}")
         if self.name == "inverse" and not (np.isfinite(self.factor) and self.factor >= 0):
             raise InputError(f"1/t decay needs a rate r >= 0, got {self.factor!r}")
-        if self.name == "step" and (isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer))
-                                    or self.every <= 0):
-            raise InputError(f"step decay needs every = a positive number of epochs, got {self.every!r}")
+        if self.name in ("step", "inverse") and (isinstance(self.every, bool)
+                                                 or not isinstance(self.every, (int, np.integer)) or self.every <= 0):
+            raise InputError(f"{self.name} decay needs every = a positive number of epochs, got {self.every!r}")
         if self.name == "cosine" and (not isinstance(self.epochs, (int, np.integer)) or self.epochs <= 0
                                       or not (0 <= self.floor <= 1)):
             raise InputError(f"cosine decay needs epochs E > 0 and a floor in [0, 1], got {self.epochs!r}, {self.floor!r}")
@@ -200,18 +213,30 @@ class LRSchedule:
         if self.name == "exponential":
             return lr * self.factor ** epoch
         if self.name == "inverse":
-            return lr / (1 + self.factor * epoch)
+            return lr / (1 + self.factor * (epoch // self.every))
         if self.name == "cosine":
             f = self.floor
             return lr * (f + (1 - f) * (1 + np.cos(np.pi * min(epoch, self.epochs) / self.epochs)) / 2)
         return lr
 
     def describe(self):
-        return {"constant": "constant",
-                "step": f"step decay ×{self.factor:g} every {self.every} epochs",
-                "exponential": f"exponential decay ×{self.factor:g} per epoch",
-                "inverse": f"1/t decay α/(1 + {self.factor:g}·epoch)",
-                "cosine": f"cosine over {self.epochs} epochs to {self.floor:g}·α"}[self.name]
+        if self.name == "step":
+            return f"step decay ×{self.factor:g} every {self.every} epochs"
+        if self.name == "exponential":
+            return f"exponential decay ×{self.factor:g} per epoch"
+        if self.name == "inverse":
+            return (f"1/t decay α/(1 + {self.factor:g}·epoch)" if self.every == 1 else
+                    f"1/t decay α/(1 + {self.factor:g}·⌊epoch/{self.every}⌋)")
+        if self.name == "cosine":
+            return f"cosine over {self.epochs} epochs to {self.floor:g}·α"
+        return "constant"
+
+
+# what each schedule's formula uses, and the defaults of those left out
+SCHEDULE_OPTIONS = {"constant": (), "step": ("factor", "every"), "exponential": ("factor",),
+                    "inverse": ("factor", "every"), "cosine": ("epochs", "floor")}
+SCHEDULE_DEFAULTS = {"step": {"factor": 0.5, "every": 10}, "exponential": {"factor": 0.5},
+                     "inverse": {"factor": 0.5, "every": 1}, "cosine": {"floor": 0.0}}
 
 
 CLIP_CONVENTIONS = {"torch": "torch", "optax": "optax", "keras": "keras", "course": "torch"}
@@ -267,6 +292,16 @@ class Optimizer:
         """The same optimizer, learning rate, schedule and clipping in another framework's convention (its defaults)."""
         return Optimizer(self.name, self.lr, convention, schedule=self.schedule, clip=self.clip)
 
+    def headline(self):
+        """The optimizer as every framework runs it: name, α, schedule, clipping (each convention's other
+        hyperparameters are its own: describe())."""
+        text = f"{self.name} α={self.lr:g}"
+        if self.schedule:
+            text += f", {self.schedule.describe()}"
+        if self.clip:
+            text += f", clipped to global norm {self.clip:g}"
+        return text
+
     def describe(self):
         extra = ", ".join(f"{k}={v:g}" for k, v in self.hyper.items())
         text = f"{self.name} α={self.lr:g}" + (f" ({self.convention}: {extra})" if extra else "")
@@ -277,38 +312,99 @@ class Optimizer:
         return text
 
 
+class Layout:
+    """Where each learnt tensor of a network sits in one flat vector: how the optimizer sees the parameters.
+
+    Every rule above is element-wise, so it is the same update whether it runs tensor by tensor or once on all of
+    them laid end to end (as torch's foreach and optax's tree_map do); one vector makes a step a few NumPy calls,
+    and its global norm one sum.  layers are [(W1, b1), …] (or their gradients; W, γ, β for a batch-norm layer),
+    each tensor with the same leading axes (a stack of copies, reference.layers) or none.
+    """
+
+    def __init__(self, layers):
+        self.shapes = [[np.shape(P)[-2:] for P in layer] for layer in layers]
+        sizes = [int(np.prod(shape)) for layer in self.shapes for shape in layer]
+        self.ends = np.cumsum(sizes).tolist()
+        self.starts = [0] + self.ends[:-1]
+
+    def flatten(self, layers):
+        """One array (…, N): every tensor's entries in order, each copy of a stack its own row."""
+        tensors = [P for layer in layers for P in layer]
+        lead = np.shape(tensors[0])[:-2]
+        return np.concatenate([P.reshape(*lead, -1) for P in tensors], axis=-1)
+
+    def unflatten(self, flat):
+        """The tensors again, as views of flat: [(W1, b1), …]."""
+        lead, bounds = flat.shape[:-1], iter(zip(self.starts, self.ends))
+        return [tuple(flat[..., a:b].reshape(*lead, *shape) for shape, (a, b) in zip(layer, bounds))
+                for layer in self.shapes]
+
+
 class Updater:
     """An optimizer at work on one network's parameters: holds the state and the step count t.
 
     Each layer's tuple is (W, b), or (W, gamma, beta, rmu, rvar) for a batch-norm layer: the optimizer updates the
     tensors it has gradients for — W, b or W, γ, β — and passes the rest (the running averages) through.
-    steps_per_epoch says which epoch a step is in, for the learning-rate schedule.
+    steps_per_epoch says which epoch a step is in, for the learning-rate schedule.  update() is the same step on
+    the tensors laid end to end in one vector (Layout), what reference.train's Stepper runs.
     """
 
-    def __init__(self, optimizer, params, steps_per_epoch=1):
+    def __init__(self, optimizer, params=None, steps_per_epoch=1, wide=()):
         self.rule = RULES[optimizer.name, optimizer.convention][0]
         self.optimizer, self.steps_per_epoch = optimizer, steps_per_epoch
         self.hyper = {"lr": optimizer.lr, **optimizer.hyper}
         self.t = 0
-        # one state per tensor; every buffer starts at zero, shaped and typed like its tensor
-        self.state = [tuple({k: np.zeros_like(P) for k in "mvs"} for P in layer) for layer in params]
+        self.state = None  # m, v, s: each shaped and typed like the vector of parameters, zero before the first step
+        # the copies of a stack (0 for one vector) whose step is computed in float64 and rounded back to their dtype:
+        # crosscheck's twin of a float32 run rounds its optimizer's arithmetic as little as it can
+        self.wide = tuple(wide)
 
     def step(self, params, grads):
         """New [(W1, b1), …] from the old and the gradients [(dW1, db1), …] (one gradient per learnt tensor)."""
+        layout = Layout(grads)
+        learnt = layout.unflatten(self.update(layout.flatten([layer[:len(g)] for layer, g in zip(params, grads)]),
+                                              layout.flatten(grads)))
+        return [new + tuple(layer[len(g):]) for new, layer, g in zip(learnt, params, grads)]
+
+    def update(self, P, g):
+        """The step on one vector: P (…, N) the parameters laid end to end (Layout), g their gradient."""
         self.t += 1
         schedule, epoch = self.optimizer.schedule, (self.t - 1) // self.steps_per_epoch
         self.hyper["lr"] = schedule.rate(self.optimizer.lr, epoch) if schedule else self.optimizer.lr
         if self.optimizer.clip:
-            grads = self.clipped(grads)
-        return [tuple(self.rule(P, g, s, self.t, self.hyper) for P, g, s in zip(layer, layer_grads, states))
-                + tuple(layer[len(layer_grads):])
-                for layer, layer_grads, states in zip(params, grads, self.state)]
+            g = self.clip(g)
+        if not self.wide or P.dtype == np.float64:
+            if self.state is None:
+                self.state = {k: np.zeros_like(P) for k in "mvs"}
+            return self.rule(P, g, self.state, self.t, self.hyper)
+        if P.ndim == 1:  # one vector, all of it wide
+            if self.state is None:
+                self.state = {k: np.zeros(P.shape, np.float64) for k in "mvs"}
+            return self.rule(P.astype(np.float64), g.astype(np.float64), self.state, self.t, self.hyper).astype(P.dtype)
+        rows, gradients = P.reshape(-1, P.shape[-1]), g.reshape(-1, g.shape[-1])
+        if self.state is None:
+            self.state = [{k: np.zeros(row.shape, np.float64 if i in self.wide else row.dtype) for k in "mvs"}
+                          for i, row in enumerate(rows)]
+        out = [self.rule(row.astype(np.float64), g_row.astype(np.float64), s, self.t, self.hyper).astype(P.dtype)
+               if i in self.wide else self.rule(row, g_row, s, self.t, self.hyper)
+               for i, (row, g_row, s) in enumerate(zip(rows, gradients, self.state))]
+        return np.stack(out).reshape(P.shape)
 
     def clipped(self, grads):
-        """Every gradient rescaled by the convention's rule so that their global norm is at most c."""
-        c = self.optimizer.clip
-        norm = float(np.sqrt(sum(np.sum(np.asarray(g, np.float64) ** 2) for layer in grads for g in layer)))
-        scale = clip_scale(norm, c, CLIP_CONVENTIONS[self.optimizer.convention])
-        if scale is None:  # optax: g / ‖g‖ · c
-            return [tuple(g / g.dtype.type(norm) * g.dtype.type(c) for g in layer) for layer in grads]
-        return [tuple(g * g.dtype.type(scale) for g in layer) for layer in grads]
+        """Every gradient [(dW1, db1), …] rescaled by the convention's rule so that their global norm is at most c."""
+        layout = Layout(grads)
+        return layout.unflatten(self.clip(layout.flatten(grads)))
+
+    def clip(self, g):
+        """g (…, N) rescaled, each copy of a stack by its own global norm ‖g‖ (summed in float64)."""
+        c, convention = self.optimizer.clip, CLIP_CONVENTIONS[self.optimizer.convention]
+        norms = np.sqrt(np.sum(np.square(g, dtype=np.float64), axis=-1))
+        rows = g.reshape(-1, g.shape[-1])
+        out = np.empty_like(rows)
+        for row, g_row, norm in zip(out, rows, norms.reshape(-1).tolist()):
+            scale = clip_scale(norm, c, convention)
+            if scale is None:  # optax: g / ‖g‖ · c
+                row[...] = g_row / g.dtype.type(norm) * g.dtype.type(c)
+            else:
+                row[...] = g_row * g.dtype.type(scale)
+        return out.reshape(g.shape)

@@ -41,7 +41,7 @@ def test_the_confusion_matrix_against_a_loop():
 
 def test_the_errors_and_the_reading_against_an_independent_count(trained):
     net, params, data = trained
-    analysis = analyze(net, params, data, target_error=0.02, split="dev", show=5)
+    analysis = analyze(net, params, data, target_error=0.02, split="dev", show=5, test=True)
     for split in ("train", "dev", "test"):
         wrong = sum(int(np.argmax(p) != label) for p, label in zip(by_hand(params, data.X[split]), data.y[split]))
         assert analysis.wrong[split] == wrong and analysis.errors[split] == wrong / len(data.y[split])

@@ -83,7 +83,7 @@ def test_every_example_is_followed_by_what_it_prints():
 @pytest.mark.parametrize("index", range(len(RUNNABLE)), ids=["spiral-torch", "digits-keras"][:len(RUNNABLE)])
 def test_the_example_runs_and_prints_what_the_page_shows(index):
     code = RUNNABLE[index]
-    for framework in re.findall(r"from adapters\.(\w+)", code):  # the frameworks it trains in, and the data's reader
+    for framework in re.findall(r"from crosscheck\.adapters\.(\w+)", code):  # the frameworks it trains in, and the data's reader
         pytest.importorskip(framework)
     if "load_dataset" in code:
         pytest.importorskip("sklearn")

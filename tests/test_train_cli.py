@@ -118,7 +118,7 @@ def test_a_framework_off_the_trajectory_is_a_mismatch(run_cli, monkeypatch):
     fake_trainer(monkeypatch, "torch", train_off)
     code, out, _ = run_cli("--frameworks", "torch", "--epochs", "3")
     assert code == 1 and "✗ torch left the reference's trajectory: max|ΔW| 1.0e-06 > " in out
-    assert "at step 1 (the reference's twins differ by" in out
+    assert "at step 1 (the reference's twin differs by" in out
 
 
 def test_a_framework_that_reports_too_few_steps_is_a_mismatch(run_cli, monkeypatch):
@@ -185,8 +185,8 @@ def test_the_progress_bar_counts_every_step_of_every_run(run_cli, monkeypatch):
     code, out, _ = run_cli("--frameworks", "numpy-reference,jax", "--dtype", "float32", "--epochs", "4")
     if "unavailable" in out:
         pytest.skip("jax is unavailable")
-    # two conventions (torch for the reference, optax for jax) × (the reference + four float32 twins), + jax
-    assert code == 0 and seen == {"total": 4 * (2 * 5 + 1), "advanced": 4 * (2 * 5 + 1)}
+    # two conventions (torch for the reference, optax for jax) × (the reference + its twin), + jax
+    assert code == 0 and seen == {"total": 4 * (2 * 2 + 1), "advanced": 4 * (2 * 2 + 1)}
 
 
 @pytest.mark.parametrize("extension, magic", [(".png", b"\x89PNG\r\n\x1a\n"), (".svg", b"<?xml"), (".pdf", b"%PDF-")])
@@ -233,7 +233,7 @@ def test_dropout_batch_norm_schedule_clipping_and_early_stopping_on_the_digits(r
     code, out, err = run_cli("--data", "digits", "--init", "he", "--lr", "0.1", "--epochs", "6", "--batch-size", "128",
                              "--keep-prob", "0.8", "--batch-norm", "--schedule", "step", "--decay", "0.5",
                              "--decay-every", "2", "--clip", "1", "--patience", "1", "--optimizer", "adam",
-                             "--frameworks", "numpy-reference,torch", "--json")
+                             "--frameworks", "numpy-reference,torch", "--test", "--json")
     document = json.loads(out)
     assert code == 0, err
     config = document["config"]
@@ -245,7 +245,7 @@ def test_dropout_batch_norm_schedule_clipping_and_early_stopping_on_the_digits(r
         assert entry["status"] == "ok", (name, entry["reason"])
         assert 0 < entry["dev_accuracy"] <= 1 and 0 < entry["test_accuracy"] <= 1 and entry["steps"] <= 6 * 9
     code, out, _ = run_cli("--data", "digits", "--init", "he", "--epochs", "2", "--batch-size", "128", "--patience",
-                           "1", "--frameworks", "numpy-reference")
+                           "1", "--frameworks", "numpy-reference", "--test")
     assert code == 0 and "m = 1079 (digits, training split)" in out and "dev acc" in out and "test acc" in out
     assert "early stopping (patience 1 epochs, on J of the dev split in an inference pass)" in out
 
@@ -256,7 +256,7 @@ def test_the_digits_reach_95_percent_test_accuracy_in_every_framework_from_one_s
     in the reference and every framework, each step within its tolerance."""
     pytest.importorskip("sklearn")
     code, out, err = run_cli("--data", "digits", "--init", "he", "--lr", "0.3", "--epochs", "30", "--batch-size", "64",
-                             "--json")
+                             "--test", "--json")
     frameworks = json.loads(out)["frameworks"]
     assert code == 0, err
     for name, entry in frameworks.items():

@@ -60,7 +60,8 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
         if patience and schedule.end_of_epoch(t) and patience.update(float(dev_cost(learnt, running, stopping.X,
                                                                                         stopping.Y))):
             break
-    return Run("jax", np.array(losses), as_numpy(learnt, running))
+    return Run("jax", np.array(losses), as_numpy(learnt, running),
+               {"hyperparameters": hyperparameters(optimizer, net)})
 
 
 def as_numpy(params, running=None):
@@ -77,15 +78,43 @@ def transformation(optimizer, steps_per_epoch=1):
         import optax
     except ImportError:
         return write_out(optimizer, steps_per_epoch)
-    h, lr = optimizer.hyper, learning_rate(optimizer, steps_per_epoch, optax)
-    tx = {"sgd": lambda: optax.sgd(lr),
-          "momentum": lambda: optax.sgd(lr, momentum=h["mu"]),
-          "adam": lambda: optax.adam(lr, b1=h["beta1"], b2=h["beta2"], eps=h["eps"]),
-          "adamw": lambda: optax.adamw(lr, b1=h["beta1"], b2=h["beta2"], eps=h["eps"], weight_decay=h["weight_decay"]),
-          "rmsprop": lambda: optax.rmsprop(lr, decay=h["rho"], eps=h["eps"])}[optimizer.name]()
+    name, arguments = optax_call(optimizer)
+    tx = getattr(optax, name)(learning_rate(optimizer, steps_per_epoch, optax), **arguments)
     if optimizer.clip:
         tx = optax.chain(optax.clip_by_global_norm(optimizer.clip), tx)
     return tx.init, tx.update
+
+
+def optax_call(optimizer):
+    """(the optax function, its arguments besides the learning rate) for a reference.optim.Optimizer."""
+    h, name = optimizer.hyper, optimizer.name
+    if name in ("sgd", "momentum"):
+        return "sgd", {"momentum": h["mu"]} if name == "momentum" else {}
+    if name == "rmsprop":
+        return "rmsprop", {"decay": h["rho"], "eps": h["eps"]}
+    adam = {"b1": h["beta1"], "b2": h["beta2"], "eps": h["eps"]}
+    return name, {**adam, "weight_decay": h["weight_decay"]} if name == "adamw" else adam
+
+
+def hyperparameters(optimizer, net):
+    """What optax ran with: an optax transformation keeps no readable settings, so its call's arguments, completed
+    with the defaults of the function's own signature (eps_root, eps_in_sqrt, …); written out without optax."""
+    try:
+        import optax
+    except ImportError:
+        return {"optimizer": f"written out ({optimizer.name}, optax's convention)",
+                "arguments": {"learning_rate": optimizer.lr, **optimizer.hyper}}
+    import inspect
+    name, arguments = optax_call(optimizer)
+    defaults = {k: p.default for k, p in inspect.signature(getattr(optax, name)).parameters.items()
+                if isinstance(p.default, (bool, int, float)) and not isinstance(p.default, type)}
+    ran = {"optimizer": f"optax.{name}", "arguments": {"learning_rate": optimizer.lr, **defaults, **arguments}}
+    if optimizer.clip:
+        ran["clip"] = {"call": "optax.clip_by_global_norm", "max_norm": optimizer.clip}
+    if net.batch_norm:  # written out with flax's convention: β the running average's weight, the biased σ²
+        ran["batch_norm"] = {"written out": "μ_run ← β μ_run + (1 − β) μ", "beta": net.bn_momentum,
+                             "epsilon": net.bn_eps}
+    return ran
 
 
 def learning_rate(optimizer, steps_per_epoch, optax=None):
@@ -104,7 +133,7 @@ def learning_rate(optimizer, steps_per_epoch, optax=None):
             return schedule.rate(lr, epoch) if isinstance(epoch, int) else {
                 "step": lambda: lr * f ** jnp.floor_divide(epoch, schedule.every),
                 "exponential": lambda: lr * f ** epoch,
-                "inverse": lambda: lr / (1 + f * epoch),
+                "inverse": lambda: lr / (1 + f * jnp.floor_divide(epoch, schedule.every)),
                 "cosine": lambda: lr * (schedule.floor + (1 - schedule.floor) * (
                     1 + jnp.cos(jnp.pi * jnp.minimum(epoch, schedule.epochs) / schedule.epochs)) / 2)}[schedule.name]()
     # the epoch as int64: optax divides the count by its transition steps, and JAX makes int32 / int a float32 — a

@@ -44,7 +44,7 @@ def learning_rate(optimizer, steps_per_epoch):
     f = np.float64(schedule.factor)
     by_epoch = {"step": lambda: schedules.ExponentialDecay(lr, schedule.every, f, staircase=True),
                 "exponential": lambda: schedules.ExponentialDecay(lr, 1, f),
-                "inverse": lambda: schedules.InverseTimeDecay(lr, 1, f),
+                "inverse": lambda: schedules.InverseTimeDecay(lr, schedule.every, f, staircase=True),
                 "cosine": lambda: schedules.CosineDecay(lr, schedule.epochs, alpha=np.float64(schedule.floor))}
     return per_epoch(by_epoch[schedule.name](), steps_per_epoch)
 
@@ -71,3 +71,30 @@ def floatx(dtype):
         yield
     finally:
         keras.config.set_floatx(saved)
+
+
+# what each Keras optimizer's update reads (the rest of its config: names, EMA and loss-scaling switches)
+UPDATE_FIELDS = ("learning_rate", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "amsgrad", "rho", "centered",
+                 "weight_decay", "clipnorm", "global_clipnorm", "clipvalue")
+
+
+def hyperparameters(opt, layers=()):
+    """What Keras itself holds, read back from its objects: the optimizer's get_config() (a learning-rate schedule's
+    own config within it), and BatchNormalization's momentum and epsilon."""
+    config = opt.get_config()
+    arguments = {k: _plain(config[k]) for k in UPDATE_FIELDS if k in config and config[k] is not None}
+    ran = {"optimizer": f"keras.optimizers.{type(opt).__name__}", "arguments": arguments}
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if norms:
+        ran["batch_norm"] = {"layer": "keras.layers.BatchNormalization", "momentum": _plain(norms[0].momentum),
+                             "epsilon": _plain(norms[0].epsilon)}
+    return ran
+
+
+def _plain(value):
+    """A config value as JSON has it: numbers as Python numbers, a schedule's config as a dict."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value

@@ -22,7 +22,7 @@ from crosscheck.reference.regularization import l2_coefficient
 from crosscheck.reference.train import Run, as_schedule
 
 from . import bridge, ops
-from .optimizers import floatx, keras_optimizer
+from .optimizers import floatx, hyperparameters, keras_optimizer
 
 
 def train(net, params, X, Y, optimizer, schedule, on_step=None):
@@ -53,7 +53,8 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
             model.fit(batches(X, Y, schedule, net), epochs=1, steps_per_epoch=len(schedule), shuffle=False, verbose=0,
                       callbacks=[steps])
         final = bridge.params_from_keras_weights(model.get_weights(), net)
-    return Run("keras", np.array(steps.losses), final)
+        ran_with = hyperparameters(model.optimizer, model.layers)
+    return Run("keras", np.array(steps.losses), final, {"hyperparameters": ran_with})
 
 
 def inputs(net, X, masks=None):

@@ -12,7 +12,7 @@ an inference pass (the running averages, no dropout) decides whether to go on (r
 """
 import numpy as np
 import tensorflow as tf
-from crosscheck.adapters.keras.optimizers import floatx, keras_optimizer
+from crosscheck.adapters.keras.optimizers import floatx, hyperparameters, keras_optimizer
 from crosscheck.reference.train import Run, as_schedule
 
 from . import ops
@@ -29,6 +29,10 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
         variables = [v for layer in layers for v in layer]
         opt = keras_optimizer(optimizer, schedule.steps_per_epoch)
         opt.build(variables)
+        ran_with = hyperparameters(opt)
+        if net.batch_norm:  # written out with Keras's convention: β the running average's weight (ops.forward)
+            ran_with["batch_norm"] = {"written out": "μ_run ← β μ_run + (1 − β) μ", "beta": net.bn_momentum,
+                                      "epsilon": net.bn_eps}
         step = tf.function(step_function(net, layers, running, opt), reduce_retracing=True)
         stopping = schedule.stopping
         patience = stopping.watcher() if stopping else None
@@ -39,9 +43,10 @@ def train(net, params, X, Y, optimizer, schedule, on_step=None):
             losses.append(float(J))
             if on_step:
                 on_step(t, losses[-1], as_numpy(layers, running))
-            if patience and schedule.end_of_epoch(t) and patience.update(dev_cost(net, layers, running, stopping)):
+            if patience and schedule.end_of_epoch(t) and patience.update(dev_cost(net, layers, running, stopping,
+                                                                                   len(schedule[0]))):
                 break
-    return Run("tensorflow", np.array(losses), as_numpy(layers, running))
+    return Run("tensorflow", np.array(losses), as_numpy(layers, running), {"hyperparameters": ran_with})
 
 
 def as_numpy(layers, running):
@@ -49,11 +54,12 @@ def as_numpy(layers, running):
     return [tuple(v.numpy() for v in layer + (stats or [])) for layer, stats in zip(layers, running)]
 
 
-def dev_cost(net, layers, running, stopping):
-    """J on the dev split in an inference pass, with the L2 term."""
+def dev_cost(net, layers, running, stopping, batch_rows):
+    """J on the dev split in an inference pass, with the L2 term as Keras's val_loss has it (this loop runs Keras's
+    convention): under the course's λ/(2m), m the training batch's rows (reference.train.MONITORED_L2)."""
     Z, _ = ops.forward(net, layers, tf.constant(stopping.X), running=[tuple(r) if r else None for r in running])
     weights = [layer[0] for layer in layers]
-    return float(ops.loss(net, Z, tf.constant(stopping.Y)) + ops.l2_term(net, weights, stopping.X.shape[0]))
+    return float(ops.loss(net, Z, tf.constant(stopping.Y)) + ops.l2_term(net, weights, batch_rows))
 
 
 def step_function(net, layers, running, opt):

@@ -34,6 +34,7 @@ def _train(net, params, X, Y, optimizer, schedule, on_step):
     layers = parts(net, model)
     opt = torch_optimizer(optimizer, model.parameters())
     scheduler = lr_scheduler(optimizer, opt)
+    ran_with = hyperparameters(opt, scheduler, model, optimizer.clip)
     dropouts = [module for module in model if isinstance(module, ops.SharedMaskDropout)]
     stopping = schedule.stopping
     patience = stopping.watcher() if stopping else None
@@ -59,11 +60,38 @@ def _train(net, params, X, Y, optimizer, schedule, on_step):
                 scheduler.step()
             if patience and patience.update(dev_cost(net, model, stopping)):
                 break
-    return Run("torch", np.array(losses), bridge.params_from_modules(net, layers))
+    return Run("torch", np.array(losses), bridge.params_from_modules(net, layers), {"hyperparameters": ran_with})
+
+
+# what each torch.optim optimizer's update reads (the rest of a parameter group are switches of the implementation)
+UPDATE_FIELDS = {"SGD": ("lr", "momentum", "dampening", "nesterov", "weight_decay"),
+                 "Adam": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
+                 "AdamW": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
+                 "RMSprop": ("lr", "alpha", "eps", "momentum", "centered", "weight_decay")}
+
+
+def hyperparameters(opt, scheduler, model, clip):
+    """What torch itself holds, read back from its objects before the first step: the optimizer's parameter group,
+    the scheduler's settings, BatchNorm1d's momentum and eps, the clipping norm."""
+    group = opt.param_groups[0]
+    name = type(opt).__name__
+    ran = {"optimizer": f"torch.optim.{name}",
+           "arguments": {k: list(group[k]) if isinstance(group[k], tuple) else group[k] for k in UPDATE_FIELDS[name]}}
+    if scheduler is not None:
+        ran["schedule"] = {"scheduler": f"torch.optim.lr_scheduler.{type(scheduler).__name__}",
+                           **{k: v for k, v in vars(scheduler).items()
+                              if k in ("step_size", "gamma", "T_max", "eta_min")}}
+    norms = [m for m in model if isinstance(m, nn.BatchNorm1d)]
+    if norms:
+        ran["batch_norm"] = {"layer": "torch.nn.BatchNorm1d", "momentum": norms[0].momentum, "eps": norms[0].eps}
+    if clip:
+        ran["clip"] = {"call": "torch.nn.utils.clip_grad_norm_", "max_norm": clip}
+    return ran
 
 
 def dev_cost(net, model, stopping):
-    """J on the dev split in eval mode (no dropout, BatchNorm1d's running averages), with the L2 term."""
+    """J on the dev split in eval mode (no dropout, BatchNorm1d's running averages), with the L2 term — under the
+    course's λ/(2m), m the dev split's, as the course's compute_cost on the dev set (reference.train.MONITORED_L2)."""
     model.eval()
     with torch.no_grad():
         X, Y = torch.from_numpy(stopping.X), torch.from_numpy(stopping.Y)
@@ -140,6 +168,6 @@ def lr_scheduler(optimizer, opt):
         return schedulers.StepLR(opt, step_size=schedule.every, gamma=schedule.factor)
     if schedule.name == "exponential":
         return schedulers.ExponentialLR(opt, gamma=schedule.factor)
-    if schedule.name == "inverse":  # torch has no 1/t schedule of its own: LambdaLR with the factor 1 / (1 + r·e)
-        return schedulers.LambdaLR(opt, lambda epoch: 1 / (1 + schedule.factor * epoch))
+    if schedule.name == "inverse":  # torch has no 1/t schedule of its own: LambdaLR with the factor 1 / (1 + r·⌊e/k⌋)
+        return schedulers.LambdaLR(opt, lambda epoch: 1 / (1 + schedule.factor * (epoch // schedule.every)))
     return schedulers.CosineAnnealingLR(opt, T_max=schedule.epochs, eta_min=schedule.floor * optimizer.lr)

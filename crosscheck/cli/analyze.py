@@ -1,7 +1,7 @@
-"""crosscheck analyze — error analysis of a trained network: train / dev / test error side by side, the
-avoidable bias (train error − the target error) and the variance (dev error − train error), which of the
-two to work on, the confusion matrix and the examples the network got wrong most confidently (--plot draws
-them: for the digits, their 8×8 images).
+"""crosscheck analyze — error analysis of a trained network: train and dev error side by side, the avoidable bias
+(train error − the target error) and the variance (dev error − train error), which of the two to work on, the
+confusion matrix with each class's error rate and the examples the network got wrong most confidently (--plot draws
+them: for the digits, their 8×8 images).  The test split is looked at only when asked: --test (or --split test).
 
 The network is trained here by the NumPy reference (--optimizer, --lr, --epochs, --batch-size), or read
 from --params FILE.npz (W1, b1, W2, b2, …).  Exit code 0 when the analysis ran, 2 on bad input.
@@ -11,8 +11,10 @@ import argparse
 import numpy as np
 
 from crosscheck import output
+from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.course.analysis import analyze
+from crosscheck.course.training import one_blas_thread
 from crosscheck.engine.problem import build_problem
 from crosscheck.errors import UsageError
 from crosscheck.reference import DTYPES, INIT_SCHEMES
@@ -42,7 +44,11 @@ def add_arguments(parser):
     parser.add_argument("--target-error", type=percent, default=0.0, metavar="PCT",
                         help="the error to aim for, in percent: human-level error, the stand-in for Bayes error (default 0)")
     parser.add_argument("--split", choices=["dev", "test", "train"], default="dev",
-                        help="where the confusion matrix and the examples come from (default dev)")
+                        help="where the confusion matrix and the examples come from (default dev; test looks at the "
+                             "test split, as --test does)")
+    parser.add_argument("--test", action="store_true",
+                        help="look at the test split too: its error and the dev → test gap (the error-analysis "
+                             "lecture's rule: the test set is looked at once, at the end)")
     parser.add_argument("--show", type=options.positive_int, default=16, metavar="N", help="most confused examples to list (default 16)")
     parser.add_argument("--save-params", metavar="FILE.npz", help="write the trained W1, b1, W2, b2, … (for --params)")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the errors, the confusion matrix and the examples (.png, .svg, .pdf)")
@@ -51,6 +57,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    machine.keep_freed_memory()  # NumPy's arrays of a step reused, not paid again in page faults (docs/benchmarks.md)
     if args.plot:
         output.check_plot(args.plot, args.force)
     if args.save_params:
@@ -66,14 +73,15 @@ def run(args):
     else:
         optimizer = Optimizer(args.optimizer, args.lr or DEFAULT_LR[args.optimizer])
         schedule = batch_schedule(X.shape[0], args.batch_size, args.epochs, args.seed)
-        run_ = train(net, params, X, Y, optimizer, schedule)
+        with one_blas_thread():
+            run_ = train(net, params, X, Y, optimizer, schedule)
         params = run_.final_params
         if not all(np.all(np.isfinite(P)) for pair in params for P in pair):
             raise UsageError(f"training diverged ({optimizer.describe()}): try a smaller --lr")
         trained = {"optimizer": optimizer.name, "lr": optimizer.lr, "epochs": args.epochs,
                    "batch_size": args.batch_size, "init": args.init, "steps": len(schedule),
                    "final_loss": float(run_.losses[-1])}
-    analysis = analyze(net, params, problem.dataset, args.target_error, args.split, args.show)
+    analysis = analyze(net, params, problem.dataset, args.target_error, args.split, args.show, args.test)
     config = {"data": problem.dataset.name, "split": problem.config["split"], "network": net.describe(),
               "layers": list(net.sizes), "dtype": X.dtype.name, "seed": args.seed, "trained": trained}
     if args.save_params:

@@ -9,8 +9,10 @@ it does not or every trial diverged, 2 on bad input.
 import argparse
 
 from crosscheck import output
+from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.console import Progress
+from crosscheck.course.training import one_blas_thread
 from crosscheck.course.tuning import (
     SearchSpace,
     Settings,
@@ -61,13 +63,14 @@ def add_arguments(parser):
 
 
 def run(args):
+    machine.keep_freed_memory()  # NumPy's arrays of a step reused, not paid again in page faults (docs/benchmarks.md)
     if args.plot:
         output.check_plot(args.plot, args.force)  # before any training: a missing matplotlib is exit 2
     space = SearchSpace(args.lr_range, args.l2_range, args.widths)
     settings = Settings(args.trials, args.optimizer, args.epochs, args.batch_size, args.init, args.seed)
     problem = build_problem(activation=args.activation, loss=args.loss, l2_convention=args.l2_convention,
                             dtype=args.dtype, seed=args.seed, init=args.init, data=args.data, split_files=True)
-    with Progress(args.trials + args.keras, "tuning", enabled=False if args.json else None) as bar:
+    with Progress(args.trials + args.keras, "tuning", enabled=False if args.json else None) as bar, one_blas_thread():
         search = random_search(problem, space, settings, on_trial=lambda t: bar.advance(f"trial {t.index}"))
         confirmation = None
         if args.keras and search.best is not None:

@@ -4,13 +4,17 @@
     target        the error to aim for: human-level error, the course's stand-in for the Bayes error
     avoidable bias = train error − target      how far the network is from fitting what can be fitted
     variance       = dev error − train error   how much worse it does on examples it has not trained on
-    dev → test     = test error − dev error    how much the choices made on dev flattered it
+    dev → test     = test error − dev error    how much the choices made on dev flattered it (only with test=True)
     focus          the larger of avoidable bias and variance: the one to work on first
 
-and, on one split (dev by default: where the course does its error analysis), the confusion matrix and the
-misclassified examples the network was surest about (for the digits: their 8×8 images, in crosscheck.plots).
+and, on one split (dev by default: where the course does its error analysis), the confusion matrix, each class's
+error rate (its row of the matrix: the share of its examples predicted as another class) and the misclassified
+examples the network was surest about (for the digits: their 8×8 images, in crosscheck.plots).
 
-    analysis = analyze(net, params, dataset, target_error=0.0, split="dev", show=16)
+The test split is looked at once, when asked (test=True, or split="test"), as the error-analysis lecture has it:
+every choice made on figures of the test set fits the test set too, and the test error stops measuring anything.
+
+    analysis = analyze(net, params, dataset, target_error=0.0, split="dev", show=16, test=False)
 """
 from dataclasses import dataclass, field
 
@@ -58,6 +62,12 @@ class Analysis:
     confused: list = field(default_factory=list)  # [Confused], surest mistake first
 
     @property
+    def class_errors(self):
+        """Each class's error rate on the split: 1 − C[k, k] / Σ_j C[k, j] (None for a class with no example there)."""
+        totals = self.confusion.sum(axis=1)
+        return [None if n == 0 else float(1 - self.confusion[k, k] / n) for k, n in enumerate(totals)]
+
+    @property
     def avoidable_bias(self):
         return self.errors["train"] - self.target_error
 
@@ -67,7 +77,8 @@ class Analysis:
 
     @property
     def dev_test_gap(self):
-        return self.errors["test"] - self.errors["dev"]
+        """test error − dev error, or None when the test split was not looked at."""
+        return self.errors["test"] - self.errors["dev"] if "test" in self.errors else None
 
     @property
     def focus(self):
@@ -84,7 +95,10 @@ class Analysis:
         return {"errors": self.errors, "wrong": self.wrong, "sizes": self.sizes, "target_error": self.target_error,
                 "avoidable_bias": self.avoidable_bias, "variance": self.variance, "dev_test_gap": self.dev_test_gap,
                 "focus": self.focus, "advice": ADVICE[self.focus], "split": self.split, "classes": list(self.classes),
-                "confusion": self.confusion.tolist(),
+                "test": "test" in self.errors, "confusion": self.confusion.tolist(),
+                "class_errors": [{"class": name, "examples": int(n), "wrong": int(n - self.confusion[k, k]), "error": e}
+                                 for k, (name, n, e) in enumerate(zip(self.classes, self.confusion.sum(axis=1),
+                                                                      self.class_errors))],
                 "most_confused_pairs": [{"true": i, "predicted": j, "count": c} for i, j, c in self.pairs()],
                 "most_confused": [c.as_json() for c in self.confused]}
 
@@ -103,8 +117,9 @@ def confusion_matrix(true, predicted, classes):
     return C
 
 
-def analyze(net, params, dataset, target_error=0.0, split="dev", show=16):
-    """The Analysis of a trained network on a reference.data.Dataset (see the module's docstring)."""
+def analyze(net, params, dataset, target_error=0.0, split="dev", show=16, test=False):
+    """The Analysis of a trained network on a reference.data.Dataset (see the module's docstring); the test split's
+    figures only with test=True (split="test" asks for them too)."""
     if net.loss == "mse":
         raise InputError("error analysis counts wrong classes: it needs a classification loss, not mse")
     if not 0 <= target_error < 1:
@@ -112,7 +127,7 @@ def analyze(net, params, dataset, target_error=0.0, split="dev", show=16):
     if split not in SPLITS:
         raise InputError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
     errors, wrong, sizes = {}, {}, {}
-    for s in SPLITS:
+    for s in [s for s in SPLITS if s != "test" or test or split == "test"]:
         X, Y = dataset.split(s)
         mistakes = int(np.sum(predict(net, params, X) != labels_of(net, Y)))
         sizes[s], wrong[s] = int(X.shape[0]), mistakes

@@ -15,7 +15,7 @@ n random points try n different values of each, where a grid tries only n^(1/3).
 Every trial of the same width starts from the same parameters (init_params with the one seed) and sees
 the same batches in the same order: trials differ by their hyperparameters alone, not by the luck of
 the draw.  Training runs go through reference.train.train and adapters' train(); the Keras confirmation
-is crosscheck train's judgement (crosscheck.training: every step within what the reference's twins show).
+is crosscheck train's judgement (crosscheck.training: every step within what the reference's twin shows).
 """
 import math
 from dataclasses import dataclass, field, replace
@@ -208,14 +208,14 @@ def confirm_in_keras(problem, search):
 
     The reference runs in Keras's optimizer convention (for SGD every convention is the same walk).  Keras
     lands on the same result when it passes crosscheck train's judgement (crosscheck.training.follow: every
-    step's J and W and b within what the reference's twins show, the end state if the run turns chaotic);
+    step's J and W and b within what the reference's twin shows, the end state if the run turns chaotic);
     a missing Keras is said, and the search still stands.
     """
     dataset = problem.dataset
     net, params, optimizer, schedule = best_setup(problem, search)
     X, Y = dataset.split("train")
     start = Problem(net, params, X, Y)
-    envelope = measure_envelope(start, optimizer, schedule)  # the reference's run and its twins'
+    envelope = measure_envelope(start, optimizer, schedule)  # the reference's run and its twin's
     confirmation = Confirmation(UNAVAILABLE, steps=len(schedule),
                                 results={"reference": results_of(net, envelope.run, dataset)})
     try:

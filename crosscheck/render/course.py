@@ -16,9 +16,10 @@ def training_report(report, config, epochs, plot=None, colour=None):
     colour = use_colour() if colour is None else colour
     optimizer, c = report.optimizer, config
     data = f" ({c['data']})" if c.get("split") else ""
-    head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']}{data} · {optimizer.describe()} · "
+    head = (f"crosscheck train · {c['network']} · {c['dtype']} · m = {c['examples']}{data} · {optimizer.headline()} · "
             f"{report.steps} steps ({epochs} epochs, batch {c['batch_size'] or 'full'}) · seed {c['seed']}")
     split = bool(c.get("split"))
+    splits = ["dev"] + (["test"] if c.get("test") else [])
     rows, notes, judged = [], [], {}
     for name, o in report.outcomes.items():
         if o.status == UNAVAILABLE:
@@ -32,32 +33,79 @@ def training_report(report, config, epochs, plot=None, colour=None):
             compared = "every step" if o.chaos_step is None else (f"1–{n}, end" if n else "end only")
             accuracies = [f"{100 * o.accuracy:.1f}%"]
             if split:
-                accuracies += [f"{100 * o.split_accuracy['dev']:.1f}%", f"{100 * o.split_accuracy['test']:.1f}%"]
+                accuracies += [f"{100 * o.split_accuracy[s]:.1f}%" for s in splits]
             rows.append([name, o.convention, f"{o.final_loss:.6f}", *accuracies,
                          _sci(o.max_loss_divergence), _sci(o.loss_tolerance), _sci(o.max_param_divergence),
                          _sci(o.param_tolerance), compared, mark, f"{o.seconds['train']:.1f}s"])
     lines = [paint(head, "bold", enabled=colour), ""]
     if rows:
-        accuracy_columns = ["train acc", "dev acc", "test acc"] if split else ["accuracy"]
+        accuracy_columns = ["train acc"] + [f"{s} acc" for s in splits] if split else ["accuracy"]
         lines.append(table(["framework", "convention", "final J", *accuracy_columns, "max|ΔJ|", "tol ΔJ", "max|ΔW|",
                             "tol ΔW", "steps compared", "", "time"], rows,
                            align=["l", "l", "r"] + ["r"] * len(accuracy_columns) + ["r", "r", "r", "r", "l", "l", "r"]))
         lines.append(paint("max|Δ|: over the steps compared one by one and every W and b (γ, β and batch norm's running "
                            "averages too), against the reference run in that framework's optimizer convention; tol: "
                            "the largest per-step tolerance, which grows with what rounding does to the reference's own "
-                           "twins", "dim", enabled=colour))
+                           "twin", "dim", enabled=colour))
         if split:
+            tested = (f" and test {c['split']['test']} rows" if c.get("test") else
+                      f" rows (test: not looked at, --test)")
             lines.append(paint(f"trained on the training split ({c['split']['train']} rows); accuracies in an "
-                               f"inference pass, dev {c['split']['dev']} and test {c['split']['test']} rows",
-                               "dim", enabled=colour))
+                               f"inference pass, dev {c['split']['dev']}{tested}", "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))
+        lines += hyperparameter_lines(judged)
+        lines += mini_batch_l2_note(c)
         lines += early_stopping_note(judged, c)
+        lines += switch_note(judged)
         lines += chaos_note(report, judged, colour)
     lines += notes
     if plot:
         lines.append(f"plot: {plot}")
     lines += ["", training_verdict(report, colour)]
     return "\n".join(lines)
+
+
+def hyperparameter_lines(judged):
+    """Each framework's optimizer (and batch norm, clipping) as it ran, read back from its own objects."""
+    lines = ["hyperparameters as each ran them:"]
+    for name, o in judged.items():
+        ran = o.run.meta.get("hyperparameters")
+        if ran:
+            lines.append(f"  {name:<15} {describe_hyperparameters(ran)}")
+    return lines if len(lines) > 1 else []
+
+
+def describe_hyperparameters(ran):
+    """One line: optimizer(arguments) · batch norm · clipping · schedule."""
+    def plain(value):
+        if isinstance(value, float):
+            return f"{value:g}"
+        if isinstance(value, dict):  # a Keras schedule's config
+            return value.get("class_name") or "{…}"
+        return str(value)
+
+    def arguments(values):
+        return ", ".join(f"{k}={plain(v)}" for k, v in values.items() if k not in ("layer", "call", "scheduler"))
+
+    parts = [f"{ran['optimizer']}({arguments(ran['arguments'])})"]
+    for key in ("batch_norm", "clip", "schedule"):
+        if key in ran:
+            part = ran[key]
+            parts.append(part if isinstance(part, str) else
+                         f"{part.get('layer') or part.get('call') or part.get('scheduler') or key.replace('_', ' ')}"
+                         f"({arguments(part)})")
+    return " · ".join(parts)
+
+
+def mini_batch_l2_note(config):
+    """Under the course's λ/(2m) with mini-batches: m is the batch's, and a λ tuned full-batch is stronger per step."""
+    batch = config.get("batch_size")
+    m = config["examples"]
+    if not config.get("l2") or config.get("l2_convention") != "course" or not batch or batch >= m:
+        return []
+    return [f"L2 (course): λ/(2m) with m the batch's rows, {batch}: each step's λW/m is {m / batch:.1f}× what "
+            f"full-batch descent on the {m} rows applies — a λ from a full-batch notebook is {m / batch:.1f}× stronger "
+            f"here"]
 
 
 def early_stopping_note(judged, config):
@@ -76,9 +124,28 @@ def early_stopping_note(judged, config):
     note = (f"early stopping (patience {config['patience']} epochs, on J of the dev split in an inference pass): the "
             f"reference in the {'; the reference in the '.join(parts)} — each framework must stop where the reference "
             f"in its convention does")
+    if config.get("l2") and config.get("l2_convention") == "course":
+        batch = config.get("batch_size") or config["examples"]
+        note += (f"; its L2 term λ/(2m) takes m = {min(batch, config['examples'])}, the training batch's, in Keras's "
+                 f"val_loss (the keras convention) and m = {config['split']['dev']}, the dev split's, in the loops of "
+                 f"the torch and optax conventions")
     if len(parts) > 1 and config.get("batch_norm"):
         note += " (batch norm's running variance differs by convention, and with it J on the dev split)"
     return [note]
+
+
+def switch_note(judged):
+    """The steps a framework took with a hidden unit on ReLU's kink on its other side, which the reference then took too."""
+    lines = []
+    for name, o in judged.items():
+        for switch in o.switches:
+            units = ", ".join(f"unit {u['unit'] + 1} of layer {u['layer']} for row {u['row'] + 1} of the batch "
+                              f"(Z = {u['Z']:.1e}, within {u['reach']:.1e} of 0)" for u in switch["units"][:3])
+            more = f" and {len(switch['units']) - 3} more" if len(switch["units"]) > 3 else ""
+            lines.append(f"{name} at step {switch['step']}: {units}{more} on the other side of ReLU's kink — another "
+                         f"run's rounding may put it there, and no twin foresees which way; the reference took that "
+                         f"step so too, and went on comparing")
+    return lines
 
 
 def _sci(value):
@@ -113,7 +180,7 @@ def chaos_note(report, judged, colour=False):
                      f"{100 * abs(acc - acc_ref):.1f}%", f"{100 * tol.end_accuracy:.1f}%"])
     lines.append(table([f"end state (median of the last {window} steps)", "J", "|ΔJ|", "tol", "accuracy", "|Δ|", "tol"],
                        rows, align=["l", "r", "r", "r", "r", "r", "r"]))
-    lines.append(paint(f"tol: {tolerance.TRAJECTORY_FACTOR}× the spread of the twins' own end states, or the reference's "
+    lines.append(paint(f"tol: {tolerance.TRAJECTORY_FACTOR}× the distance of the twin's own end state, or the reference's "
                        "interquartile range over those steps if larger (+ one example for the accuracy)", "dim",
                        enabled=colour))
     return lines
@@ -133,11 +200,11 @@ def training_verdict(report, colour=False):
         chaos = [report.outcomes[name].chaos_step for name in checked if report.outcomes[name].chaos_step is not None]
         end = "ends" if len(checked) == 1 else "end"
         if chaos and min(chaos) == 1:
-            return paint(f"✓ {', '.join(checked)} {end} where the reference's twins do (chaotic from the first step)",
+            return paint(f"✓ {', '.join(checked)} {end} where the reference's twin does (chaotic from the first step)",
                          "green", "bold", enabled=colour)
         if chaos:
             return paint(f"✓ {', '.join(checked)} {verb} the reference step for step to step {min(chaos) - 1} and "
-                         f"{end} where its twins do", "green", "bold", enabled=colour)
+                         f"{end} where its twin does", "green", "bold", enabled=colour)
         return paint(f"✓ {', '.join(checked)} {verb} the reference step for step", "green", "bold", enabled=colour)
     return paint("⚠ no framework was compared with the reference", "yellow", enabled=colour)
 
@@ -227,30 +294,37 @@ def analysis_report(analysis, config, plot=None, saved=None, colour=None):
            f"init {t['init']}")
     lines = [paint(f"crosscheck analyze · {_split_line(c)} · {c['network']} · {how} · {c['dtype']}", "bold",
                    enabled=colour), ""]
-    rows = [[s, str(a.sizes[s]), str(a.wrong[s]), _percent(a.errors[s])] for s in ("train", "dev", "test")]
+    looked = [s for s in ("train", "dev", "test") if s in a.errors]
+    rows = [[s, str(a.sizes[s]), str(a.wrong[s]), _percent(a.errors[s])] for s in looked]
     lines.append(table(["split", "examples", "wrong", "error"], rows, align=["l", "r", "r", "r"]))
+    if "test" not in a.errors:
+        lines.append(paint("test: not looked at (--test): the test set is looked at once, at the end", "dim",
+                           enabled=colour))
     lines.append("")
     focus = a.focus
     arrow = {name: paint("  ← the larger: work on this first", "yellow", "bold", enabled=colour) if name == focus else ""
              for name in ("bias", "variance")}
     rows = [["target error", "human-level, the stand-in for Bayes error", _percent(a.target_error), ""],
             ["avoidable bias", "train error − target", _signed_percent(a.avoidable_bias), arrow["bias"]],
-            ["variance", "dev error − train error", _signed_percent(a.variance), arrow["variance"]],
-            ["dev → test", "test error − dev error", _signed_percent(a.dev_test_gap), ""]]
+            ["variance", "dev error − train error", _signed_percent(a.variance), arrow["variance"]]]
+    if a.dev_test_gap is not None:
+        rows.append(["dev → test", "test error − dev error", _signed_percent(a.dev_test_gap), ""])
     lines.append(table(["the course's reading", "from", "", ""], rows, align=["l", "l", "r", "l"]))
     lines += ["", f"{'high avoidable bias' if focus == 'bias' else 'high variance'}: try {ADVICE[focus]}"]
-    if a.dev_test_gap > max(a.variance, a.avoidable_bias, 0):
+    if a.dev_test_gap is not None and a.dev_test_gap > max(a.variance, a.avoidable_bias, 0):
         lines.append(paint("the test error is well above dev: the choices made on dev fit it too closely "
                            "(a bigger dev set helps)", "yellow", enabled=colour))
     lines += ["", paint(f"confusion matrix on {a.split} (rows: the true class, columns: the predicted one)", "bold",
                         enabled=colour)]
     names = [str(name)[:10] for name in a.classes]
     rows = []
-    for i, name in enumerate(names):
+    for i, (name, error) in enumerate(zip(names, a.class_errors)):
         cells = [paint(str(n), "green" if i == j else "red", enabled=colour) if n else paint("·", "dim", enabled=colour)
                  for j, n in enumerate(a.confusion[i])]
-        rows.append([name, *cells, str(int(a.confusion[i].sum()))])
-    lines.append(table(["true \\ predicted", *names, "total"], rows, align=["l"] + ["r"] * (len(names) + 1)))
+        rows.append([name, *cells, str(int(a.confusion[i].sum())), _percent(error)])
+    lines.append(table(["true \\ predicted", *names, "total", "error"], rows, align=["l"] + ["r"] * (len(names) + 2)))
+    lines.append(paint("error: the share of the class's examples predicted as another class (its row, off the diagonal)",
+                       "dim", enabled=colour))
     pairs = a.pairs()
     if pairs:
         lines.append("most confused: " + ", ".join(f"{a.classes[i]} → {a.classes[j]} ({n})" for i, j, n in pairs))

@@ -60,9 +60,9 @@ def training_figure(report, net, X, Y, path, force=False):
     for i, (rule, envelope) in enumerate(sorted(envelopes.items())):  # one band per convention, labelled once
         tol, n = envelope.tolerance, envelope.tolerance.compared_steps
         ax.fill_between(steps[:n], FLOOR, np.maximum(tol.param[:n], FLOOR), color="0.85", alpha=0.6, lw=0,
-                        label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twins + floor" if i == 0 else None)
+                        label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twin + floor" if i == 0 else None)
         ax.semilogy(steps[:len(envelope.param_spread)], np.maximum(envelope.param_spread, FLOOR), color="0.45", lw=0.8, ls=":",
-                    label="the reference's twins" if i == 0 else None)
+                    label="the reference's twin" if i == 0 else None)
         if tol.chaos_step is not None and tol.chaos_step not in chaos_steps:
             chaos_steps.add(tol.chaos_step)
             ax.axvline(tol.chaos_step, color="k", lw=0.8, ls="--", label=f"chaotic from step {tol.chaos_step}")
@@ -192,13 +192,14 @@ def analysis_figure(analysis, dataset, config, path, force=False):
 
     ax = fig.add_subplot(outer[0])
     target = 100 * a.target_error
-    errors = [target] + [100 * a.errors[s] for s in ("train", "dev", "test")]
-    ax.bar(range(4), errors, width=0.55, color=["0.75", "tab:blue", "tab:orange", "tab:purple"],
-           hatch=["//", "", "", ""], edgecolor="white")
+    looked = [s for s in ("train", "dev", "test") if s in a.errors]  # test only when it was asked for (--test)
+    errors = [target] + [100 * a.errors[s] for s in looked]
+    ax.bar(range(len(errors)), errors, width=0.55, color=["0.75", "tab:blue", "tab:orange", "tab:purple"][:len(errors)],
+           hatch=["//", "", "", ""][:len(errors)], edgecolor="white")
     for x, e in enumerate(errors):
         ax.text(x, e, f"{e:.1f}%", ha="center", va="bottom", fontsize=9)
-    ax.set_xticks(range(4))
-    ax.set_xticklabels(["target", "train", "dev", "test"])
+    ax.set_xticks(range(len(errors)))
+    ax.set_xticklabels(["target", *looked])
     for x, (low, high), name in ((0.5, errors[:2], "bias"), (1.5, errors[1:3], "variance")):
         colour = "tab:red" if a.focus == name else "0.4"
         ax.annotate("", (x, high), (x, low), arrowprops=dict(arrowstyle="<->", color=colour, lw=1.4, shrinkA=0, shrinkB=0))
