@@ -326,6 +326,7 @@ def backward(net, params, As, caches, Y, overwrite=False):
     m = Y.shape[-2]
     c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0
     dZ = output_backward(As[-1], Y)
+    d_in = None  # dA[l] as the layer above hands it back, set by each layer's affine step for the one below
     for l in range(net.L, 0, -1):
         cache = caches[l - 1]
         if l < net.L:

@@ -8,11 +8,15 @@ A page pastes an output as a console block that starts with the command:
     ```
 
 The command is run from the repository's root, and the lines shown must be lines it prints, in order and
-together; a line that is only "…" stands for any number of lines left out.  What varies from run to run and
+together; a line that is only "…" stands for any number of lines left out.  A command that needs what is not
+installed (a framework it trains in, scikit-learn for a data set) is skipped with the reason.
+
+    CROSSCHECK_UPDATE_DOCS=1 pytest tests/test_docs.py     writes each whole block's output anew (not excerpts)  What varies from run to run and
 machine to machine is made alike on both sides first: timings, thread counts, and rounding-sized numbers (a
 max|Δ| of 1e-16 may be any other rounding-sized number: BLAS libraries round differently), and the line that names
 the sandbox a worker ran in, which is the machine's.
 """
+import os
 import re
 import shlex
 from pathlib import Path
@@ -32,14 +36,25 @@ def pasted():
             yield pytest.param(match.group(1), match.group(2), id=f"{page.relative_to(ROOT)}:{line}")
 
 
+def needs(argv):
+    """The modules a command's output depends on: scikit-learn for the data sets, the frameworks it runs."""
+    frameworks = argv[argv.index("--frameworks") + 1].split(",") if "--frameworks" in argv else []
+    modules = {"sklearn"} if argv[0] in ("tune", "analyze") or "--data" in argv else set()
+    modules |= {"keras"} if argv[0] == "tune" else set()  # its Keras confirmation
+    if argv[0] == "compare" and "--frameworks" not in argv and "--impl" not in argv:
+        frameworks = ["torch", "tensorflow", "jax", "keras"]  # compare alone checks every framework
+    return modules | {name for name in frameworks if name in ("torch", "tensorflow", "jax", "keras")}
+
+
 def alike(text):
-    """The lines of a text with what varies between runs and machines made alike."""
+    """The lines of a text with what varies between runs and machines made alike (and so the columns they widen)."""
     text = re.sub(r"import \d+\.\d s, check \d+ ms", "import # s, check # ms", text)
     text = re.sub(r"\b\d+ threads\b", "# threads", text)
     text = re.sub(r"\d\.\de-(1[0-9]|[2-9]\d)\b", "ε", text)  # rounding-sized: below 1e-9
-    text = re.sub(r"\b\d+\.\d+ s\b", "# s", text)
+    text = re.sub(r"\b\d+\.\d+ ?s\b", "# s", text)  # a run's time, in a sentence or a table's column
     # the boundary a worker ran in is the machine's (bwrap where it can run): a page need not show it
-    return [line.rstrip() for line in text.splitlines() if not re.match(r"  sandbox     ", line)]
+    lines = [line for line in text.splitlines() if not re.match(r"  sandbox     ", line)]
+    return [re.sub(r"[ ─]+", " ", line).rstrip() for line in lines]
 
 
 def contains(output, block):
@@ -62,12 +77,20 @@ def contains(output, block):
 
 
 @pytest.mark.parametrize("command, block", list(pasted()))
-def test_a_pasted_output_is_what_the_command_prints(command, block, cli, monkeypatch):
+def test_a_pasted_output_is_what_the_command_prints(command, block, cli, monkeypatch, request):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("NO_COLOR", "1")
-    code, out, err = cli(*shlex.split(command)[1:])
-    assert code in (0, 1), err
-    assert contains(alike(out), alike(block)), f"`{command}` now prints:\n{out}"
+    argv = shlex.split(command)[1:]
+    for module in needs(argv):
+        pytest.importorskip(module)
+    code, out, err = cli(*argv)
+    if os.environ.get("CROSSCHECK_UPDATE_DOCS") and "…" not in block:
+        path = ROOT / request.node.callspec.id.split(":")[0]
+        path.write_text(path.read_text().replace(f"$ {command}\n{block}", f"$ {command}\n{out + err}"))
+        return
+    refused = "crosscheck: error: " in block  # a page may show a command that refuses, with its one line
+    assert code in ((2,) if refused else (0, 1)), err
+    assert contains(alike(out + err), alike(block)), f"`{command}` now prints:\n{out}{err}"
 
 
 def test_the_pages_paste_what_they_show():
@@ -77,6 +100,7 @@ def test_the_pages_paste_what_they_show():
         page = param.id.split(":")[0]
         found[page] = found.get(page, 0) + 1
     assert found.get("README.md", 0) >= 2 and found.get("docs/your-own-code.md", 0) >= 7, found
+    assert found.get("docs/training.md", 0) >= 4 and found.get("docs/tuning.md", 0) >= 1, found
 
 
 def test_every_page_the_readme_links_exists():

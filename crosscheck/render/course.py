@@ -49,7 +49,7 @@ def training_report(report, config, epochs, plot=None, colour=None):
                            "twin", "dim", enabled=colour))
         if split:
             tested = (f" and test {c['split']['test']} rows" if c.get("test") else
-                      f" rows (test: not looked at, --test)")
+                      " rows (test: not looked at, --test)")
             lines.append(paint(f"trained on the training split ({c['split']['train']} rows); accuracies in an "
                                f"inference pass, dev {c['split']['dev']}{tested}", "dim", enabled=colour))
         lines.append(paint(f"tolerance: {tolerance.describe(c['dtype'], 'trajectory')}", "dim", enabled=colour))

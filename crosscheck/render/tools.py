@@ -92,7 +92,7 @@ def training_bug_report(bug, outcome, colour=None):
     colour = use_colour() if colour is None else colour
     header = paint(f"── {bug.name}: {bug.title}  (breaks {bug.breaks})", "bold", "cyan", enabled=colour)
     lines = [header, f"crosscheck train's comparison on {bug.scenario.describe()}: every step against the reference "
-                     f"run and within what its twins show"]
+                     f"run and within what its twin shows"]
     if outcome.status == OK:
         lines.append(paint("✓ follows the reference step for step: not detected", "red", "bold", enabled=colour))
     else:
