@@ -22,6 +22,12 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{name}: needs {name} (skipped with the reason when it is missing)")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The long tests first (marked slow): spread over the workers of `make test -n auto` they end with the rest,
+    not after it."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_generate_tests(metafunc):
     """Parametrize `framework` over the frameworks with the module's FRAMEWORK_ROLE (default: check)."""
     if "framework" in metafunc.fixturenames and not _parametrized(metafunc, "framework"):

@@ -188,6 +188,7 @@ def test_weight_decay_biases():
     assert f"{100 * gap(torch_run(groups=False)) / size:.0f} %" in TRAPS["weight-decay-biases"]
 
 
+@pytest.mark.slow
 @pytest.mark.keras
 def test_keras_float32():
     """A plain float64 Keras model (floatx as Keras ships it, Python floats for α and β) against the reference in

@@ -609,6 +609,7 @@ def test_a_schedule_stepped_per_step_fails_at_step_2_and_says_so(dtype):
     assert "0.7 × the reference's" in outcome.hint and "per step instead of per epoch" in outcome.hint
 
 
+@pytest.mark.slow
 @pytest.mark.jax
 @pytest.mark.parametrize("framework", ["jax"])
 def test_jax_without_optax_writes_schedules_and_clipping_out(trainer, monkeypatch):
