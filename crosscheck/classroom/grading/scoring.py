@@ -104,17 +104,24 @@ class Grade:
 
 def grade(submissions, assignment, jobs=1, progress=None):
     """[Grade] in the order of `submissions`: each run through the assignment's runner, `jobs` at a time.
-    Nothing a submission does stops the batch: its row says what happened.  progress(grade) after each one."""
-    live, lock = set(), threading.Lock()
+    Nothing a submission does stops the batch: its row says what happened.  progress(grade) after each one — and
+    after an interruption (^C) for none: a submission whose worker was stopped half-way is not a grade, and an
+    interrupted run, resumed, grades it again."""
+    live, lock, stopped = set(), threading.Lock(), threading.Event()
 
     def one(submission):
+        if stopped.is_set():  # interrupted: nothing more is graded, and nothing half-graded is recorded
+            return None
         try:
             result = grade_one(submission, assignment, live, lock)
         except Exception as exc:  # our own bug, not the student's: its row says so, and the batch goes on
             failed = "the autograder failed while grading it"
             result = Grade(submission, assignment.max_score, status=UNGRADED, error=failed, hint=failed,
                            fix=f"crosscheck failed while grading it ({type(exc).__name__}: {exc}); please report it")
-        if progress:
+        except BaseException:  # ^C where it ran: the batch ends here
+            stopped.set()
+            raise
+        if progress and not stopped.is_set():
             progress(result)
         return result
 
@@ -123,6 +130,7 @@ def grade(submissions, assignment, jobs=1, progress=None):
         try:
             return [f.result() for f in futures]
         except BaseException:  # ^C: stop what is queued, end every worker so that the running ones return now
+            stopped.set()
             for f in futures:
                 f.cancel()
             with lock:
