@@ -455,16 +455,18 @@ def test_an_interrupted_class_run_resumes_where_it_stopped(tmp_path, cli, monkey
     monkeypatch.setattr(grading.scoring, "grade_one", interrupted)
     code, _, err = cli("grade", folder, "--out", out, "--jobs", "1")
     assert code == 130 and "interrupted" in err
-    first = json.loads((out / "grades.json").read_text())
-    assert first["complete"] is False and [r["submission"] for r in first["submissions"]] == ["alice.py", "bob.py"]
+    journal = [json.loads(line) for line in (out / "grades.partial.jsonl").read_text().splitlines()]
+    assert journal[0]["crosscheck"]["version"] == crosscheck.__version__ and not (out / "grades.json").exists()
+    first = journal[1:]
+    assert [r["submission"] for r in first] == ["alice.py", "bob.py"]
     assert sorted(p.name for p in (out / "results").iterdir()) == ["alice.py.json", "bob.py.json"]
     monkeypatch.setattr(grading.scoring, "grade_one", real)
     code, document, rows = grade(cli, folder, "--out", out, "--resume", "--jobs", "1")
     assert document["notes"][-1] == f"--resume: 2 already graded in {out}, 2 to grade"
     final = json.loads((out / "grades.json").read_text())
-    assert final["complete"] is True
+    assert not (out / "grades.partial.jsonl").exists()
     assert [r["submission"] for r in final["submissions"]] == ["alice.py", "bob.py", "carl.py", "dave.py"]
-    assert final["submissions"][:2] == first["submissions"]   # graded once: the same rows, to the millisecond
+    assert final["submissions"][:2] == first                    # graded once: the same rows, to the millisecond
     assert [r["score"] for r in final["submissions"]] == [MAX, pytest.approx(WRONG_SCORE, abs=.01), MAX,
                                                           pytest.approx(WRONG_SCORE, abs=.01)]
 

@@ -36,13 +36,16 @@ EXAMPLES = """\
 examples:
   crosscheck grade submissions/ --out graded/                     a folder of files, folders or .zip files
   crosscheck grade submitted/ --assignment hw3 --out graded/      nbgrader's submitted/STUDENT/hw3/
-  crosscheck grade canvas/ --out graded/ --format canvas         a Canvas bulk download; graded/canvas.csv
+  crosscheck grade canvas/ --out graded/ --format canvas          a Canvas bulk download; graded/canvas.csv
   crosscheck grade submissions/bob --out graded/ --update         regrade bob, keep every other row
   crosscheck grade submissions/ --out graded/ --resume            finish a class run that was interrupted
   crosscheck grade /autograder/submission --gradescope /autograder/results/results.json
   crosscheck grade --show-scheme > scheme.toml                    the default points scheme, to edit
 """
 GRADES = "grades.json"   # every row and the options they were graded with: what --update and --resume read
+# each row as it is graded, one JSON line each (the first: the version and options), until grades.json is written:
+# what --resume reads after an interruption (appended, not rewritten: a class of a thousand costs no more per row)
+JOURNAL = "grades.partial.jsonl"
 
 
 def add_arguments(parser):
@@ -139,14 +142,17 @@ def run(args):
     check_files(files, args.force or args.update or args.resume)
 
     writer = _Writer(args, files, assignment, meta, previous, notes)
-    with Progress(len(submissions), "grading", enabled=False if args.json else None) as bar:
-        def done(result):
-            writer.one(result)
-            bar.advance(result.name)
-        results = grading.grade(submissions, assignment, jobs=args.jobs, progress=done)
-    rows = writer.rows(order=None if args.update else order)
-    text = grading.summary(rows, assignment, notes, meta)
-    written = writer.finish(rows, text, results)
+    try:
+        with Progress(len(submissions), "grading", enabled=False if args.json else None) as bar:
+            def done(result):
+                writer.one(result)
+                bar.advance(result.name)
+            results = grading.grade(submissions, assignment, jobs=args.jobs, progress=done)
+        rows = writer.rows(order=None if args.update else order)
+        text = grading.summary(rows, assignment, notes, meta)
+        written = writer.finish(rows, text, results)
+    finally:
+        writer.close()
     if args.out and not _have_matplotlib():
         notes.append("histogram.png not drawn: matplotlib is not installed (pip install 'backprop-crosscheck[plot]')")
     if args.json:
@@ -163,27 +169,46 @@ def run(args):
 # ---- an earlier run in --out: what --update and --resume keep --------------------------------------------
 
 def _previous(args, meta):
-    """The rows of --out's grades.json for --update and --resume ([] without one, or for a fresh run); UsageError
-    when they were graded with other options (a regrade must be graded as the class was)."""
+    """The rows of --out's grades.json (and, for --resume, of an interrupted run's journal) for --update and --resume
+    ([] for a fresh run); UsageError when they were graded with other options (a regrade must be graded as the class
+    was)."""
     if not (args.update or args.resume):
         return []
-    path = os.path.join(args.out, GRADES)
-    if not os.path.isfile(path) or os.path.islink(path):
-        if args.update:
-            raise UsageError(f"--update {args.out}: no {GRADES} there to update (grade the class with --out first)")
-        return []
+    grades, journal = os.path.join(args.out, GRADES), os.path.join(args.out, JOURNAL)
+    if args.update and not _regular(grades):
+        raise UsageError(f"--update {args.out}: no {GRADES} there to update (grade the class with --out first)")
+    recorded = []   # (options, rows), of grades.json and of the journal
     try:
-        with open(path, encoding="utf-8") as f:
-            document = json.load(f)
-        rows, recorded = list(document["submissions"]), document["crosscheck"]["options"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"--out {args.out}: {GRADES} cannot be read ({type(exc).__name__})") from None
+        if _regular(grades):
+            with open(grades, encoding="utf-8") as f:
+                document = json.load(f)
+            recorded.append((document["crosscheck"]["options"], list(document["submissions"])))
+        if args.resume and _regular(journal):
+            with open(journal, encoding="utf-8") as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+            recorded.append((lines[0]["crosscheck"]["options"], lines[1:]))
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise UsageError(f"--out {args.out}: what an earlier run wrote there cannot be read ({type(exc).__name__})") \
+            from None
+    rows = []
+    for options_then, graded in recorded:
+        for row in _recorded(args, meta, options_then, graded):
+            rows = [r for r in rows if r["submission"] != row["submission"]] + [row]
+    return rows
+
+
+def _recorded(args, meta, recorded, rows):
+    """rows, when they were graded with the options given now; else UsageError naming those that differ."""
     changed = sorted(key for key in set(recorded) | set(meta["options"])
                      if _comparable(recorded.get(key), key) != _comparable(meta["options"].get(key), key))
     if changed:
         raise UsageError(f"--out {args.out} was graded with other options ({', '.join(changed)} differ): give the "
                          f"same options to {'--update' if args.update else '--resume'}, or grade the class again")
     return rows
+
+
+def _regular(path):
+    return os.path.isfile(path) and not os.path.islink(path)
 
 
 def _comparable(value, key):
@@ -209,13 +234,30 @@ def _matching(rows, submission):
 
 
 class _Writer:
-    """Each submission's files as soon as it is graded (its worker has ended by then), and grades.json after each,
-    so that an interrupted run keeps what it graded; the class's files at the end."""
+    """Each submission's files as soon as it is graded (its worker has ended by then), and its row in the journal,
+    so that an interrupted run keeps what it graded; the class's files at the end, and the journal goes."""
 
     def __init__(self, args, files, assignment, meta, previous, notes):
         self.args, self.files, self.assignment, self.meta, self.notes = args, files, assignment, meta, notes
         self.previous, self.graded, self.lock, self.written = list(previous), [], threading.Lock(), set()
         self.force = args.force or args.update or args.resume
+        self.journal = None
+        if args.out:
+            path = os.path.join(args.out, JOURNAL)
+            os.makedirs(args.out, exist_ok=True)
+            fresh = not (args.resume and _regular(path))
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_TRUNC if fresh else 0)
+            self.journal = os.fdopen(os.open(path, flags, 0o644), "a", encoding="utf-8")
+            if fresh:
+                self._log({"crosscheck": meta})
+
+    def close(self):
+        if self.journal is not None and not self.journal.closed:
+            self.journal.close()
+
+    def _log(self, record):
+        self.journal.write(json.dumps(output.finite(record), ensure_ascii=False) + "\n")
+        self.journal.flush()
 
     def one(self, result):
         with self.lock:
@@ -223,8 +265,8 @@ class _Writer:
             for path, (kind, submission) in self.files.items():
                 if submission is result.submission and kind in ("feedback", "results"):
                     self._write(path, kind, result)
-            if self.args.out:
-                self._write(os.path.join(self.args.out, GRADES), "grades", None, complete=False)
+            if self.journal is not None:
+                self._log(result.as_json())
 
     def rows(self, order=None):
         """Every row: the earlier run's, each replaced by its regrade, then the new ones (in `order` of names)."""
@@ -242,9 +284,10 @@ class _Writer:
         return rows
 
     def finish(self, rows, summary_text, results):
+        """The class's files from every row; then the journal goes (grades.json holds it all)."""
         written = []
         for path, (kind, submission) in self.files.items():
-            if kind in ("feedback", "results"):
+            if kind in ("feedback", "results", "journal"):
                 continue
             result = next((r for r in results if r.submission is submission), None)
             self._write(path, kind, result, rows=rows, summary_text=summary_text)
@@ -252,17 +295,19 @@ class _Writer:
         if any(kind == "feedback" for kind, _ in self.files.values()):
             written.append(os.path.join(self.args.out, "feedback", ""))
             written.append(os.path.join(self.args.out, "results", ""))
+        if self.journal is not None:
+            self.close()
+            os.unlink(os.path.join(self.args.out, JOURNAL))
         return written
 
-    def _write(self, path, kind, result, rows=None, summary_text=None, complete=True):
+    def _write(self, path, kind, result, rows=None, summary_text=None):
         assignment, meta = self.assignment, self.meta
         if kind in ("gradescope", "results"):
             data = grading.dumps(grading.gradescope(result, assignment, meta))
         elif kind == "feedback":
             data = grading.feedback(result, assignment, meta)
         elif kind == "grades":
-            rows = rows if rows is not None else self.rows()
-            data = grading.dumps(grading.as_json(rows, assignment, meta, self.notes, complete=complete))
+            data = grading.dumps(grading.as_json(rows, assignment, meta, self.notes))
         elif kind == "csv":
             data = grading.csv_text(rows)
         elif kind in grading.GRADEBOOKS:
@@ -288,6 +333,7 @@ def planned_files(args, submissions):
     if args.out:
         files[os.path.join(args.out, "grades.csv")] = ("csv", None)
         files[os.path.join(args.out, GRADES)] = ("grades", None)
+        files[os.path.join(args.out, JOURNAL)] = ("journal", None)   # checked only: it is appended to, then goes
         for lms in dict.fromkeys(args.format):
             files[os.path.join(args.out, f"{lms}.csv")] = (lms, None)
         files[os.path.join(args.out, "summary.txt")] = ("summary", None)

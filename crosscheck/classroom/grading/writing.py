@@ -29,6 +29,7 @@ from crosscheck.classroom.grading.scoring import STATUSES, UNGRADED, Grade, md, 
 from crosscheck.console import table
 from crosscheck.engine.probes import PROBES
 from crosscheck.output import finite
+from crosscheck.student.implementation import resolve_style
 from crosscheck.student.isolated import AUTOGRAD
 
 CSV_COLUMNS = ("student_id", "name", "email", "submission", "score", "max_score", "percent", "status",
@@ -78,7 +79,9 @@ def record_line(meta):
     allowed = [n for n in AUTOGRAD if n not in limits.get("refuse", AUTOGRAD)]
     if allowed and limits.get("refuse"):
         parts.append(f"allow {','.join(allowed)}")
-    parts += [f"{k} {v}" for k, v in options.items() if k in ("layout", "entry", "file", "assignment") and v]
+    if options.get("layout") and options["layout"] != resolve_style(options.get("style"), None)[1]:
+        parts.append(f"layout {options['layout']}")   # the style's own layout goes without saying
+    parts += [f"{k} {v}" for k, v in options.items() if k in ("entry", "file", "assignment") and v]
     if options.get("seed_per_student"):
         parts.append("a seed per student")
     if options.get("scheme", {}).get("inherited", "free") != "free":
@@ -293,7 +296,7 @@ def summary(results, assignment, notes=(), meta=None):
     if scores:
         n = len(scores)
         median = scores[n // 2] if n % 2 else (scores[n // 2 - 1] + scores[n // 2]) / 2
-        lines.append(f"{n} submissions · max {_number(assignment.max_score)} points · mean {sum(scores) / n:.2f} · "
+        lines.append(f"{n} submission{'s' if n != 1 else ''} · max {_number(assignment.max_score)} points · mean {sum(scores) / n:.2f} · "
                      f"median {_number(round_score(median))} · min {_number(scores[0])} · max {_number(scores[-1])} · "
                      f"full marks {sum(1 for r in graded if r['score'] >= r['max_score'])}")
     if rows:
@@ -394,7 +397,7 @@ def histogram_png(results, assignment):
 
 # ---- the machine's record -------------------------------------------------------------------------------------------
 
-def as_json(results, assignment, meta=None, notes=(), complete=True):
+def as_json(results, assignment, meta=None, notes=()):
     """Every row and test, what was left out, and (meta) the version and options: grades.json, and --json."""
     boundary = assignment.runner.boundary
     rows = [row(r) for r in results]
@@ -404,7 +407,6 @@ def as_json(results, assignment, meta=None, notes=(), complete=True):
                 "not_graded": dict(assignment.not_graded), "notes": list(notes), "submissions": rows}
     if meta:
         document["crosscheck"] = meta
-        document["complete"] = complete
     return document
 
 
