@@ -24,7 +24,7 @@ import json
 import os
 import threading
 
-from crosscheck import output
+from crosscheck import __version__, output
 from crosscheck.classroom import grading
 from crosscheck.cli import options
 from crosscheck.console import Progress
@@ -123,7 +123,7 @@ def run(args):
                                     spec=options.spec(args), limits=options.limits(args),
                                     seed_per_student=args.seed_per_student)
     assignment.runner.boundary  # noqa: B018 — a --sandbox that cannot run here is exit 2, before anything runs
-    meta = grading.record(assignment, file=args.file, assignment=args.assignment)
+    meta = grading.record(assignment, __version__, file=args.file, name=args.assignment)
     previous = _previous(args, meta)
     notes = []
     submissions = grading.discover(args.submissions, args.style, args.file, args.entry, single=bool(args.gradescope),

@@ -59,10 +59,10 @@ def row(r):
     return r.as_json() if isinstance(r, Grade) else r
 
 
-def record(assignment_, **extra):
-    """The tool's version and the options that decided the scores (what a regrade must repeat)."""
-    from crosscheck import __version__
-    return {"version": __version__, "options": {**assignment_.options(), **extra}}
+def record(assignment, version, **extra):
+    """The tool's version (crosscheck.__version__: the command line's to give) and the options that decided the
+    scores (what a regrade must repeat), with the command's own (extra)."""
+    return {"version": version, "options": {**assignment.options(), **extra}}
 
 
 def record_line(meta):
@@ -81,7 +81,8 @@ def record_line(meta):
         parts.append(f"allow {','.join(allowed)}")
     if options.get("layout") and options["layout"] != resolve_style(options.get("style"), None)[1]:
         parts.append(f"layout {options['layout']}")   # the style's own layout goes without saying
-    parts += [f"{k} {v}" for k, v in options.items() if k in ("entry", "file", "assignment") and v]
+    parts += [f"{'assignment' if k == 'name' else k} {v}" for k, v in options.items()
+              if k in ("entry", "file", "name") and v]
     if options.get("seed_per_student"):
         parts.append("a seed per student")
     if options.get("scheme", {}).get("inherited", "free") != "free":
