@@ -161,6 +161,8 @@ def grade_one(submission, assignment, live=None, lock=None):
     if run.error is not None:
         result.error = _relative(run.error.worded("flag"), submission.path)
         result.output = run.error.output or run.output
+    if result.status == UNGRADED and _handed_in(submission, run.error.module):
+        result.status = "error"   # their own file by that name, unusable (a link out of their folder): theirs
     if result.status == UNGRADED:  # what the grader's machine lacks: no tests, no score, the fix
         result.hint, result.fix = result.error, run.error.worded_fix("flag")
         result.seconds = time.perf_counter() - start
@@ -172,6 +174,15 @@ def grade_one(submission, assignment, live=None, lock=None):
     _explain(result, assignment, run)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _handed_in(submission, module):
+    """Whether the student's folder has a file or folder by the missing module's name (one that was not copied for
+    its worker: a link out of the folder) — then the import failed on what they handed in, not on this machine."""
+    home = submission.home
+    if not module or not home or not os.path.isdir(home):
+        return False
+    return any(os.path.lexists(os.path.join(home, module + suffix)) for suffix in ("", ".py", ".ipynb"))
 
 
 def _relative(message, path):
