@@ -103,7 +103,7 @@ def _formats(text):
     unknown = [name for name in names if name not in grading.GRADEBOOKS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"no gradebook format {', '.join(unknown) or text!r}; choose from "
-                                                 f"{', '.join(grading.GRADEBOOKS)}")
+                                         f"{', '.join(grading.GRADEBOOKS)}")
     return names
 
 
@@ -135,9 +135,9 @@ def run(args):
             if match is not None and match.get("seed") is not None and args.seed_per_student:
                 s.seed = match["seed"]
     if args.resume:
-        done = [s for s in submissions if _matching(previous, s) is not None]
-        submissions = [s for s in submissions if s not in done]
-        notes.append(f"--resume: {len(done)} already graded in {args.out}, {len(submissions)} to grade")
+        graded = [s for s in submissions if _matching(previous, s) is not None]
+        submissions = [s for s in submissions if s not in graded]
+        notes.append(f"--resume: {len(graded)} already graded in {args.out}, {len(submissions)} to grade")
     files = planned_files(args, submissions)
     check_files(files, args.force or args.update or args.resume)
 

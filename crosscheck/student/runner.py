@@ -170,7 +170,8 @@ class Run:
     @property
     def status(self):
         """ok, mismatch, or how the code failed on the problem as asked (exit, timeout, memory, output, crashed,
-        forbidden: it imported what it may not, error)."""
+        forbidden: it imported what it may not, error), or ungraded: this machine lacks what checking it needs
+        (error.worded_fix says what)."""
         if self.error is not None:
             return STATUS_OF_KIND.get(self.error.kind, "error")
         return "ok" if self.ok else "mismatch"
