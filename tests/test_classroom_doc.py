@@ -10,7 +10,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import zipfile
 from contextlib import redirect_stdout
 from pathlib import Path

@@ -2,10 +2,8 @@
 .zip files, nbgrader's, Canvas's, Moodle's and Gradescope's layouts; the file picked where a student left an old
 copy; a batch that goes on past an empty folder; a regrade of a few that keeps the others; an interrupted run
 resumed; gradebooks an LMS imports; the version and options in every output; a seed per student."""
-import contextlib
 import csv
 import importlib.util
-import io
 import json
 import os
 import shutil
@@ -29,6 +27,8 @@ WRONG = (EXAMPLES / "wrong_backprop.py").read_text()   # dW without 1/m
 MAX = 50                                                # the default scheme on the lecture's network
 # dW without 1/m loses 8 of the 45 points run (tests/test_grading.py works it out), and l2 (not asked) the same share
 WRONG_SCORE = 37 + 5 * 37 / 45
+HELPER = "import numpy as np\ndef relu(Z):\n    return np.maximum(Z, 0)\n"
+WITH_HELPER = "from helper import relu\n" + CORRECT.replace("np.maximum(Z, 0)", "relu(Z)")   # imports its helper
 # a module no machine of this project installs, by the name a course might allow (pip name the same)
 MISSING = next((m for m in ("seaborn", "plotly", "statsmodels") if importlib.util.find_spec(m) is None), None)
 
@@ -88,7 +88,8 @@ def test_a_module_the_grader_lacks_is_ungraded_with_the_fix_and_no_score(tmp_pat
     assert f"carl.py: the grader's Python has no module {MISSING}" in summary
     feedback = (out / "feedback" / "carl.py.txt").read_text().splitlines()
     assert feedback[0] == "carl.py: not graded (ungraded)"
-    assert "✗ the autograder could not grade this submission: its own set-up lacks something the code needs." in feedback
+    assert ("✗ the autograder could not grade this submission: its own set-up lacks something the code needs."
+            in feedback)
 
 
 def test_an_import_of_an_installed_module_is_graded_like_any_other(tmp_path, cli):
@@ -265,7 +266,7 @@ def test_gradescope_metadata_names_the_student(tmp_path, cli):
         ("Ada Lovelace", "ada@example.edu", "1234", "gradescope")
 
 
-# ---- submissions as they are handed in --------------------------------------------------------------------------------
+# ---- submissions as they are handed in ------------------------------------------------------------------------------
 
 def make_zip(path, members):
     """A .zip of {name: text}; a name ending in '@link' is stored as a symbolic link to its text."""
@@ -283,9 +284,8 @@ def make_zip(path, members):
 def test_zips_are_read_safely_or_get_a_row_that_says_why(tmp_path, cli, monkeypatch):
     folder = tmp_path / "class"
     folder.mkdir()
-    make_zip(folder / "alice.zip", {"alice/backprop.py": "from helper import relu\n" + CORRECT.replace(
-        "np.maximum(Z, 0)", "relu(Z)"), "alice/helper.py": "import numpy as np\ndef relu(Z):\n    return np.maximum(Z, 0)\n",
-        "__MACOSX/alice/._backprop.py": "junk"})
+    make_zip(folder / "alice.zip", {"alice/backprop.py": WITH_HELPER, "alice/helper.py": HELPER,
+                                    "__MACOSX/alice/._backprop.py": "junk"})
     make_zip(folder / "bob.zip", {"backprop.py": WRONG})
     make_zip(folder / "escape.zip", {"../../escaped.py": CORRECT})
     make_zip(folder / "absolute.zip", {"/tmp/absolute.py": CORRECT})
@@ -340,9 +340,8 @@ CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw3
 
 def test_a_canvas_bulk_download_is_one_submission_per_student_and_a_canvas_csv(tmp_path, cli):
     folder = tmp_path / "canvas"
-    write(folder, "lovelaceada_12345_678901_hw3.py", "from helper import relu\n" + CORRECT.replace(
-        "np.maximum(Z, 0)", "relu(Z)"))
-    write(folder, "lovelaceada_12345_678902_helper.py", "import numpy as np\ndef relu(Z):\n    return np.maximum(Z, 0)\n")
+    write(folder, "lovelaceada_12345_678901_hw3.py", WITH_HELPER)
+    write(folder, "lovelaceada_12345_678902_helper.py", HELPER)
     write(folder, "babbagecharles_late_23456_678903_hw3.py", WRONG)
     out = tmp_path / "out"
     _, _, rows = grade(cli, folder, "--out", out, "--format", "canvas", "--assignment", "hw3")
@@ -423,7 +422,8 @@ def test_update_regrades_one_student_and_keeps_every_other_row(tmp_path, cli):
     after = json.loads((out / "grades.json").read_text())
     assert [r["submission"] for r in after["submissions"]] == ["alice.py", "bob", "carl.py"]
     assert after["submissions"][0] == before["submissions"][0] and after["submissions"][2] == before["submissions"][2]
-    assert after["submissions"][1]["score"] == MAX and before["submissions"][1]["score"] == pytest.approx(WRONG_SCORE, abs=.01)
+    assert after["submissions"][1]["score"] == MAX
+    assert before["submissions"][1]["score"] == pytest.approx(WRONG_SCORE, abs=.01)
     assert {name: r[4] for name, r in table_of(out).items()} == {"alice.py": "50", "bob": "50", "carl.py": "41.11"}
     summary = (out / "summary.txt").read_text()
     assert "3 submissions · max 50 points" in summary and "carl.py" in summary
@@ -471,7 +471,7 @@ def test_an_interrupted_class_run_resumes_where_it_stopped(tmp_path, cli, monkey
                                                           pytest.approx(WRONG_SCORE, abs=.01)]
 
 
-# ---- what an instructor uploads, and what every output records --------------------------------------------------------
+# ---- what an instructor uploads, and what every output records ------------------------------------------------------
 
 def test_grades_csv_has_the_students_identity_and_neutralises_it(tmp_path, cli):
     write(tmp_path, "autograder/submission/backprop.py", CORRECT)
@@ -494,7 +494,8 @@ def test_the_version_and_options_are_in_every_output(tmp_path, cli):
     assert document["crosscheck"]["options"]["spec"]["layers"] == [2, 5, 3]
     assert document["crosscheck"]["options"]["limits"]["timeout"] == 30
     results = json.loads((out / "results" / "alice.py.json").read_text())
-    assert results["extra_data"]["crosscheck"] == version and results["extra_data"]["options"]["limits"]["timeout"] == 30
+    assert results["extra_data"]["crosscheck"] == version
+    assert results["extra_data"]["options"]["limits"]["timeout"] == 30
     line = f"graded by crosscheck {version} · style lecture · seed 0 · layers 2,5,3 · timeout 30.0"
     assert (out / "feedback" / "alice.py.txt").read_text().splitlines()[1].startswith(line)
     assert line in (out / "summary.txt").read_text()
@@ -529,7 +530,7 @@ def test_a_seed_per_student_differs_between_students_and_a_regrade_keeps_it(tmp_
     assert regraded["bob.py"]["seed"] == 777 and "seed 777)" in regraded["bob.py"]["tests"][0]["name"]
 
 
-# ---- the histogram -----------------------------------------------------------------------------------------------------
+# ---- the histogram --------------------------------------------------------------------------------------------------
 
 def test_the_histogram_keeps_full_marks_apart_counts_whole_submissions_by_status():
     rows = [{"score": s, "status": st} for s, st in [(45, "ok"), (42.83, "mismatch"), (44.9, "mismatch"), (0, "error"),

@@ -297,7 +297,8 @@ def summary(results, assignment, notes=(), meta=None):
     if scores:
         n = len(scores)
         median = scores[n // 2] if n % 2 else (scores[n // 2 - 1] + scores[n // 2]) / 2
-        lines.append(f"{n} submission{'s' if n != 1 else ''} · max {_number(assignment.max_score)} points · mean {sum(scores) / n:.2f} · "
+        lines.append(f"{n} submission{'s' if n != 1 else ''} · max {_number(assignment.max_score)} points · "
+                     f"mean {sum(scores) / n:.2f} · "
                      f"median {_number(round_score(median))} · min {_number(scores[0])} · max {_number(scores[-1])} · "
                      f"full marks {sum(1 for r in graded if r['score'] >= r['max_score'])}")
     if rows:
