@@ -431,6 +431,18 @@ def test_update_regrades_one_student_and_keeps_every_other_row(tmp_path, cli):
     assert code == 1   # carl still loses points
 
 
+def test_update_with_file_grades_a_student_the_instructor_had_to_choose_for(tmp_path, cli):
+    """The summary says "grade it again with --file NAME --update": that works, and only that student changes."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    write(folder, "alice.py", CORRECT)
+    write(folder, "kim/a.py", WRONG)
+    write(folder, "kim/b.py", CORRECT)
+    _, _, rows = grade(cli, folder, "--out", out)
+    assert rows["kim"]["status"] == "missing" and "--file NAME --update" in rows["kim"]["note"]
+    _, _, rows = grade(cli, folder / "kim", "--out", out, "--update", "--file", "b.py")
+    assert (rows["kim"]["status"], rows["kim"]["score"], rows["alice.py"]["score"]) == ("ok", MAX, MAX)
+
+
 def test_update_refuses_other_options_and_an_out_with_no_grades(tmp_path, cli):
     folder, out = tmp_path / "class", tmp_path / "out"
     write(folder, "alice.py", CORRECT)

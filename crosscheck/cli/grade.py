@@ -212,7 +212,10 @@ def _regular(path):
 
 
 def _comparable(value, key):
-    """An option as a regrade must repeat it: the sandbox may differ (the machine's), nothing else."""
+    """An option as a regrade must repeat it: which file and which assignment folder are chosen (--file, --assignment:
+    what a regrade of one student is for) and the sandbox (the machine's) may differ, nothing else."""
+    if key in ("file", "name"):
+        return None
     if key == "limits" and isinstance(value, dict):
         return {k: v for k, v in value.items() if k != "sandbox"}
     return value
