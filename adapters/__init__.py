@@ -37,26 +37,37 @@ class Framework:
     matmul_mode: str = "eager"     # how its batched matmul is called: eager, or jit
     quick_mode: str = "eager"      # the one train-step mode `crosscheck bench --quick` times
     style: dict = field(default_factory=dict)  # its line in the plots (matplotlib keywords)
+    install: str = None            # what installs it: an extra of this package (pyproject.toml), else a pip name
 
     @property
     def package(self):
         return f"crosscheck.adapters.{self.name}"
+
+    @property
+    def pip(self):
+        """The pip command that installs it, as a missing framework's message says it."""
+        if self.install is None:
+            return None
+        return f"pip install {self.install}" if self.install.startswith("cupy") else \
+            f"pip install 'backprop-crosscheck[{self.install}]'"
 
 
 FRAMEWORKS = {f.name: f for f in (
     Framework("numpy", ("kernels",), convention="torch",  # the reference itself: its training runs torch's formulas
               style=dict(color="0.6", lw=5, alpha=0.5)),
     Framework("torch", ("check", "train", "kernels"), convention="torch", devices=("cpu", "cuda"),
-              modes=("eager", "compiled"), compiler="torch.compile", style=dict(color="tab:red", lw=1.6)),
+              modes=("eager", "compiled"), compiler="torch.compile", style=dict(color="tab:red", lw=1.6),
+              install="torch"),
     Framework("tensorflow", ("check", "train", "kernels"), convention="keras", devices=("cpu", "cuda"),
               modes=("eager", "compiled"), compiler="tf.function", quick_mode="compiled",
-              style=dict(color="tab:orange", lw=1.6, ls="--")),
+              style=dict(color="tab:orange", lw=1.6, ls="--"), install="tensorflow"),
     Framework("jax", ("check", "train", "kernels"), convention="optax", devices=("cpu", "cuda"),
               modes=("eager", "compiled"), compiler="jax.jit", matmul_mode="jit", quick_mode="compiled",
-              style=dict(color="tab:blue", lw=1.6, ls=":")),
+              style=dict(color="tab:blue", lw=1.6, ls=":"), install="jax"),
     Framework("keras", ("check", "train"), convention="keras", devices=("cpu", "cuda"),
-              style=dict(color="tab:green", lw=1.6, ls="-.")),
-    Framework("cupy", ("kernels",), devices=("cuda",), modes=()),  # no autodiff: a matmul, no train step
+              style=dict(color="tab:green", lw=1.6, ls="-."), install="tensorflow"),  # keras 3 runs on TensorFlow here
+    Framework("cupy", ("kernels",), devices=("cuda",), modes=(), style=dict(color="tab:purple", lw=1.6),
+              install="cupy-cuda12x"),  # no autodiff: a matmul, no train step
 )}
 
 # the reference's own training run, as `crosscheck train` names it: NumPy, in numpy's convention
@@ -89,8 +100,9 @@ def setup(name, device="cpu", threads=None, tf32=False, exact=True):
         return package.setup(device=device, threads=threads, tf32=tf32, exact=exact)
     except Unavailable:
         raise
-    except ImportError as exc:
-        raise Unavailable(f"{name}: {exc}") from None
+    except ImportError as exc:  # not installed: say how to install it
+        pip = FRAMEWORKS[name].pip
+        raise Unavailable(f"{name}: {exc}" + (f" ({pip})" if pip else "")) from None
     except Exception as exc:  # a framework that imports but cannot start
         raise Unavailable(f"{name}: {one_line(exc)}") from None
 

@@ -81,6 +81,24 @@ class UserCodeError(UsageError):
         self.kind, self.where = kind, where
 
 
+class GraderError(UserCodeError):
+    """What the checker's own environment lacks to check the code, through no fault of the code's: a module it
+    imports that is not installed here, an extra the file needs (nbformat for a notebook), a worker that cannot
+    start.  A grade is `ungraded`, never 0 points; `fix` says what to install or change, for whoever runs the
+    checker (an instructor, the Gradescope kit's requirements.txt).
+
+    module   the module that is missing, when one is
+    """
+
+    def __init__(self, message, details=None, report=None, fix=None, module=None, **fields):
+        super().__init__(message, details, report, kind="grader", **fields)
+        self.fix, self.module = fix, module
+
+    def worded_fix(self, how="keyword"):
+        """The fix with the fields it names worded as flags or keyword arguments, like the message."""
+        return _FIELD.sub(lambda m: name_of(m.group(1), how), self.fix) if self.fix else None
+
+
 def worded(exc, how):
     """Any exception's message, a UsageError's with its fields named for `how` ("flag" or "keyword")."""
     return exc.worded(how) if isinstance(exc, UsageError) else str(exc)

@@ -112,7 +112,7 @@ def test_every_page_the_readme_links_exists():
 
 # pages whose outputs need a setting of their own (a class of hostile submissions built first): each has a test of
 # its own that runs its `$ crosscheck …` blocks the same way
-OWN_TESTS = {"docs/untrusted-code.md": "tests/test_untrusted_doc.py"}
+OWN_TESTS = {"docs/untrusted-code.md": "tests/test_untrusted_doc.py", "docs/classroom.md": "tests/test_classroom_doc.py"}
 
 
 def test_no_page_pastes_a_report_without_the_command_that_made_it():

@@ -154,19 +154,45 @@ def test_each_results_json_is_gradescopes_format(graded):
 
 
 def test_the_students_summary_shows_the_visible_failure_and_says_what_is_hidden(graded):
+    """Hidden tests: the summary a student sees at once gives the visible tests' points only — never the total,
+    which would tell them how the hidden tests went — and results.json hides the total until the scheme's time."""
     _, _, _, out = graded
     bob = json.loads((out / "results" / "bob.py.json").read_text())
-    assert bob["output"].startswith(f"**{round(EXPECTED['bob.py'][1], 2):g} / 50 points**")
+    # dW without 1/m on the visible lecture probe (weight 2): dW2 and dW1 cost 2 of dW/db's 4 shares of 2 × 2 points
+    assert bob["output"].startswith("**8 / 10 points on the visible tests**")
+    assert f"{round(EXPECTED['bob.py'][1], 2):g}" not in bob["output"] and "/ 50" not in bob["output"]
     assert "visible tests (lecture): 8 / 10 points" in bob["output"]
     assert "✗ **dW2** — the first divergence: dW2 is m = 300 times the lecture's" in bob["output"]
-    assert "after grades are published" in bob["output"]
+    assert "which is shown with their details after grades are published" in bob["output"]
+    assert bob["visibility"] == "after_published" and bob["stdout_visibility"] == "hidden"
+    assert bob["score"] == pytest.approx(EXPECTED["bob.py"][1], abs=1e-3)  # Gradescope's, hidden by "visibility"
     alice = json.loads((out / "results" / "alice.py.json").read_text())
     assert "visible tests (lecture): 10 / 10 points — all passed" in alice["output"]
 
 
+def test_a_scheme_that_shows_the_total_shows_it(tmp_path, cli):
+    write(tmp_path, "class/bob.py", (EXAMPLES / "wrong_backprop.py").read_text())
+    scheme = write(tmp_path, "scheme.toml", "[visibility]\nshow_total = true\n")
+    code, _, _ = cli("grade", tmp_path / "class", "--scheme", scheme, "--out", tmp_path / "out")
+    bob = json.loads((tmp_path / "out" / "results" / "bob.py.json").read_text())
+    assert bob["output"].startswith(f"**{round(EXPECTED['bob.py'][1], 2):g} / 50 points**")
+    assert "they count in the score above" in bob["output"] and bob["visibility"] == "visible"
+
+
+def test_with_every_test_visible_the_total_is_shown(tmp_path, cli):
+    write(tmp_path, "class/bob.py", (EXAMPLES / "wrong_backprop.py").read_text())
+    scheme = write(tmp_path, "scheme.toml", "[visibility]\nvisible = ['lecture', 'biases', 'he', 'non-square', "
+                                            "'odd-m', 'm1', 'seed', 'deeper', 'l2']\n")
+    cli("grade", tmp_path / "class", "--scheme", scheme, "--out", tmp_path / "out")
+    bob = json.loads((tmp_path / "out" / "results" / "bob.py.json").read_text())
+    assert bob["output"].startswith(f"**{round(EXPECTED['bob.py'][1], 2):g} / 50 points**")
+    assert "hidden tests" not in bob["output"] and bob["visibility"] == "visible"
+
+
 def test_the_csv_has_one_row_per_submission(graded):
     _, document, _, out = graded
-    with open(out / "grades.csv", newline="") as f:
+    assert (out / "grades.csv").read_bytes().startswith(b"\xef\xbb\xbfstudent_id,")  # Excel reads UTF-8 by the BOM
+    with open(out / "grades.csv", newline="", encoding="utf-8-sig") as f:
         table = list(csv.DictReader(f))
     assert [r["submission"] for r in table] == sorted(EXPECTED)
     assert list(table[0]) == list(grading.CSV_COLUMNS)
@@ -324,7 +350,11 @@ def test_a_student_folder_with_several_candidates_gets_a_row_that_says_so(tmp_pa
     code, out, _ = cli("grade", tmp_path / "class", "--json")
     by_name = rows(json.loads(out))
     assert by_name["kim"]["status"] == "missing" and by_name["kim"]["score"] == 0
-    assert "several files could be the submission (a.py, b.py): name it with --file" in by_name["kim"]["hint"]
+    # the student is told their instructor chooses; the instructor, the option that chooses
+    assert by_name["kim"]["hint"] == ("several files could be your submission (a.py, b.py): your instructor will "
+                                      "choose the one to grade")
+    assert "--file" not in json.dumps(by_name["kim"]["tests"])
+    assert by_name["kim"]["note"] == "several candidates (a.py, b.py): grade it again with --file NAME --update"
     assert by_name["lee"]["status"] == "ok" and by_name["lee"]["path"].endswith("mine.py")
     code, out, _ = cli("grade", tmp_path / "class", "--file", "b.py", "--json")
     by_name = rows(json.loads(out))
@@ -366,8 +396,8 @@ def test_the_run_autograder_example_writes_gradescopes_results(tmp_path):
 @pytest.mark.parametrize("arguments, message", [
     ([], "give at least one SUBMISSION"),
     (["nowhere"], "nowhere: no such file or directory"),
-    (["{tmp}/notes.txt"], "notes.txt: not a .py file or a .ipynb notebook"),
-    (["{tmp}/empty"], "empty: no .py file, notebook or folder in it to grade"),
+    (["{tmp}/notes.txt"], "notes.txt: not a .py file, a .ipynb notebook or a .zip"),
+    (["{tmp}/empty"], "empty: no .py file, notebook, .zip or folder in it to grade"),
 ], ids=["nothing", "missing", "not-python", "empty-folder"])
 def test_bad_input_is_one_line_and_exit_2(arguments, message, tmp_path, cli):
     (tmp_path / "notes.txt").write_text("hello\n")

@@ -2,7 +2,8 @@
 
 Each subcommand is a module here with two functions, add_arguments(parser) and run(args) -> int, which
 only declares its options, calls the engine (crosscheck.check, .training, .benchmarks, .bugs) and prints
-what crosscheck.render makes of the result.
+what crosscheck.render makes of the result; and EXAMPLES, the end of its --help: "examples:", then one line each,
+a command as it is typed (it must parse) and, after two spaces or more, what it does.
 
 The exit code is the contract, in every subcommand: 0 everything checked agrees, 1 a mismatch, 2 bad input,
 an implementation that fails, or nothing checked at all.  Exit 2 ends here: one line on stderr, nothing
@@ -32,6 +33,15 @@ COMMANDS = {
 }
 
 
+EXAMPLES = """\
+examples:
+  crosscheck compare --impl my_backprop.py      check your backprop against the reference, tensor by tensor
+  crosscheck compare                            the reference against PyTorch, TensorFlow, Keras and JAX
+  crosscheck grade submissions/ --out graded/   grade a class
+  crosscheck COMMAND --help                     each command's options and examples
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise InputError(message)
@@ -39,12 +49,15 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     from crosscheck import __version__
-    parser = _Parser(prog="crosscheck", description="The lecture's network, checked tensor by tensor in every framework.")
+    parser = _Parser(prog="crosscheck", description="The lecture's network, checked tensor by tensor in every framework.",
+                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"crosscheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
-        command = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip())
+        command = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
+                                 epilog=getattr(module, "EXAMPLES", None),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     return parser

@@ -17,6 +17,13 @@ from crosscheck.console import Progress
 from crosscheck.errors import UsageError
 from crosscheck.render import plots
 
+EXAMPLES = """\
+examples:
+  crosscheck bench --quick                              every framework, in under a minute on 2 cores
+  crosscheck bench --frameworks torch,jax --ops matmul --save run.json --plot run.png
+  crosscheck bench --device cuda --dtypes float32,bfloat16 --repeat 3
+  crosscheck bench --from run.json --markdown           a saved run as the tables of docs/benchmarks.md
+"""
 OP_NAMES = {"matmul": "batched_matmul", "batched_matmul": "batched_matmul", "train": "train_step", "train_step": "train_step"}
 HALF = ("bfloat16", "float16")
 

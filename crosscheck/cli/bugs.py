@@ -10,6 +10,14 @@ from crosscheck.console import table
 from crosscheck.errors import UsageError
 from crosscheck.render import tools as render
 
+EXAMPLES = """\
+examples:
+  crosscheck bugs                                the whole catalogue: each mistake caught, where, with which hint
+  crosscheck bugs --list                         the mistakes' names and titles
+  crosscheck bugs --show dW-without-1-over-m     one mistake's full tensor-by-tensor report
+  crosscheck bugs --markdown > docs/why-are-my-gradients-wrong.md
+"""
+
 
 def add_arguments(parser):
     parser.add_argument("names", nargs="*", metavar="BUG", help="only these bugs (default: the whole catalogue)")

@@ -6,6 +6,8 @@ Your own implementation (--impl FILE.py or FILE.ipynb) runs in a worker process 
 is checked on several probes — the problem as asked, then non-zero biases, He weights, other widths, odd m,
 m = 1, another seed, a deeper net and an L2 term where it takes them — and must return every dW and db
 (--partial: a half-written one).
+With --impl, only the reference is compared by default (no framework is imported: half a second, not fifteen);
+--frameworks all, or a list, checks the frameworks on the problem as asked too.
 Exit code 0 when everything checked agrees, 1 on a mismatch (on any probe), 2 on bad input, an implementation
 that fails on the problem as asked, or nothing checked at all (every framework asked for unavailable).
 """
@@ -22,12 +24,23 @@ from crosscheck.render import check as render
 from crosscheck.student.runner import Runner
 from crosscheck.student.styles import STYLES
 
+EXAMPLES = """\
+examples:
+  crosscheck compare                                         the reference against every framework
+  crosscheck compare --impl my_backprop.py                   your backprop against the reference, on every probe
+  crosscheck compare --impl homework.ipynb --style dls       a Coursera notebook
+  crosscheck compare --impl fc_net.py --style cs231n --frameworks all   and every framework too
+  crosscheck compare --layers 2,8,8,3 --activation tanh --examples 64 --frameworks torch,jax
+"""
+FRAMEWORKS_HINT = ("frameworks: none compared (the reference is itself checked against them by `crosscheck compare`); "
+                   "--frameworks all adds PyTorch, TensorFlow, Keras and JAX")
+
 
 def add_arguments(parser):
     options.add_network_arguments(parser)
     options.add_layer_arguments(parser, inference=True)
-    options.add_data_arguments(parser)
-    options.add_frameworks_argument(parser, adapters.having("check"))
+    options.add_data_arguments(parser, batch_alias=True)
+    options.add_frameworks_argument(parser, adapters.having("check"), default_text="all; with --impl, none")
     parser.set_defaults(activation=None, loss=None, l2_convention=None)  # each style has its own (student.styles)
     parser.add_argument("--impl", metavar="FILE", help="your own implementation to check too: a .py file or a "
                                                        ".ipynb notebook")
@@ -54,6 +67,9 @@ def run(args):
         output.check_output(args.save, "--save", args.force)
     if not args.impl and (args.style != "lecture" or args.layout or args.entry or args.partial or args.probe):
         raise UsageError("--style, --layout, --entry, --partial and --probe describe an implementation: give --impl")
+    defaulted = args.frameworks is None
+    if defaulted:  # your own code is checked against the reference; the reference against the frameworks
+        args.frameworks = () if args.impl else adapters.having("check")
     spec = options.spec(args)
     quiet = False if args.json else None
     if args.impl:
@@ -84,5 +100,7 @@ def run(args):
         output.emit_json(document)
     else:
         print(text)
+        if args.impl and defaulted:
+            print(FRAMEWORKS_HINT)
     return 0 if ok and shown.ok else 1
 

@@ -15,6 +15,13 @@ from crosscheck.reference import ACTIVATIONS, LOSSES
 from crosscheck.reference.gradcheck import THRESHOLD, gradcheck_pairs
 from crosscheck.render import tools as render
 
+EXAMPLES = """\
+examples:
+  crosscheck gradcheck                                     every activation × loss pair, finite differences
+  crosscheck gradcheck --activation tanh --loss sigmoid-bce --l2 0.1
+  crosscheck gradcheck --layers 4,8,8,2 --examples 50 --step 1e-5
+"""
+
 
 def add_arguments(parser):
     parser.add_argument("--layers", type=options.parse_layers, default=LECTURE_LAYERS, metavar="N0,N1,…",
@@ -22,7 +29,7 @@ def add_arguments(parser):
     parser.add_argument("--activation", choices=list(ACTIVATIONS), help="one hidden activation (default: all)")
     parser.add_argument("--loss", choices=list(LOSSES), help="one output/loss pair (default: all)")
     options.add_l2_arguments(parser)
-    parser.add_argument("--batch", type=options.positive_int, default=300, metavar="M", help="examples (default 300)")
+    options.add_examples_argument(parser, help="examples (default 300)", batch_alias=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--step", type=float, default=1e-6, metavar="H", help="finite-difference step h (default 1e-6)")
     options.add_json_argument(parser)

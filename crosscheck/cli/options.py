@@ -133,11 +133,13 @@ def add_l2_arguments(parser):
                         help="how λ enters J (default keras: λ·Σ‖W‖²)")
 
 
-def add_data_arguments(parser, batch_flag="--batch", batch_help="examples in the batch (default 300)"):
-    """--dtype --batch (or --examples) --seed --init --params --data."""
+def add_data_arguments(parser, flag="--examples", examples_help="examples in the batch (default 300)",
+                       batch_alias=False):
+    """--dtype --examples --seed --init --params --data.  One name for one thing in every command: --examples M is
+    how many examples the problem has, --batch-size B how many a training step takes; batch_alias keeps the old
+    --batch, hidden, where it meant --examples (compare, gradcheck)."""
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
-    parser.add_argument(batch_flag, dest="batch", type=positive_int, default=300, metavar="M",
-                        help=batch_help)
+    add_examples_argument(parser, flag, examples_help, batch_alias)
     parser.add_argument("--seed", type=int, default=0, help="seed for data and parameters (default 0)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="lecture", help="parameter initialization (default lecture)")
     parser.add_argument("--params", metavar="FILE.npz", help="parameters W1, b1, W2, b2, … (layers inferred)")
@@ -145,15 +147,26 @@ def add_data_arguments(parser, batch_flag="--batch", batch_help="examples in the
                                    f"{', '.join(DATASETS)} (its training split; layers default to n0-32-K)")
 
 
+def add_examples_argument(parser, flag="--examples", help="examples in the batch (default 300)", batch_alias=False):
+    """--examples M (dest batch: Spec.batch), and the old --batch as a hidden alias where it was its name."""
+    parser.add_argument(flag, dest="batch", type=positive_int, default=300, metavar="M", help=help)
+    if batch_alias:
+        parser.add_argument("--batch", dest="batch", type=positive_int, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def add_data_argument(parser, default=None, help=None):
     """--data NAME|FILE.npz: a named data set (scikit-learn's bundled files) or a file of X with Y or y."""
     parser.add_argument("--data", metavar="NAME|FILE.npz", default=default, help=help)
 
 
-def add_frameworks_argument(parser, known, default=None, extra=""):
-    default = tuple(default or known)
+def add_frameworks_argument(parser, known, default=None, extra="", default_text=None):
+    """--frameworks A,B | all | none; default_text: what the default is when the command decides it later (the
+    default given is then None)."""
+    if default_text is None:
+        default = tuple(default or known)
+        default_text = ",".join(default)
     parser.add_argument("--frameworks", type=lambda text: parse_names(text, known), default=default, metavar="A,B",
-                        help=f"a subset of {','.join(known)}, all, or none (default: {','.join(default)}){extra}")
+                        help=f"a subset of {','.join(known)}, all, or none (default: {default_text}){extra}")
 
 
 def add_limit_arguments(parser, who="your code", grader=False):

@@ -13,6 +13,7 @@ from crosscheck.reference.train import predict
 
 FLOOR = 1e-17  # |ΔJ| = 0 drawn here, so that an exact agreement still shows on the log axis
 DPI = 90
+SLIDE_DPI = 150  # a figure made for a slide (the benchmark's): sharp when projected
 
 
 def _pyplot():
@@ -27,10 +28,10 @@ def style(name):
     return FRAMEWORKS["numpy" if name == REFERENCE else name].style
 
 
-def save(figure, path, force):
+def save(figure, path, force, dpi=DPI):
     """figure into path, in the format its extension names, atomically and under the file policy."""
     try:
-        output.write(path, lambda f: figure.savefig(f, dpi=DPI, format=output.plot_format(path)), force, "--plot")
+        output.write(path, lambda f: figure.savefig(f, dpi=dpi, format=output.plot_format(path)), force, "--plot")
     finally:
         _pyplot().close(figure)
 
@@ -106,31 +107,59 @@ def bench_figure(document, path, force=False):
 
     Returns a note for the user: where it was written, or why there was nothing to draw.
     """
+    figure = bench_axes(document)
+    if figure is None:
+        return "--plot: nothing drawn, no batched matmul was measured"
+    save(figure, path, force, dpi=SLIDE_DPI)
+    return f"plot written to {path}"
+
+
+def bench_axes(document):
+    """The benchmark's figure, for a slide: each framework a colour of its own (its line in every plot), each point
+    its median with a bar over the rounds' interquartile range (GFLOP/s at the first and third quartile of the time
+    per call), type large enough to read projected; None when no batched matmul was measured."""
     from crosscheck.benchmarks.plan import GPU_DTYPES, matmul_flops
     rows = [r for r in document["results"] if r["op"] == "batched_matmul" and r["gflops"]]
     if not rows:
-        return "--plot: nothing drawn, no batched matmul was measured"
+        return None
     plt = _pyplot()
     panels = sorted({(r["device"], r["dtype"]) for r in rows}, key=lambda p: (p[0], GPU_DTYPES.index(p[1])))
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False, sharey=True)
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.8), squeeze=False, sharey=True)
     for ax, (device, dtype) in zip(axes[0], panels):
         mine = [r for r in rows if (r["device"], r["dtype"]) == (device, dtype)]
         shapes = sorted({tuple(r["shape"]) for r in mine}, key=lambda s: (matmul_flops(s), s))
         for framework in FRAMEWORKS:
-            points = sorted((shapes.index(tuple(r["shape"])), r["gflops"]) for r in mine if r["framework"] == framework)
-            if points:
-                ax.plot(*zip(*points), marker="o", ms=3, label=framework, color=FRAMEWORKS[framework].style.get("color"))
+            points = sorted((shapes.index(tuple(r["shape"])), r) for r in mine if r["framework"] == framework)
+            if not points:
+                continue
+            x = [i for i, _ in points]
+            y = [r["gflops"] for _, r in points]
+            spread = [_gflops_spread(r) for _, r in points]
+            ax.errorbar(x, y, yerr=[[g - low for g, (low, _) in zip(y, spread)],
+                                    [high - g for g, (_, high) in zip(y, spread)]],
+                        marker="o", ms=5, lw=2, capsize=4, label=framework, color=FRAMEWORKS[framework].style["color"])
         ax.set_xticks(range(len(shapes)))
-        ax.set_xticklabels(["×".join(map(str, s)) for s in shapes], rotation=40, ha="right", fontsize=7)
-        ax.set(yscale="log", title=f"{device} {dtype}", xlabel="B×M×K×N, by FLOPs per call")
+        ax.set_xticklabels(["×".join(map(str, s)) for s in shapes], rotation=40, ha="right", fontsize=10)
+        ax.set_yscale("log")
+        ax.set_title(f"{device} {dtype}", fontsize=13)
+        ax.set_xlabel("B×M×K×N, by FLOPs per call", fontsize=11)
+        ax.tick_params(axis="y", labelsize=10)
         ax.grid(True, which="major", alpha=0.3)
-    axes[0][0].set_ylabel("GFLOP/s")
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].set_ylabel("GFLOP/s (median; bars: interquartile range)", fontsize=11)
+    axes[0][0].legend(fontsize=10, frameon=False)
     env = document["env"]
-    figure.suptitle(f"batched matmul — {env['cpu']['model']}, {env['threads']} threads per framework", fontsize=9)
+    figure.suptitle(f"batched matmul — {env['cpu']['model']}, {env['threads']} threads per framework", fontsize=12)
     figure.tight_layout()
-    save(figure, path, force)
-    return f"plot written to {path}"
+    return figure
+
+
+def _gflops_spread(r):
+    """(low, high) GFLOP/s over the rounds' interquartile range of the time per call; the median twice where a
+    saved run has no quartiles."""
+    from crosscheck.benchmarks.plan import gflops
+    if not (r.get("q1_s") and r.get("q3_s") and r.get("flops")):
+        return r["gflops"], r["gflops"]
+    return gflops(r["flops"], r["q3_s"]), gflops(r["flops"], r["q1_s"])
 
 
 def tuning_figure(search, config, path, force=False):

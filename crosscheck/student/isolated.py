@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from crosscheck.errors import UsageError, UserCodeError
+from crosscheck.errors import GraderError, UsageError, UserCodeError
 from crosscheck.reference.trace import computed_names
 from crosscheck.student import sandbox as sandbox_module
 from crosscheck.student import styles, worker
@@ -48,6 +48,10 @@ WATCH_SECONDS = 0.2       # how often the processes' memory together is looked a
 AUTOGRAD = ("torch", "tensorflow", "keras", "tf_keras", "jax", "jaxlib", "flax", "optax", "haiku", "equinox",
             "autograd", "mxnet", "paddle", "chainer", "theano", "pytensor", "tinygrad", "mlx", "micrograd", "mygrad",
             "oneflow", "mindspore", "torchvision", "functorch", "pytorch_lightning", "lightning")
+# a module's name -> the package that installs it, where the two differ (what a missing module's fix says)
+PACKAGES = {"sklearn": "scikit-learn", "PIL": "pillow", "cv2": "opencv-python", "yaml": "pyyaml",
+            "skimage": "scikit-image", "bs4": "beautifulsoup4", "IPython": "ipython", "mpl_toolkits": "matplotlib",
+            "google": "protobuf", "attr": "attrs", "dateutil": "python-dateutil"}
 # what native code says on stderr before it dies of a failed allocation
 OUT_OF_MEMORY = ("memoryerror", "memory allocation", "cannot allocate memory", "bad_alloc", "out of memory",
                  "failed to map segment")
@@ -443,9 +447,10 @@ class Isolated(Implementation):
         return error(message, details={"output": output}, **extra)
 
     def _timed_out(self, doing):
-        if doing == "while starting":
-            return self._fail(UsageError, f"the worker process did not start within {STARTUP_SECONDS} s",
-                              field="impl", value=self.path)
+        if doing == "while starting":  # before any of the code ran: this machine's trouble, not the code's
+            return self._fail(GraderError, f"the worker process did not start within {STARTUP_SECONDS} s",
+                              fix=f"crosscheck's worker did not start within {STARTUP_SECONDS} s on this machine: "
+                                  f"a machine this loaded grades with fewer {{jobs}}", field="impl", value=self.path)
         return self._fail(UserCodeError, f"{self.path}: your code ran longer than the {self.timeout:g} s timeout "
                                          f"{doing}", kind="timeout")
 
@@ -464,9 +469,11 @@ class Isolated(Implementation):
         stderr = [line for line in (output or {}).get("stderr", {}).get("text", "").splitlines() if line.strip()]
         last = f"; its stderr ends: {clean(' | '.join(stderr[-3:]), 240)}" if stderr else ""
         details = {"output": output}
-        if doing == "while starting":
-            return UsageError(f"the worker process could not start ({how}; {{memory}} {self.memory} MB must leave "
-                              f"room for Python and NumPy){last}", details=details, field="impl", value=self.path)
+        if doing == "while starting":  # before any of the code ran: this machine's trouble, not the code's
+            return GraderError(f"the worker process could not start ({how}; {{memory}} {self.memory} MB must leave "
+                               f"room for Python and NumPy){last}", details=details, field="impl", value=self.path,
+                               fix=f"crosscheck's worker could not start here ({how}): check {{memory}} (it must "
+                                   f"leave room for Python and NumPy) and {{sandbox}} (docs/untrusted-code.md)")
         if self.memory and any(sign in line.lower() for line in stderr[-3:] for sign in OUT_OF_MEMORY):
             # native code (a BLAS, a framework's allocator) that ran out of address space and gave up
             return UserCodeError(f"{self.path}: your code needed more than the {self.memory} MB memory limit {doing} "
@@ -507,6 +514,13 @@ class Isolated(Implementation):
         if (isinstance(via, list) and len(via) == 3 and isinstance(via[0], str) and isinstance(via[1], int)
                 and isinstance(via[2], str)):  # raised in a course helper: the student's line, then the helper's
             place += f" → {clean(via[0], 200)}:{via[1]} in {clean(via[2], 80)}"
+        if kind == "module":  # what this Python lacks: the grader's to install, not the code's mistake
+            module = clean(error.get("module") or "", 80) or None
+            text = f"{place}: {message}"
+            extra = dict(fix=missing_module_fix(module), module=module, where=place)
+            if self.description is not None:
+                return GraderError(text, details={"output": self.output}, **extra)
+            return self._fail(GraderError, text, **extra)
         if kind == "memory":
             message = (f"your code needed more than the {self.memory} MB memory limit ({message})" if self.memory else
                        f"your code ran out of memory ({message})")
@@ -533,6 +547,16 @@ class Isolated(Implementation):
         if self.layout == "columns" and self.style == "lecture":
             return f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without {{layout}} columns"
         return None
+
+
+def missing_module_fix(module):
+    """What to do about a module the code imports that is not installed where the checker runs (one line)."""
+    if not module:
+        return "a module the code imports is not installed where crosscheck runs"
+    package = PACKAGES.get(module, module)
+    return (f"the grader's Python has no module {module}: if the course allows it, install it where crosscheck runs "
+            f"(pip install {package}; the Gradescope kit: a line {package} in requirements.txt); if {module} is a "
+            f"file of the student's, it was not handed in")
 
 
 def _peak_resident_mb(pid):

@@ -1,7 +1,7 @@
 """Notebooks: the code cells of an .ipynb, as the worker runs them (in order, in one namespace)."""
 import re
 
-from crosscheck.errors import UsageError
+from crosscheck.errors import GraderError, UsageError
 from crosscheck.reference.errors import one_line
 
 MAGIC = re.compile(r"^\s*[%!]|^\s*\w+\s*=\s*[!%]")
@@ -17,8 +17,10 @@ def notebook_cells(path):
     try:
         import nbformat
     except ImportError:
-        raise UsageError("reading a notebook needs nbformat (pip install 'backprop-crosscheck[notebook]')",
-                         field="impl", value=path) from None
+        # this Python's lack, not the notebook's: a grader does not score it (crosscheck.errors.GraderError)
+        raise GraderError("reading a notebook needs nbformat (pip install 'backprop-crosscheck[notebook]')",
+                          fix="pip install 'backprop-crosscheck[notebook]' where crosscheck runs (the Gradescope "
+                              "kit's setup.sh installs it)", field="impl", value=path) from None
     try:
         notebook = nbformat.read(path, as_version=4)
     except Exception as exc:  # nbformat raises several kinds for a file that is not a notebook

@@ -41,7 +41,7 @@ from crosscheck.engine.verdict import (
     PROBE_OK,
     of,
 )
-from crosscheck.errors import UsageError, UserCodeError, worded
+from crosscheck.errors import GraderError, UsageError, UserCodeError, worded
 from crosscheck.student import sandbox
 from crosscheck.student.implementation import Local, resolve_style
 from crosscheck.student.isolated import AUTOGRAD, Isolated
@@ -49,8 +49,9 @@ from crosscheck.student.isolated import AUTOGRAD, Isolated
 # failures after which the worker still answers: the next probe can run in it
 ALIVE = ("exception", "result", "exit", "interrupt", "call", "refused")
 # a run's status for each way the code can fail on the problem as asked (grade's statuses, compare's exit 2)
+# (grader: what this machine lacks to check it, crosscheck.errors.GraderError — not the code's failure: ungraded)
 STATUS_OF_KIND = {"exit": "exit", "timeout": "timeout", "budget": "timeout", "memory": "memory", "output": "output",
-                  "ended": "crashed", "forbidden": "forbidden"}
+                  "ended": "crashed", "forbidden": "forbidden", "grader": "ungraded"}
 
 
 @dataclass(frozen=True)
@@ -72,22 +73,29 @@ class Limits:
 @dataclass
 class Failure:
     """How the code failed: kind (import, exception, result, exit, interrupt, timeout, memory, output, ended,
-    budget, entry), one line that says where and what, and what it printed."""
+    budget, entry; grader: this machine lacks what checking it needs, and `fix` says what), one line that says where
+    and what, and what it printed."""
 
     kind: str
     message: str                     # options named as keyword arguments (the Python API's wording)
     where: str = None
     output: dict = None
     flag_message: str = None         # options named as flags (the command line's wording)
+    fix: tuple = None                # a grader failure: what to install or change (keyword wording, flag wording)
+    module: str = None               # a grader failure: the module this machine lacks, when one is
 
     @classmethod
     def of(cls, exc, kind=None):
         output = (getattr(exc, "details", None) or {}).get("output")
+        fix = (exc.worded_fix("keyword"), exc.worded_fix("flag")) if isinstance(exc, GraderError) and exc.fix else None
         return cls(kind or getattr(exc, "kind", None) or "error", worded(exc, "keyword"), getattr(exc, "where", None),
-                   output, worded(exc, "flag"))
+                   output, worded(exc, "flag"), fix, getattr(exc, "module", None))
 
     def worded(self, how):
         return self.flag_message or self.message if how == "flag" else self.message
+
+    def worded_fix(self, how):
+        return None if self.fix is None else self.fix[1] if how == "flag" else self.fix[0]
 
 
 @dataclass
@@ -162,7 +170,8 @@ class Run:
     @property
     def status(self):
         """ok, mismatch, or how the code failed on the problem as asked (exit, timeout, memory, output, crashed,
-        forbidden: it imported what it may not, error)."""
+        forbidden: it imported what it may not, error), or ungraded: this machine lacks what checking it needs
+        (error.worded_fix says what)."""
         if self.error is not None:
             return STATUS_OF_KIND.get(self.error.kind, "error")
         return "ok" if self.ok else "mismatch"
@@ -226,7 +235,8 @@ class Run:
     def as_json(self):
         if self.error is not None:
             return {"ok": False, "status": self.status, "error": self.error.message, "kind": self.error.kind,
-                    "output": self.error.output or self.output, **self._boundary_json()}
+                    "fix": self.error.worded_fix("keyword"), "output": self.error.output or self.output,
+                    **self._boundary_json()}
         shown, first_result = self.shown, self.results[0]
         base = (shown.result or first_result.result)
         document = base.as_json()
@@ -510,8 +520,9 @@ class Session:
                 failure.message, failure.flag_message = (
                     _with_shape_hint(text, hint) if text else text for text in (failure.message, failure.flag_message))
             run.output = failure.output or run.output
-            if i == 0 or failure.kind == "forbidden":
-                run.error = failure  # on the problem as asked, or what it may not do at all: nothing is checked
+            if i == 0 or failure.kind in ("forbidden", "grader"):
+                # on the problem as asked, what it may not do at all, or what this machine lacks: nothing is checked
+                run.error = failure
                 return ProbeResult(probe, failure=failure)
             if isinstance(self.impl, Isolated) and exc.kind not in ALIVE:
                 self.close()  # its worker has ended: the next probe gets a fresh one

@@ -33,7 +33,8 @@ Requests and their replies:
                                                           -> {"ok": true, "arrays": [names], "ignored": [keys],
                                                               "notes": [lines], "calls": [its functions called]}
     any failure                                           -> {"ok": false, "error": {"kind", "message", "where"[,
-                                                              "via": [helper file, line, function]][, "refused"]}}
+                                                              "via": [helper file, line, function]][, "refused"]
+                                                              [, "module": a module not installed here]}}
     every reply, once the code has imported one          + "imports": {"own": [names], "frameworks": [names]}
 
 Loading is a notebook's as the course's notebooks run: %run lines and an nbconvert export's get_ipython() calls
@@ -559,12 +560,29 @@ def failure(exc, doing, directory):
         kind, message = "interrupt", f"{doing} raised KeyboardInterrupt"
     elif is_out_of_memory(exc):
         kind, message = "memory", one_line(exc)
+    elif not_installed(exc):  # the environment's lack, not the code's mistake: the checker says whose it is
+        kind, message = "module", f"{doing} raised {one_line(exc)}"
     elif isinstance(exc, SyntaxError) and located and located[1] == exc.lineno:
         kind, message = "syntax", f"syntax error: {exc.msg}"
     else:
         kind, message = "exception", f"{doing} raised {one_line(exc)}"
     return {"kind": kind, "message": message, "where": located, "type": type(exc).__name__,
-            **({"via": via} if via else {})}
+            **({"via": via} if via else {}), **({"module": not_installed(exc)} if kind == "module" else {})}
+
+
+def not_installed(exc):
+    """The top-level module a ModuleNotFoundError names when nothing by that name can be imported here (not
+    installed, and no file of the submission's): what this Python lacks.  None for anything else — a missing
+    submodule of an installed package, or an import the guard refused, is the code's own."""
+    if not isinstance(exc, ModuleNotFoundError) or not isinstance(exc.name, str) or not exc.name:
+        return None
+    import importlib.util
+    top = exc.name.partition(".")[0]
+    try:
+        found = importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        found = True
+    return None if found else top[:80]
 
 
 # ---- the loop -------------------------------------------------------------------------------------

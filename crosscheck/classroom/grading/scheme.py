@@ -4,6 +4,9 @@
     assignment = Assignment(scheme, style="dls", spec=Spec(layers=(2, 4, 1)))
     assignment.tests, assignment.max_score, assignment.probes, assignment.runner
 """
+import dataclasses
+import hashlib
+import threading
 from dataclasses import dataclass, field
 
 from crosscheck.engine.probes import PROBES
@@ -46,6 +49,8 @@ l2 = 1            # λ = 0.1, for code that takes an L2 strength (l2=, lambd=, r
 [visibility]
 visible = ["lecture"]         # probes whose tests a student sees at once
 hidden = "after_published"    # when the others show on Gradescope: hidden, after_due_date, after_published
+show_total = false            # whether a student sees the total (hidden tests' points included) at once, or only
+                              # the visible tests' points until the hidden ones show
 """
 
 
@@ -60,6 +65,7 @@ class Scheme:
     visible: tuple = ("lecture",)
     hidden: str = "after_published"
     inherited: str = "free"          # INHERITED
+    show_total: bool = False         # a student sees the total at once, hidden tests' points included
     source: str = "the default scheme"
 
     @classmethod
@@ -95,10 +101,14 @@ class Scheme:
         scheme.points.update(_weights(document.get("points", {}), GROUPS, f"{source} [points]"))
         scheme.probes.update(_weights(document.get("probes", {}), PROBES, f"{source} [probes]"))
         visibility = document.get("visibility", {})
-        unknown = set(visibility) - {"visible", "hidden"}
+        unknown = set(visibility) - {"visible", "hidden", "show_total"}
         if unknown:
             raise UsageError(f"{source} [visibility]: unknown key {', '.join(sorted(unknown))}; the keys are "
-                             f"visible (a list of probes) and hidden (how the others show)")
+                             f"visible (a list of probes), hidden (how the others show) and show_total")
+        show_total = visibility.get("show_total", scheme.show_total)
+        if not isinstance(show_total, bool):
+            raise UsageError(f"{source} [visibility] show_total = {show_total!r}: true or false")
+        scheme.show_total = show_total
         visible = visibility.get("visible", list(scheme.visible))
         if not (isinstance(visible, list) and all(name in PROBES for name in visible)):
             raise UsageError(f"{source} [visibility] visible: a list of probe names ({', '.join(PROBES)})")
@@ -112,6 +122,11 @@ class Scheme:
 
     def visibility(self, probe):
         return "visible" if probe in self.visible else self.hidden
+
+    def as_dict(self):
+        """The scheme as its TOML file says it (what a regrade must use too)."""
+        return {"inherited": self.inherited, "points": dict(self.points), "probes": dict(self.probes),
+                "visibility": {"visible": list(self.visible), "hidden": self.hidden, "show_total": self.show_total}}
 
 
 def _weights(table, known, where):
@@ -153,6 +168,8 @@ class Assignment:
 
     spec     the problem as asked (crosscheck.engine.problem.Spec); each style's own network where it is open
     limits   what each submission may use (crosscheck.student.runner.Limits: the self-check's defaults)
+    seed_per_student  each student's probes drawn from a seed of their own (seed_of): one student's expected
+             tensors are no use to another; the seed is recorded in their row, and a regrade uses it again
     """
 
     scheme: Scheme
@@ -161,9 +178,11 @@ class Assignment:
     spec: Spec = field(default_factory=Spec)
     entry: str = None
     limits: Limits = field(default_factory=Limits)
+    seed_per_student: bool = False
 
     def __post_init__(self):
-        weighted = [name for name in PROBES if self.scheme.probes.get(name, 0) > 0]
+        self._runners, self._lock = {}, threading.Lock()
+        weighted = self._weighted = [name for name in PROBES if self.scheme.probes.get(name, 0) > 0]
         self.runner = Runner(self.style, self.spec, layout=self.layout, entry=self.entry, probes=weighted,
                              limits=self.limits)
         self.layout = self.runner.layout
@@ -186,6 +205,46 @@ class Assignment:
     @property
     def max_score(self):
         return round_score(sum(points for _, _, points in self.tests))
+
+    def seed_of(self, submission):
+        """The probes' seed for a submission: the assignment's, or with seed_per_student one of the student's own —
+        the one recorded for them when they were graded before, else one drawn from who they are (their LMS id or
+        name), the same on every machine and run."""
+        if not self.seed_per_student:
+            return self.spec.seed
+        if submission.seed is not None:
+            return submission.seed
+        digest = hashlib.sha256(f"{self.spec.seed}:{submission.key}".encode()).digest()
+        return int.from_bytes(digest[:4], "big") % 1_000_000_007
+
+    def runner_for(self, seed):
+        """The runner for probes drawn from `seed`: the assignment's own for its seed, else one built once per seed
+        (the same boundary, the same limits; only the probes' numbers differ)."""
+        if seed == self.spec.seed:
+            return self.runner
+        with self._lock:
+            if seed not in self._runners:
+                limits = dataclasses.replace(self.limits, sandbox=self.runner.boundary)
+                self._runners[seed] = Runner(self.style, self.spec.replace(seed=seed), layout=self.layout,
+                                             entry=self.entry, probes=self._weighted, limits=limits)
+            return self._runners[seed]
+
+    def probes_for(self, seed):
+        """{name: Probe} of the probes drawn from a seed (None: the assignment's)."""
+        if seed is None or seed == self.spec.seed:
+            return self.probes
+        runner = self.runner_for(seed)
+        return {probe.name: probe for probe in runner.probes_for(runner.spec_for(None))[0]}
+
+    def options(self):
+        """What decides every score, as a regrade must repeat it: the style, the network, the limits, the scheme."""
+        spec = {k: v for k, v in dataclasses.asdict(self.spec).items() if v not in (None, False)}
+        limits = {f.name: getattr(self.limits, f.name) for f in dataclasses.fields(self.limits)}
+        limits["sandbox"] = getattr(self.limits.sandbox, "kind", self.limits.sandbox)
+        return {"style": self.style, "layout": self.layout, "entry": self.entry,
+                "spec": {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()},
+                "limits": {k: list(v) if isinstance(v, tuple) else v for k, v in limits.items()},
+                "seed_per_student": self.seed_per_student, "scheme": self.scheme.as_dict()}
 
 
 def round_score(x):

@@ -8,7 +8,9 @@ group's points, shared equally among its tensors.  A tensor earns its share when
 inherited one (↳: crosscheck.engine.verdict) earns what the scheme's `inherited` says (all of it by default, half,
 or none).  The first divergence, a tensor with a mistake of its own and a required dW or db that is missing earn
 nothing; so does a probe the submission fails on (an exception, a hang), and every probe of a submission that
-imports what it may not (forbidden).  What the self-check does not fail costs nothing, and is scored like what
+imports what it may not (forbidden).  What the grader's own machine lacks — a module the code imports that is not
+installed there, nbformat for a notebook, a worker that cannot start — and a bug of crosscheck's are no failure of
+the student's: the submission is `ungraded`, with no score at all (not 0), and the fix for the instructor.  What the self-check does not fail costs nothing, and is scored like what
 was checked: a tensor the code does not return (a course's API may not: the planar week's grads have no dA), and a
 probe the runner cannot ask of it (code written for one depth, code that takes no L2 strength).
 """
@@ -24,7 +26,9 @@ from crosscheck.engine import verdict
 from crosscheck.engine.lecture import lecture_line
 from crosscheck.render.check import measured, run_report
 
-STATUSES = ("ok", "mismatch", "error", "exit", "timeout", "memory", "output", "crashed", "forbidden", "missing")
+STATUSES = ("ok", "mismatch", "error", "exit", "timeout", "memory", "output", "crashed", "forbidden", "missing",
+            "ungraded")
+UNGRADED = "ungraded"   # the grader could not grade it (its machine, its bug): no score, and Grade.fix says why
 
 
 @dataclass
@@ -70,6 +74,8 @@ class Grade:
     output: dict = None                # the last lines it printed
     report: str = None                 # the full text report of the probe shown (as crosscheck compare prints it)
     sandbox: str = None                # the boundary its code ran in: bwrap, user, none (crosscheck.student.sandbox)
+    fix: str = None                    # ungraded: what the instructor installs or changes to grade it
+    seed: int = None                   # the probes' seed it was graded on
 
     @property
     def name(self):
@@ -77,30 +83,45 @@ class Grade:
 
     @property
     def score(self):
-        return round_score(sum(t.score for t in self.tests))
+        """Its points; None when it is ungraded (the grader could not grade it: no score counts against it)."""
+        return None if self.status == UNGRADED else round_score(sum(t.score for t in self.tests))
+
+    @property
+    def note(self):
+        """For the instructor: what to install to grade it, or how its file was chosen (or would be)."""
+        return self.fix or self.submission.note
 
     def as_json(self):
-        return {"submission": self.name, "path": self.submission.path, "score": self.score,
+        s = self.submission
+        return {"submission": self.name, "student_id": s.student_id, "student_name": s.student_name,
+                "email": s.email, "lms": s.lms, "origin": s.origin, "path": s.path, "score": self.score,
                 "max_score": self.max_score, "status": self.status, "first_divergence": self.first_divergence,
-                "hint": self.hint, "lecture_line": self.lecture_line, "error": self.error,
-                "seconds": round(self.seconds, 3), "sandbox": self.sandbox,
+                "hint": self.hint, "lecture_line": self.lecture_line, "error": self.error, "note": self.note,
+                "seed": self.seed, "seconds": round(self.seconds, 3), "sandbox": self.sandbox,
                 "peak_memory_mb": None if self.peak_memory_mb is None else round(self.peak_memory_mb, 1),
                 "tests": [t.as_gradescope() for t in self.tests]}
 
 
 def grade(submissions, assignment, jobs=1, progress=None):
     """[Grade] in the order of `submissions`: each run through the assignment's runner, `jobs` at a time.
-    Nothing a submission does stops the batch: its row says what happened.  progress(grade) after each one."""
-    live, lock = set(), threading.Lock()
+    Nothing a submission does stops the batch: its row says what happened.  progress(grade) after each one — and
+    after an interruption (^C) for none: a submission whose worker was stopped half-way is not a grade, and an
+    interrupted run, resumed, grades it again."""
+    live, lock, stopped = set(), threading.Lock(), threading.Event()
 
     def one(submission):
+        if stopped.is_set():  # interrupted: nothing more is graded, and nothing half-graded is recorded
+            return None
         try:
             result = grade_one(submission, assignment, live, lock)
-        except Exception as exc:  # our own bug: its row says so, and the batch goes on
-            result = Grade(submission, assignment.max_score, status="error",
-                           error=f"crosscheck failed while grading it ({type(exc).__name__}: {exc}); please report it")
-            _score_tests(result, assignment, None)
-        if progress:
+        except Exception as exc:  # our own bug, not the student's: its row says so, and the batch goes on
+            failed = "the autograder failed while grading it"
+            result = Grade(submission, assignment.max_score, status=UNGRADED, error=failed, hint=failed,
+                           fix=f"crosscheck failed while grading it ({type(exc).__name__}: {exc}); please report it")
+        except BaseException:  # ^C where it ran: the batch ends here
+            stopped.set()
+            raise
+        if progress and not stopped.is_set():
             progress(result)
         return result
 
@@ -109,6 +130,7 @@ def grade(submissions, assignment, jobs=1, progress=None):
         try:
             return [f.result() for f in futures]
         except BaseException:  # ^C: stop what is queued, end every worker so that the running ones return now
+            stopped.set()
             for f in futures:
                 f.cancel()
             with lock:
@@ -120,13 +142,15 @@ def grade(submissions, assignment, jobs=1, progress=None):
 def grade_one(submission, assignment, live=None, lock=None):
     """One submission's Grade: its Run on every graded probe, scored."""
     start = time.perf_counter()
-    result = Grade(submission, assignment.max_score, sandbox=assignment.runner.boundary.kind)
+    seed = assignment.seed_of(submission)
+    runner = assignment.runner_for(seed)
+    result = Grade(submission, assignment.max_score, sandbox=runner.boundary.kind, seed=seed)
     if submission.path is None:
-        result.status, result.error = "missing", submission.problem
+        result.status, result.error = submission.status, submission.problem
         result.hint = result.error
         _score_tests(result, assignment, None)
         return result
-    session = assignment.runner.open(submission.path, submission.home)
+    session = runner.open(submission.path, submission.home)
     _track(live, lock, session, True)
     try:
         run = session.run()
@@ -137,6 +161,12 @@ def grade_one(submission, assignment, live=None, lock=None):
     if run.error is not None:
         result.error = _relative(run.error.worded("flag"), submission.path)
         result.output = run.error.output or run.output
+    if result.status == UNGRADED and _handed_in(submission, run.error.module):
+        result.status = "error"   # their own file by that name, unusable (a link out of their folder): theirs
+    if result.status == UNGRADED:  # what the grader's machine lacks: no tests, no score, the fix
+        result.hint, result.fix = result.error, run.error.worded_fix("flag")
+        result.seconds = time.perf_counter() - start
+        return result
     for probe_result in run.results:
         if probe_result.failure is not None:
             probe_result.failure.message = _relative(probe_result.failure.worded("flag"), submission.path)
@@ -144,6 +174,15 @@ def grade_one(submission, assignment, live=None, lock=None):
     _explain(result, assignment, run)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _handed_in(submission, module):
+    """Whether the student's folder has a file or folder by the missing module's name (one that was not copied for
+    its worker: a link out of the folder) — then the import failed on what they handed in, not on this machine."""
+    home = submission.home
+    if not module or not home or not os.path.isdir(home):
+        return False
+    return any(os.path.lexists(os.path.join(home, module + suffix)) for suffix in ("", ".py", ".ipynb"))
 
 
 def _relative(message, path):
@@ -170,8 +209,9 @@ def _score_tests(result, assignment, run):
     """
     scheme = assignment.scheme
     unasked = []
+    probes = assignment.probes_for(result.seed)  # its own seed's titles: the seed probe's says which seed
     for probe_name, group, points in assignment.tests:
-        probe = assignment.probes[probe_name]
+        probe = probes[probe_name]
         test = Test(probe_name, group, probe.title, points, visibility=scheme.visibility(probe_name))
         result.tests.append(test)
         if result.error:
