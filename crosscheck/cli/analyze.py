@@ -27,6 +27,14 @@ from crosscheck.render import plots
 DEFAULT_LR = {"sgd": 0.3, "momentum": 0.1, "adam": 0.003, "adamw": 0.003, "rmsprop": 0.003}
 
 
+EXAMPLES = """\
+examples:
+  crosscheck analyze --data digits                           train here, then bias, variance and the confusions
+  crosscheck analyze --data digits --target-error 2 --plot errors.png   against human-level error, with a plot
+  crosscheck analyze --data digits --params trained.npz --split test --test   a trained net on the test split
+"""
+
+
 def add_arguments(parser):
     options.add_data_argument(parser, default="digits",
                               help="digits (the default) or breast-cancer, or FILE.npz of X with Y or y; "

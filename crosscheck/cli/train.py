@@ -28,6 +28,16 @@ FRAMEWORKS = (adapters.REFERENCE, *adapters.having("train"))
 DEFAULT_LR = {"sgd": 0.3, "momentum": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01}
 
 
+EXAMPLES = """\
+examples:
+  crosscheck train                                           the lecture's net in every framework, step for step
+  crosscheck train --layers 2,100,3 --lr 1 --epochs 300 --frameworks numpy-reference,torch
+  crosscheck train --optimizer adam --lr 0.01 --batch-size 64 --plot run.png    mini-batches, a plot
+  crosscheck train --data digits --epochs 30 --batch-size 64 --init he --test   real data, the test split once
+  crosscheck train --batch-norm --keep-prob 0.8 --schedule exponential --decay 0.9 --patience 3 --data digits
+"""
+
+
 def add_arguments(parser):
     options.add_network_arguments(parser)
     options.add_layer_arguments(parser)
@@ -133,7 +143,7 @@ def run(args):
                                   splits=("dev", "test") if args.test else ("dev",))
     unchecked = nothing_checked({n: o for n, o in report.outcomes.items() if n != adapters.REFERENCE})
     if unchecked:  # frameworks were asked for and none could run: exit 2 (the reference alone, asked for, is exit 0)
-        raise UsageError(unchecked)
+        raise UsageError(f"{unchecked}; pass --frameworks numpy-reference to train the reference alone")
     config = {**problem.config, "examples": problem.config["batch"], "batch_size": args.batch_size,
               "schedule": schedule_.describe() if schedule_ else "constant", "clip": args.clip, "patience": args.patience,
               "test": args.test}

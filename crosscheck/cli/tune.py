@@ -35,6 +35,14 @@ from crosscheck.render import plots
 DEFAULTS = SearchSpace()
 
 
+EXAMPLES = """\
+examples:
+  crosscheck tune --data digits                              20 random points, judged on dev, the best in Keras
+  crosscheck tune --data digits --trials 40 --lr-range 0.01,1 --l2-range 1e-5,1e-2 --plot search.png
+  crosscheck tune --data breast-cancer --optimizer adam --no-keras   the reference alone
+"""
+
+
 def add_arguments(parser):
     options.add_data_argument(parser, default="digits",
                               help="digits (the default) or breast-cancer, or FILE.npz of X with Y or y; "
