@@ -78,6 +78,7 @@ def cli(capsys):
 def spiral_file(tmp_path_factory):
     """The lecture's 3-arm spiral as a file of X and y labels: a data set that needs no scikit-learn."""
     import numpy as np
+
     from crosscheck.reference.data import spiral
     X, y = spiral(100, 3, seed=1)
     path = tmp_path_factory.mktemp("data") / "spiral.npz"

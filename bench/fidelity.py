@@ -30,7 +30,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from crosscheck.adapters import FRAMEWORKS, usable_cores  # noqa: E402
-
 from crosscheck.benchmarks import machine, plan, report, results, workers  # noqa: E402
 from crosscheck.benchmarks.timing import FULL, QUICK, TimingRules, measure, round_plan  # noqa: E402
 from crosscheck.console import table  # noqa: E402
@@ -245,9 +244,8 @@ def floor_pairs(dtype, pairs):
     """The wide step and NumPy's 2048³ product timed in turns in this process, --pairs times: per pair the
     step over its FLOPs at that pair's product rate.  Taking turns keeps a load that comes and goes out of
     the ratio, where a run's table compares a product and a step timed a minute apart."""
-    from crosscheck.adapters.numpy import kernels
-
     from crosscheck import adapters
+    from crosscheck.adapters.numpy import kernels
     adapters.setup("numpy", threads=usable_cores(), exact=False)
     gemm = kernels.matmul(matmul_case("numpy", dtype, FLOOR_SHAPE))
     case = {"op": "train_step", "framework": "numpy", "device": "cpu", "dtype": dtype, "mode": "eager", "config": "wide"}

@@ -4,8 +4,8 @@ Each result's extra_info holds the FLOPs, GFLOP/s, shape, dtype, device, threads
 In the smoke run (--benchmark-disable) each case runs once and its product is checked against NumPy's.
 """
 import numpy as np
-from crosscheck.adapters.kernel import matmul_inputs
 
+from crosscheck.adapters.kernel import matmul_inputs
 from crosscheck.benchmarks.plan import case_label
 
 OP = "batched_matmul"

@@ -6,8 +6,8 @@ parameters and data, one step leaves the same parameters.
 """
 import numpy as np
 import pytest
-from crosscheck.adapters.numpy.kernels import reference_step
 
+from crosscheck.adapters.numpy.kernels import reference_step
 from crosscheck.benchmarks.plan import case_label, train_problem
 
 OP = "train_step"

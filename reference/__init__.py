@@ -9,28 +9,9 @@
 from .data import gaussian_data, load_data, make_data, one_hot, spiral, targets
 from .errors import InputError
 from .init import INIT_SCHEMES, init_params, params_from_arrays
-from .network import (
-                      ACTIVATIONS,
-                      DTYPES,
-                      LOSSES,
-                      Network,
-                      backprop,
-                      backward,
-                      check_inputs,
-                      cost,
-                      dropout_masks,
-                      forward,
-)
+from .network import ACTIVATIONS, DTYPES, LOSSES, Network, backprop, backward, check_inputs, cost, dropout_masks, forward
 from .regularization import L2_CONVENTIONS, l2_coefficient
-from .trace import (
-                      Trace,
-                      backward_names,
-                      computed_names,
-                      forward_names,
-                      input_names,
-                      parameter_names,
-                      to_lecture_convention,
-)
+from .trace import Trace, backward_names, computed_names, forward_names, input_names, parameter_names, to_lecture_convention
 
 __all__ = [
     "ACTIVATIONS", "DTYPES", "INIT_SCHEMES", "L2_CONVENTIONS", "LOSSES", "InputError", "Network", "Trace",

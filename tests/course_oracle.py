@@ -13,7 +13,6 @@ import types
 
 import numpy as np
 
-
 # ---- the course's helper modules, as the oracle sees them (written from their documentation, here) -------------
 
 def _sigmoid(Z):

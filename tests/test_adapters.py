@@ -12,6 +12,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pytest
+
+from crosscheck import adapters
+from crosscheck.engine.check import reference_traces
 from crosscheck.reference import (
     ACTIVATIONS,
     L2_CONVENTIONS,
@@ -23,9 +26,6 @@ from crosscheck.reference import (
     init_params,
     make_data,
 )
-
-from crosscheck import adapters
-from crosscheck.engine.check import reference_traces
 
 DTYPES = ("float64", "float32")
 # Every architecture runs on 300 examples with 2 inputs, like the lecture's, except batch-1: JAX compiles each op

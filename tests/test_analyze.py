@@ -4,13 +4,13 @@ import json
 
 import numpy as np
 import pytest
+
+from crosscheck.course.analysis import analyze, confusion_matrix, probabilities
+from crosscheck.engine.problem import build_problem
 from crosscheck.reference import Network, init_params
 from crosscheck.reference.data import make_dataset
 from crosscheck.reference.optim import Optimizer
 from crosscheck.reference.train import batch_schedule, train
-
-from crosscheck.course.analysis import analyze, confusion_matrix, probabilities
-from crosscheck.engine.problem import build_problem
 
 
 @pytest.fixture(scope="module")

@@ -142,16 +142,14 @@ LECTURE_LINES = {"dZ2": "dZ2 = A2 − Y", "dW2": "dW2 = A1ᵀ · dZ2 / m", "db2"
 
 @pytest.mark.parametrize("name", list(LECTURE_LINES))
 def test_the_lecture_line_of_each_tensor_is_the_lectures(name):
-    from crosscheck.reference import Network
-
     from crosscheck.engine.lecture import lecture_line
+    from crosscheck.reference import Network
     assert lecture_line(name, Network((2, 4, 3))) == LECTURE_LINES[name]
 
 
 def test_the_lecture_line_follows_the_layout_and_the_l2_term():
-    from crosscheck.reference import Network
-
     from crosscheck.engine.lecture import lecture_line
+    from crosscheck.reference import Network
     net = Network((2, 4, 3), l2=0.1, l2_convention="course")
     assert lecture_line("dW2", net, "columns") == "dW2 = dZ2 · A1ᵀ / m + (λ/m)·W2"
     assert lecture_line("dA1", net, "columns") == "dA1 = W2ᵀ · dZ2"
@@ -175,7 +173,8 @@ def test_the_failure_message_leads_with_the_cause_then_the_table():
     head = message.splitlines()[:4]
     assert head[0] == ("crosscheck: dW2 (4, 3) of your backprop differs from the reference on probe lecture "
                        "(2-4-3, lecture init, m = 300, seed 0)")
-    assert head[1].startswith("  max|Δ| ") and " > tolerance " in head[1] and "max|Δ| / max|reference| 299)" in head[1]  # Δ = (m − 1)·ref
+    assert head[1].startswith("  max|Δ| ") and " > tolerance " in head[1]
+    assert "max|Δ| / max|reference| 299)" in head[1]  # Δ = (m − 1)·ref
     assert head[2].startswith("  probable cause: dW2 is m = 300 times the lecture's")
     assert head[3] == "  the lecture's line: dW2 = A1ᵀ · dZ2 / m"
     assert "dW2     (4, 3)    3.0e+02 ✗" in message

@@ -136,7 +136,8 @@ def test_frameworks_are_imported_only_inside_adapters():
             continue
         tree = ast.parse(path.read_text(), str(path))
         used = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-        used |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and not node.level}
+        used |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and not node.level}
         assert not used & frameworks, f"{name} imports {', '.join(sorted(used & frameworks))}"
 
 

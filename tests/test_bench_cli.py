@@ -13,11 +13,11 @@ import sys
 
 import numpy as np
 import pytest
-from crosscheck.adapters.numpy.kernels import reference_step
-from crosscheck.reference.files import Exists, write_atomically
 
+from crosscheck.adapters.numpy.kernels import reference_step
 from crosscheck.benchmarks import machine, plan, results
 from crosscheck.cli import main
+from crosscheck.reference.files import Exists, write_atomically
 
 SMALL = ["bench", "--quick", "--frameworks", "numpy", "--shapes", "1x300x4x3,2x8x16x4", "--configs", "lecture",
          "--budget", "0.02"]  # 20 ms of rounds per case: the file runs in seconds
@@ -417,7 +417,8 @@ def test_reference_floor_is_its_flops_at_numpys_best_matmul_rate():
     flops = 2 * 1024 * (784 * 1024 * 2 + 1024 * 1024 * 3 + 1024 * 10 * 3)
     steps = [dict(_step("numpy", "eager", "wide", "float32", 0.060), flops=flops),
              dict(_step("jax", "compiled", "wide", "float32", 0.050), flops=flops)]
-    matmuls = [_matmul("numpy", "float32", (1, 1024, 1024, 1024), 150.0), _matmul("numpy", "float32", (1, 2048, 2048, 2048), 200.0),
+    matmuls = [_matmul("numpy", "float32", (1, 1024, 1024, 1024), 150.0),
+               _matmul("numpy", "float32", (1, 2048, 2048, 2048), 200.0),
                _matmul("torch", "float32", (1, 2048, 2048, 2048), 300.0),  # another framework's rate is not NumPy's floor
                _matmul("numpy", "float64", (1, 2048, 2048, 2048), 400.0)]  # nor another dtype's
     [q] = results.reference_ratios(steps + matmuls)

@@ -2,6 +2,7 @@
 exact, and each framework's model computing the reference's Z[L] from the bridged weights."""
 import numpy as np
 import pytest
+
 from crosscheck.adapters.keras import bridge as keras_bridge
 from crosscheck.adapters.torch import bridge as torch_bridge
 from crosscheck.reference import InputError, Network, forward, init_params, make_data

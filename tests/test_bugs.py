@@ -9,20 +9,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-from crosscheck.reference import computed_names
 
 from crosscheck import bugs
-from crosscheck.bugs import (
-    BUGS,
-    STEPS,
-    Bug,
-    Scenario,
-    catalogue,
-    check_impl,
-    markdown,
-    run_bug,
-    steps,
-)
+from crosscheck.bugs import BUGS, STEPS, Bug, Scenario, catalogue, check_impl, markdown, run_bug, steps
+from crosscheck.reference import computed_names
 from crosscheck.student.isolated import Isolated
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +127,8 @@ def test_a_bug_that_changes_nothing_is_reported_as_missed(monkeypatch, cli):
     monkeypatch.setattr(bugs, "BY_NAME", {"harmless": harmless})
     code, out, _ = cli("bugs", "--json")
     assert code == 1 and json.loads(out) == [
-        {"bug": "harmless", "detected": False, "first_divergence": None, "expected_first": "dW2", "probe": "lecture", "hint": None}]
+        {"bug": "harmless", "detected": False, "first_divergence": None, "expected_first": "dW2", "probe": "lecture",
+         "hint": None}]
     code, out, _ = cli("bugs")
     assert code == 1 and "✗ harmless: not detected" in out
 

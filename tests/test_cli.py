@@ -7,14 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from crosscheck.reference import (
-    Network,
-    Trace,
-    backprop,
-    computed_names,
-    init_params,
-    make_data,
-)
+
+from crosscheck.reference import Network, Trace, backprop, computed_names, init_params, make_data
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

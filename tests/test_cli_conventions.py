@@ -10,6 +10,7 @@ import pytest
 from crosscheck import adapters
 from crosscheck.cli import COMMANDS, build_parser
 
+
 def help_of(name, capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args([name, "--help"])

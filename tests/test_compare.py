@@ -1,19 +1,12 @@
 """The compare engine and its diagnoses, on candidates with known mistakes built from the reference."""
 import numpy as np
 import pytest
-from crosscheck.reference import (
-    Network,
-    Trace,
-    backprop,
-    computed_names,
-    init_params,
-    make_data,
-)
 
 from crosscheck.engine import tolerance
 from crosscheck.engine.check import reference_traces, run_check
 from crosscheck.engine.problem import Problem
 from crosscheck.engine.tensors import compare, first_divergence, measure
+from crosscheck.reference import Network, Trace, backprop, computed_names, init_params, make_data
 from crosscheck.student.implementation import Local
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from course_oracle import cs231n_gradient_error, lecture_gradient_error, load, source_module
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from course_oracle import dls_gradient_error, load, source_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +53,9 @@ def test_both_templates_of_the_deep_network_pass_every_probe_and_say_which_namin
 
 
 def test_a_dA_of_Xs_shape_without_a_dAL_key_is_read_as_the_older_naming():
-    from crosscheck.student.styles.dls import older_naming
     import numpy as np
+
+    from crosscheck.student.styles.dls import older_naming
     X = np.zeros((2, 7))
     assert older_naming({"dA2": np.zeros((4, 7)), "dA1": X, "dW1": np.zeros((4, 2))}, 2, X)     # dA[L] present
     assert older_naming({"dA1": X, "dW1": np.zeros((4, 2))}, 2, X)                             # dA1 is X's gradient

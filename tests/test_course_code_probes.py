@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from course_oracle import lecture_gradient_error, source_module
+
 from crosscheck.engine.probes import make_probes
 from crosscheck.engine.problem import Spec
 from crosscheck.student import styles

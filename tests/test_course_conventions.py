@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from crosscheck.reference import Network, init_params, make_data
 from crosscheck.reference.optim import Optimizer
 from crosscheck.reference.train import batch_schedule, gradients, train

@@ -7,12 +7,12 @@ import json
 
 import numpy as np
 import pytest
-from crosscheck.reference import InputError, Network, init_params, make_data
-from crosscheck.reference.optim import LRSchedule, Optimizer
-from crosscheck.reference.train import Stepper, batch_schedule, running_averages, train
 
 from crosscheck.course import training
 from crosscheck.engine.problem import Problem
+from crosscheck.reference import InputError, Network, init_params, make_data
+from crosscheck.reference.optim import LRSchedule, Optimizer
+from crosscheck.reference.train import Stepper, batch_schedule, running_averages, train
 
 FRAMEWORK_ROLE = "train"
 
@@ -228,7 +228,8 @@ def test_a_framework_that_puts_a_unit_on_the_other_side_of_relus_kink_is_followe
     terms = np.abs(x) @ np.abs(np.asarray(reference[0][0][:, 2], np.float64)) + abs(float(reference[0][1][0, 2]))
     assert abs(unit["Z"] - Z["reference"]) <= 4 * np.finfo(np.float32).eps * terms   # the float32 sum's rounding
     assert outcome.param_gap[91] <= envelope.tolerance.param[91]   # the switched step, within the tolerance
-    assert np.all(outcome.param_gap[:envelope.tolerance.compared_steps] <= envelope.tolerance.param[:envelope.tolerance.compared_steps])
+    compared = envelope.tolerance.compared_steps
+    assert np.all(outcome.param_gap[:compared] <= envelope.tolerance.param[:compared])
 
 
 # ---- analyze: each class's error rate; the test split only when asked -------------------------------------------

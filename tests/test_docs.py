@@ -11,10 +11,11 @@ The command is run from the repository's root, and the lines shown must be lines
 together; a line that is only "…" stands for any number of lines left out.  A command that needs what is not
 installed (a framework it trains in, scikit-learn for a data set) is skipped with the reason.
 
-    CROSSCHECK_UPDATE_DOCS=1 pytest tests/test_docs.py     writes each whole block's output anew (not excerpts)  What varies from run to run and
-machine to machine is made alike on both sides first: timings, thread counts, and rounding-sized numbers (a
-max|Δ| of 1e-16 may be any other rounding-sized number: BLAS libraries round differently), and the line that names
-the sandbox a worker ran in, which is the machine's.
+What varies from run to run and machine to machine is made alike on both sides first: timings, thread counts,
+rounding-sized numbers (a max|Δ| of 1e-16 may be any other rounding-sized number: BLAS libraries round differently),
+the columns they widen, and the line that names the sandbox a worker ran in, which is the machine's.
+
+    CROSSCHECK_UPDATE_DOCS=1 pytest tests/test_docs.py     writes each whole block's output anew (not excerpts)
 """
 import os
 import re

@@ -82,8 +82,9 @@ def test_compare_the_api_the_plugin_and_grade_agree_probe_by_probe(name, folder,
     assert by_probe == expected
     assert (graded["score"] == graded["max_score"]) is verdict and (graded["status"] == "ok") is verdict
 
-    # the pytest plugin's battery (last: pytest inside this test takes over the capture the cli fixture reads): one item per probe × tensor; a probe is ok when none of its items fails, and
-    # failed when its items say the implementation failed on it
+    # the pytest plugin's battery (last: pytest inside this test takes over the capture the cli fixture reads): one
+    # item per probe × tensor; a probe is ok when none of its items fails, and failed when its items say the
+    # implementation failed on it
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     shutil.copy(path, pytester.path / path.name)
     recorded = pytester.inline_run("-p", "crosscheck.classroom.pytest_plugin", "-p", "no:cacheprovider",

@@ -280,7 +280,8 @@ def test_one_write_far_past_the_output_limit_is_cut_at_the_limit(tmp_path):
     with pytest.raises(UserCodeError) as excinfo:
         with Isolated(str(path), output_limit=1) as impl:
             impl.run(build_problem())
-    assert excinfo.value.kind == "output" and "printed more than the 1 MB output limit on stdout in backprop" in str(excinfo.value)
+    assert excinfo.value.kind == "output"
+    assert "printed more than the 1 MB output limit on stdout in backprop" in str(excinfo.value)
     assert excinfo.value.details["output"]["stdout"]["bytes"] <= 2**20
 
 

@@ -115,7 +115,8 @@ def assert_reference_defaults(convention, **expected):
     for optimizer, values in expected.items():
         ours = RULES[optimizer, convention][1]
         for name, value in values.items():
-            assert ours[name] == value, f"reference.optim {optimizer} ({convention}) {name} = {ours[name]}, the framework's is {value}"
+            assert ours[name] == value, (f"reference.optim {optimizer} ({convention}) {name} = {ours[name]}, the "
+                                         f"framework's is {value}")
 
 
 @pytest.mark.torch
@@ -172,7 +173,8 @@ def test_optax_defaults_are_the_ones_stated():
     assert_reference_defaults("optax", adam=dict(beta1=adam["b1"], beta2=adam["b2"], eps=adam["eps"]),
                               adamw=dict(weight_decay=adamw["weight_decay"], eps=adamw["eps"]),
                               rmsprop=dict(rho=rms["decay"], eps=rms["eps"]))
-    assert_stated(f"`optax.adamw`, `weight_decay={adamw['weight_decay']!r}` by default",f"`eps={adam['eps']!r}` outside √v̂, `eps_root={adam['eps_root']!r}` inside",
+    assert_stated(f"`optax.adamw`, `weight_decay={adamw['weight_decay']!r}` by default",
+                  f"`eps={adam['eps']!r}` outside √v̂, `eps_root={adam['eps_root']!r}` inside",
                   f"`decay={rms['decay']!r}`, `eps={rms['eps']!r}`, `eps_in_sqrt={rms['eps_in_sqrt']!r}`")
 
 

@@ -108,5 +108,6 @@ def test_a_device_is_refused_even_with_force(cli, saved_run):
 def test_a_missing_matplotlib_is_the_same_clear_error_everywhere(cli, saved_run, command, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails as if it were not installed
     code, out, err = run(cli, saved_run, command, tmp_path / "out")
-    assert code == 2 and out == "" and err.strip() == "crosscheck: error: --plot needs matplotlib: pip install 'backprop-crosscheck[plot]'"
+    assert code == 2 and out == ""
+    assert err.strip() == "crosscheck: error: --plot needs matplotlib: pip install 'backprop-crosscheck[plot]'"
     assert list(tmp_path.iterdir()) == []

@@ -1,19 +1,12 @@
 """Property test: for any architecture, batch, seed and parameter scale, every framework agrees with the
 reference on every tensor (float64), and the engine's verdict is symmetric in what it measures."""
 import numpy as np
-from crosscheck.reference import (
-    ACTIVATIONS,
-    LOSSES,
-    Network,
-    backprop,
-    init_params,
-    make_data,
-)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crosscheck.engine import tolerance
 from crosscheck.engine.tensors import compare, first_divergence
+from crosscheck.reference import ACTIVATIONS, LOSSES, Network, backprop, init_params, make_data
 
 problems = st.fixed_dictionaries({
     "sizes": st.lists(st.integers(1, 7), min_size=2, max_size=5),

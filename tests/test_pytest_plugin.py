@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from crosscheck.reference.trace import computed_names
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,14 +6,9 @@ import sys
 
 import numpy as np
 import pytest
+
 from crosscheck.reference import InputError, Network, init_params
-from crosscheck.reference.data import (
-    DATASETS,
-    dataset_layers,
-    load_dataset,
-    make_dataset,
-    stratified_split,
-)
+from crosscheck.reference.data import DATASETS, dataset_layers, load_dataset, make_dataset, stratified_split
 from crosscheck.reference.optim import Optimizer
 from crosscheck.reference.train import batch_schedule, train
 
@@ -134,7 +129,8 @@ def test_train_on_breast_cancer_with_one_sigmoid_output(cli):
     (["--data", "digit"], "no such file, and no data set of that name; choose one of digits, breast-cancer"),
     (["--data", "digits", "--loss", "mse"], "digits has 10 classes: it needs softmax-ce with 10 outputs, not mse"),
     (["--data", "digits", "--loss", "sigmoid-bce"], "digits has 10 classes: it needs softmax-ce with 10 outputs"),
-    (["--data", "breast-cancer", "--layers", "30,8,3"], "breast-cancer has 2 classes: it needs softmax-ce with 2 outputs or sigmoid-bce with 1"),
+    (["--data", "breast-cancer", "--layers", "30,8,3"],
+     "breast-cancer has 2 classes: it needs softmax-ce with 2 outputs or sigmoid-bce with 1"),
     (["--data", "digits", "--layers", "2,4,10"], "digits has 64 inputs per example; the network takes 2"),
 ], ids=["unknown-name", "mse", "sigmoid-bce-on-10-classes", "3-outputs-for-2-classes", "inputs"])
 def test_bad_data_is_one_line_and_exit_2(cli, argv, message):

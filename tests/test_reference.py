@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+
 from crosscheck.reference import (
     ACTIVATIONS,
     LOSSES,

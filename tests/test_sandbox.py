@@ -731,6 +731,7 @@ def test_the_checker_is_not_dumpable_once_it_has_run_a_worker(tmp_path):
     """Its /proc entries (environment, memory, file descriptors) are root's then, closed to its own user's
     processes."""
     import ctypes
+
     import crosscheck
     crosscheck.check(str(write_class(tmp_path, {"alice.py": CORRECT}) / "alice.py"), probes="lecture")
     assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 0  # PR_GET_DUMPABLE

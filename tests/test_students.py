@@ -241,7 +241,8 @@ def test_the_l2_probe_passes_the_strength_under_the_name_the_function_uses(cli, 
                              'def backprop(X, Y, params, activation="relu", lambd=0.0):')
     source = source.replace('    out["J"] = -np.sum(Y * np.log(A)) / m\n',
                             '    out["J"] = -np.sum(Y * np.log(A)) / m + lambd * sum(np.sum(W * W) for W, _ in params)\n')
-    source = source.replace('        out[f"dW{l}"] = A_prev.T @ dZ / m\n', '        out[f"dW{l}"] = A_prev.T @ dZ / m + 2 * lambd * W\n')
+    source = source.replace('        out[f"dW{l}"] = A_prev.T @ dZ / m\n',
+                            '        out[f"dW{l}"] = A_prev.T @ dZ / m + 2 * lambd * W\n')
     code, out, _ = compare(cli, write(tmp_path, source))
     assert code == 0 and "✓ l2" in out and "λ = 0.1 (keras)" in out
     code, out, _ = compare(cli, write(tmp_path, source), "--l2", "0.05", "--probe", "lecture")
@@ -444,7 +445,8 @@ def test_a_tensor_under_another_lecture_name_is_named(cli, tmp_path):
 
 def test_no_hint_says_a_tensor_agrees_that_was_not_returned(cli, tmp_path):
     source = LECTURE.replace('    out["J"] = -np.sum(Y * np.log(A)) / m\n', '    out["J"] = -np.sum(Y * np.log(A))\n')
-    source = source.replace("    return out\n", "    return {k: v for k, v in out.items() if k[0] == 'J' or k[:2] in ('dW', 'db')}\n")
+    source = source.replace("    return out\n",
+                            "    return {k: v for k, v in out.items() if k[0] == 'J' or k[:2] in ('dW', 'db')}\n")
     code, out, _ = compare(cli, write(tmp_path, source), "--probe", "lecture")
     assert code == 1 and "agree" not in verdict(out)
     assert "J differs (Z2 and A2 were not returned, so the forward pass behind it was not checked)" in out or \
@@ -506,11 +508,10 @@ def test_the_style_defaults_are_callable_without_the_command_line():
                                            (900, "1/m missing twice"), (2, "a stray 2 (or a missing ½)"),
                                            (60, "a summed loss — the 1/m is missing and a stray 2 (or a missing ½)")])
 def test_a_factor_is_split_into_sign_powers_of_m_and_a_stray_2(factor, words):
-    from crosscheck.reference import Network, Trace, init_params, make_data
-
     from crosscheck.engine.check import reference_traces
     from crosscheck.engine.diagnose import diagnose
     from crosscheck.engine.tensors import Comparison
+    from crosscheck.reference import Network, Trace, init_params, make_data
     net = Network((2, 4, 3))
     X, Y = make_data(net, batch=30)
     ref, _, scales = reference_traces(net, init_params(net, "he"), X, Y)

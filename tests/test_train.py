@@ -7,16 +7,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
+
+from crosscheck import adapters
+from crosscheck.course import training
+from crosscheck.engine import tolerance
+from crosscheck.engine.problem import Problem
 from crosscheck.reference import InputError, Network, init_params, make_data
-from crosscheck.reference.optim import (
-    OPTIMIZERS,
-    RULES,
-    SCHEDULES,
-    LRSchedule,
-    Optimizer,
-    Updater,
-    clip_scale,
-)
+from crosscheck.reference.optim import OPTIMIZERS, RULES, SCHEDULES, LRSchedule, Optimizer, Updater, clip_scale
 from crosscheck.reference.train import (
     EarlyStopping,
     Patience,
@@ -29,11 +26,6 @@ from crosscheck.reference.train import (
     is_full_batch,
     train,
 )
-
-from crosscheck import adapters
-from crosscheck.course import training
-from crosscheck.engine import tolerance
-from crosscheck.engine.problem import Problem
 
 FRAMEWORK_ROLE = "train"  # conftest.py parametrizes `framework` over the frameworks that train; `trainer` is its module
 LR = {"sgd": 0.5, "momentum": 0.1, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01}

@@ -7,10 +7,10 @@ import types
 
 import numpy as np
 import pytest
-from crosscheck.reference.train import Run, train
 
 from crosscheck import adapters
 from crosscheck.cli import train as train_command
+from crosscheck.reference.train import Run, train
 
 RECIPE = ("--layers", "2,100,3", "--lr", "1", "--l2", "0.0005")  # the classic spiral recipe (lecture init)
 

@@ -8,22 +8,15 @@ import types
 
 import numpy as np
 import pytest
-from crosscheck.reference import InputError, init_params
-from crosscheck.reference.optim import Optimizer
-from crosscheck.reference.train import Run, batch_schedule, train
 
 from crosscheck import adapters
 from crosscheck.cli import tune as tune_command
 from crosscheck.course import tuning
-from crosscheck.course.tuning import (
-    Search,
-    SearchSpace,
-    Settings,
-    Trial,
-    confirm_in_keras,
-    random_search,
-)
+from crosscheck.course.tuning import Search, SearchSpace, Settings, Trial, confirm_in_keras, random_search
 from crosscheck.engine.problem import build_problem
+from crosscheck.reference import InputError, init_params
+from crosscheck.reference.optim import Optimizer
+from crosscheck.reference.train import Run, batch_schedule, train
 
 QUICK = ["--trials", "3", "--epochs", "3"]
 
@@ -121,7 +114,8 @@ def test_the_best_point_lands_on_the_same_result_in_keras(cli, spiral_file):
 def fake_keras(monkeypatch, train_function):
     real = adapters.load
     fake = types.SimpleNamespace(train=train_function)
-    monkeypatch.setattr(adapters, "load", lambda n, role="check": (fake, {}) if (n, role) == ("keras", "train") else real(n, role))
+    monkeypatch.setattr(adapters, "load",
+                        lambda n, role="check": (fake, {}) if (n, role) == ("keras", "train") else real(n, role))
 
 
 def test_keras_landing_elsewhere_is_exit_1(cli, spiral_file, monkeypatch):
@@ -170,7 +164,8 @@ def test_a_missing_matplotlib_stops_before_the_search(cli, spiral_file, monkeypa
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setattr(tune_command, "random_search", lambda *a, **k: pytest.fail("searched before failing"))
     code, out, err = cli("tune", "--data", spiral_file, "--plot", tmp_path / "x.png")
-    assert code == 2 and out == "" and err.strip() == "crosscheck: error: --plot needs matplotlib: pip install 'backprop-crosscheck[plot]'"
+    assert code == 2 and out == ""
+    assert err.strip() == "crosscheck: error: --plot needs matplotlib: pip install 'backprop-crosscheck[plot]'"
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -76,6 +76,7 @@ def make_class(folder):
 def run(command, folder, capsys):
     """What the command prints, run in folder (the class beside it) in this process."""
     import os
+
     from crosscheck.cli import main
     here = os.getcwd()
     os.chdir(folder)

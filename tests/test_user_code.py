@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from crosscheck.reference import computed_names
 
 from crosscheck import adapters
 from crosscheck.cli import COMMANDS
 from crosscheck.engine.check import run_check
 from crosscheck.engine.problem import build_problem
 from crosscheck.errors import UserCodeError
+from crosscheck.reference import computed_names
 from crosscheck.render.check import check_report
 from crosscheck.student.implementation import Local
 from crosscheck.student.isolated import Isolated
@@ -251,7 +251,8 @@ def test_the_worker_and_what_it_started_end_with_the_check(cli, tmp_path):
 
 def test_a_sibling_module_imported_inside_backprop_is_found(cli, tmp_path):
     impl(tmp_path, "def scale(m):\n    return 1 / m\n", name="helpers.py")
-    source = CORRECT.replace("out[f\"dW{l}\"] = A_prev.T @ dZ / m", "import helpers\n        out[f\"dW{l}\"] = A_prev.T @ dZ * helpers.scale(m)")
+    source = CORRECT.replace("out[f\"dW{l}\"] = A_prev.T @ dZ / m",
+                             "import helpers\n        out[f\"dW{l}\"] = A_prev.T @ dZ * helpers.scale(m)")
     assert "import helpers" in source
     code, out, _ = compare(cli, impl(tmp_path, source))
     assert code == 0 and "✓ all 12 tensors agree" in out
@@ -273,7 +274,8 @@ def test_a_syntax_error_in_a_sibling_is_located_in_the_sibling(cli, tmp_path):
 
 @pytest.mark.parametrize("shape", [(1,), (1, 1)])
 def test_a_size_one_J_is_the_scalar(shape, cli, tmp_path):
-    source = CORRECT.replace("out[\"J\"] = -np.sum(Y * np.log(A)) / m", f"out[\"J\"] = np.full({shape}, -np.sum(Y * np.log(A)) / m)")
+    source = CORRECT.replace("out[\"J\"] = -np.sum(Y * np.log(A)) / m",
+                             f"out[\"J\"] = np.full({shape}, -np.sum(Y * np.log(A)) / m)")
     code, out, _ = compare(cli, impl(tmp_path, source))
     assert code == 0 and "✓ all 12 tensors agree" in out
 
@@ -307,11 +309,13 @@ def test_a_tensor_like_value_gets_a_hint_how_to_make_it_an_array(cli, tmp_path):
     source = ("class Tensor:\n    def __array__(self, *a, **k):\n        raise TypeError('on a device')\n" + CORRECT.replace(
         "    return out\n", "    out['dW1'] = Tensor()\n    return out\n"))
     code, _, err = compare(cli, impl(tmp_path, source))
-    assert code == 2 and "returned dW1 as impl.Tensor, not an array of numbers: return a NumPy array of numbers" in one_error_line(err)
+    assert code == 2
+    assert "returned dW1 as impl.Tensor, not an array of numbers: return a NumPy array of numbers" in one_error_line(err)
 
 
 def test_keys_that_are_not_lecture_names_are_ignored_and_said_so(cli, tmp_path):
-    source = CORRECT.replace("    return out\n", "    out['cache'] = [object()]\n    out['dw1'] = out.pop('dW1')\n    return out\n")
+    source = CORRECT.replace("    return out\n",
+                             "    out['cache'] = [object()]\n    out['dw1'] = out.pop('dW1')\n    return out\n")
     code, out, _ = compare(cli, impl(tmp_path, source))
     assert code == 1 and "provided 11 of 12 tensors · ignored cache, dw1 (not lecture names)" in out
     assert "probable cause: dW1 was not returned — every dW and db is checked" in out  # dw1 is not dW1
@@ -374,7 +378,8 @@ def test_what_failing_code_printed_is_shown_above_the_error_line(cli, tmp_path):
 def test_a_user_code_failure_with_json_is_one_json_document(cli, tmp_path):
     code, out, err = compare(cli, impl(tmp_path, with_backprop("print('so far'); 1 / 0\n")), "--json")
     document = json.loads(out)
-    assert code == 2 and document["ok"] is False and f"impl.py:{LINE}: your backprop raised ZeroDivisionError" in document["error"]
+    assert code == 2 and document["ok"] is False
+    assert f"impl.py:{LINE}: your backprop raised ZeroDivisionError" in document["error"]
     assert document["output"]["stdout"]["text"] == "so far" and one_error_line(err)
 
 

@@ -1,5 +1,6 @@
 """What `crosscheck bench` times in CuPy: a batched matmul on the GPU (no train step: CuPy has no autodiff)."""
 import cupy
+
 from crosscheck.adapters import Unavailable
 from crosscheck.adapters.kernel import Kernel, matmul_inputs
 

@@ -16,14 +16,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from crosscheck.reference import (
-    Trace,
-    backward_names,
-    check_inputs,
-    forward_names,
-    input_names,
-    to_lecture_convention,
-)
+
+from crosscheck.reference import Trace, backward_names, check_inputs, forward_names, input_names, to_lecture_convention
 
 from . import find_device, ops
 

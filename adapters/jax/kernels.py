@@ -7,6 +7,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from crosscheck.adapters.kernel import Kernel, matmul_inputs
 
 from . import find_device, ops

@@ -14,6 +14,7 @@ step all use these.
 """
 import jax
 import jax.numpy as jnp
+
 from crosscheck.reference import l2_coefficient
 
 ACTIVATIONS = {"relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "identity": lambda Z: Z}

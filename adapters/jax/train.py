@@ -15,6 +15,7 @@ J on the dev split in an inference pass decides whether to go on (reference.trai
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from crosscheck.reference.train import Run, as_schedule
 
 from . import ops

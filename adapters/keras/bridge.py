@@ -9,6 +9,7 @@ come in the same order: kernel, gamma, beta, moving_mean, moving_variance.
 Keras stores the weight as the lecture does and only drops the bias's row axis.  Nothing here imports Keras.
 """
 import numpy as np
+
 from crosscheck.reference.errors import InputError
 
 

@@ -13,6 +13,7 @@
 import keras
 import numpy as np
 import tensorflow as tf
+
 from crosscheck.adapters.tensorflow import place
 from crosscheck.reference import (
     Trace,

@@ -18,6 +18,7 @@ in an inference pass with its L2 term, the rule of reference.train.EarlyStopping
 """
 import keras
 import numpy as np
+
 from crosscheck.reference.regularization import l2_coefficient
 from crosscheck.reference.train import Run, as_schedule
 

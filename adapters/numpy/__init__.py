@@ -4,6 +4,7 @@ only what the benchmark times (kernels.py) and what it says about NumPy's BLAS.
 import os
 
 import numpy as np
+
 from crosscheck.adapters import Unavailable
 
 _limits = None  # threadpoolctl's limit, kept alive for the life of the process

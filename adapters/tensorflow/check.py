@@ -10,14 +10,8 @@
 """
 import numpy as np
 import tensorflow as tf
-from crosscheck.reference import (
-    Trace,
-    backward_names,
-    check_inputs,
-    forward_names,
-    input_names,
-    to_lecture_convention,
-)
+
+from crosscheck.reference import Trace, backward_names, check_inputs, forward_names, input_names, to_lecture_convention
 
 from . import ops, place
 

@@ -5,6 +5,7 @@
                   eager, or the whole step a tf.function
 """
 import tensorflow as tf
+
 from crosscheck.adapters.kernel import Kernel, matmul_inputs, nothing
 
 from . import ops, place

@@ -12,6 +12,7 @@ benchmark's step all use these.
     Adrop = A ⊙ D / p      dropout with the mask handed in (tf.nn.dropout draws its own)
 """
 import tensorflow as tf
+
 from crosscheck.reference import l2_coefficient
 
 ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh, "identity": tf.identity}

@@ -12,6 +12,7 @@ an inference pass (the running averages, no dropout) decides whether to go on (r
 """
 import numpy as np
 import tensorflow as tf
+
 from crosscheck.adapters.keras.optimizers import floatx, hyperparameters, keras_optimizer
 from crosscheck.reference.train import Run, as_schedule
 

@@ -7,6 +7,7 @@ torch stores each weight transposed.  The transpose lives in torch_layout() and 
 here imports torch except state_dict(), and only when asked for torch tensors.
 """
 import numpy as np
+
 from crosscheck.reference.errors import InputError
 
 

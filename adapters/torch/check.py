@@ -9,14 +9,8 @@
     dT   = m · ∂J/∂T for T in Z, A, …;  ∂J/∂T for T in W, b, γ, β     (torch.autograd.grad, to_lecture_convention)
 """
 import torch
-from crosscheck.reference import (
-    Trace,
-    backward_names,
-    check_inputs,
-    forward_names,
-    input_names,
-    to_lecture_convention,
-)
+
+from crosscheck.reference import Trace, backward_names, check_inputs, forward_names, input_names, to_lecture_convention
 
 from . import ops
 

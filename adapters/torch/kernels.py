@@ -4,6 +4,7 @@
     train_step    zero_grad, ops.loss(model(X), Y).backward(), SGD step — eager, or the loss torch.compile'd
 """
 import torch
+
 from crosscheck.adapters.kernel import Kernel, matmul_inputs, nothing
 
 from . import bridge, ops

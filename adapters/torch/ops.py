@@ -11,8 +11,9 @@ benchmark's step all use these.
 """
 import torch
 import torch.nn.functional as F
-from crosscheck.reference import l2_coefficient
 from torch import nn
+
+from crosscheck.reference import l2_coefficient
 
 ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "identity": nn.Identity}
 

@@ -12,8 +12,9 @@ The weights go in and come out through bridge.py (torch keeps W transposed).
 
 import numpy as np
 import torch
-from crosscheck.reference.train import Run, as_schedule
 from torch import nn
+
+from crosscheck.reference.train import Run, as_schedule
 
 from . import bridge, ops
 

@@ -4,13 +4,7 @@ step against its GEMM floor and the fastest framework, and each framework's harn
 as text or as Markdown.
 """
 from crosscheck.adapters import FRAMEWORKS
-from crosscheck.benchmarks.plan import (
-    FLOOR_TARGET,
-    REFERENCE_TARGET,
-    TARGET_CONFIG,
-    TRAIN_CONFIGS,
-    matmul_flops,
-)
+from crosscheck.benchmarks.plan import FLOOR_TARGET, REFERENCE_TARGET, TARGET_CONFIG, TRAIN_CONFIGS, matmul_flops
 from crosscheck.benchmarks.results import run_warnings
 from crosscheck.console import paint, table
 
@@ -136,7 +130,8 @@ def header(document):
     threads = f"{env['threads']} thread{'s' if env['threads'] != 1 else ''}"
     lines = [f"{cpu['model']}, {threads} per framework of {cpu['usable_cores']} usable cores"
              f"{', each framework in its own process' if env['isolated'] else ', all frameworks in one process'}"
-             f"{', quick' if env['quick'] else ''}{repeats}; load average {env.get('load_average')} before the run; {env['date']}",
+             f"{', quick' if env['quick'] else ''}{repeats}; load average {env.get('load_average')} before the run; "
+             f"{env['date']}",
              f"BLAS (numpy): {env['blas_summary']}"]
     if any(key.startswith("numpy:") for key in env["frameworks"]):
         lines.pop()  # the numpy worker's own line below says it, with the worker's thread count

@@ -5,14 +5,7 @@ import json
 import statistics
 
 from crosscheck.adapters import FRAMEWORKS
-from crosscheck.benchmarks.plan import (
-    FLOOR_TARGET,
-    REFERENCE_TARGET,
-    TARGET_CONFIG,
-    case_flops,
-    case_label,
-    gflops,
-)
+from crosscheck.benchmarks.plan import FLOOR_TARGET, REFERENCE_TARGET, TARGET_CONFIG, case_flops, case_label, gflops
 from crosscheck.benchmarks.timing import FIDELITY_LIMIT, SCATTER_LIMIT
 from crosscheck.errors import UsageError
 

@@ -44,8 +44,10 @@ def add_arguments(parser):
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd)")
     parser.add_argument("--lr", type=options.positive_float, default=None, metavar="α",
                         help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
-    parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N", help="passes over the training split (default 30)")
-    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B", help="examples per step, or 'full' (default 64)")
+    parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N",
+                        help="passes over the training split (default 30)")
+    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B",
+                        help="examples per step, or 'full' (default 64)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="he", help="parameter initialization (default he)")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
     parser.add_argument("--seed", type=int, default=0, help="the split, the start, the batches (default 0)")
@@ -57,9 +59,11 @@ def add_arguments(parser):
     parser.add_argument("--test", action="store_true",
                         help="look at the test split too: its error and the dev → test gap (the error-analysis "
                              "lecture's rule: the test set is looked at once, at the end)")
-    parser.add_argument("--show", type=options.positive_int, default=16, metavar="N", help="most confused examples to list (default 16)")
+    parser.add_argument("--show", type=options.positive_int, default=16, metavar="N",
+                        help="most confused examples to list (default 16)")
     parser.add_argument("--save-params", metavar="FILE.npz", help="write the trained W1, b1, W2, b2, … (for --params)")
-    parser.add_argument("--plot", metavar="FILE.png", help="draw the errors, the confusion matrix and the examples (.png, .svg, .pdf)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the errors, the confusion matrix and the examples (.png, .svg, .pdf)")
     options.add_force_argument(parser)
     options.add_json_argument(parser)
 

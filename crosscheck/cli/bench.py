@@ -65,7 +65,8 @@ def parse_peaks(text):
 def add_arguments(parser):
     parser.add_argument("--device", choices=("cpu", "cuda", "all"), default="cpu", help="where to run (default cpu)")
     parser.add_argument("--quick", action="store_true",
-                        help="3 matmul shapes, 0.2 s of rounds per case, one train-step mode per framework (under a minute on 2 cores)")
+                        help="3 matmul shapes, 0.2 s of rounds per case, one train-step mode per framework "
+                             "(under a minute on 2 cores)")
     options.add_frameworks_argument(parser, plan.TIMED, extra="; numpy is the reference")
     parser.add_argument("--ops", type=_choice_list("--ops", ("matmul", "train")), default=("matmul", "train"),
                         metavar="OPS", help="matmul, train or both (default)")
@@ -77,7 +78,8 @@ def add_arguments(parser):
     parser.add_argument("--modes", type=_choice_list("--modes", ("eager", "compiled")), metavar="M,…",
                         help="train steps eager, compiled (tf.function, jax.jit, torch.compile) or both "
                              "(default both; --quick: one per framework)")
-    parser.add_argument("--threads", type=options.positive_int, metavar="N", help="threads for every framework (default: all usable cores)")
+    parser.add_argument("--threads", type=options.positive_int, metavar="N",
+                        help="threads for every framework (default: all usable cores)")
     parser.add_argument("--rounds", type=options.positive_int, metavar="N",
                         help="at least N timed rounds per case, however long they take (default 10, quick 5)")
     parser.add_argument("--budget", type=options.positive_float, metavar="SECONDS",
@@ -90,9 +92,12 @@ def add_arguments(parser):
     parser.add_argument("--tf32", action="store_true", help="let float32 matmuls use TF32 on the GPU (default off, IEEE float32)")
     parser.add_argument("--peak-gflops", type=parse_peaks, metavar="G|DTYPE=G,…",
                         help="peak GFLOP/s for the %% of peak column (GPUs with a known datasheet peak need none)")
-    parser.add_argument("--in-process", action="store_true", help="run every framework in this process (faster to start, less fair)")
-    parser.add_argument("--save", metavar="FILE.json", help="also write the JSON document to FILE (never over an earlier run without --force)")
-    parser.add_argument("--plot", metavar="FILE.png", help="draw GFLOP/s against problem size per framework (.png, .svg, .pdf; needs matplotlib)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every framework in this process (faster to start, less fair)")
+    parser.add_argument("--save", metavar="FILE.json",
+                        help="also write the JSON document to FILE (never over an earlier run without --force)")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw GFLOP/s against problem size per framework (.png, .svg, .pdf; needs matplotlib)")
     options.add_force_argument(parser, "--overwrite")
     parser.add_argument("--from", dest="from_file", metavar="FILE.json",
                         help="measure nothing: report (or --plot, --markdown) a run saved with --save")

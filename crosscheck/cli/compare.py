@@ -2,10 +2,10 @@
 against the NumPy reference, in the lecture's names and convention.
 
 Your own implementation (--impl FILE.py or FILE.ipynb) runs in a worker process of its own, under --timeout and
---memory, inside --sandbox (bwrap where it runs: docs/untrusted-code.md), written the way your course writes it (--style lecture | dls | cs231n, --layout rows | columns).  It
-is checked on several probes — the problem as asked, then non-zero biases, He weights, other widths, odd m,
-m = 1, another seed, a deeper net and an L2 term where it takes them — and must return every dW and db
-(--partial: a half-written one).
+--memory, inside --sandbox (bwrap where it runs: docs/untrusted-code.md), written the way your course writes it
+(--style lecture | dls | cs231n, --layout rows | columns).  It is checked on several probes — the problem as
+asked, then non-zero biases, He weights, other widths, odd m, m = 1, another seed, a deeper net and an L2 term
+where it takes them — and must return every dW and db (--partial: a half-written one).
 With --impl, only the reference is compared by default (no framework is imported: half a second, not fifteen);
 --frameworks all, or a list, checks the frameworks on the problem as asked too.
 Exit code 0 when everything checked agrees, 1 on a mismatch (on any probe), 2 on bad input, an implementation

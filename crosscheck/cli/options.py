@@ -10,13 +10,7 @@ import numpy as np
 
 from crosscheck.engine.probes import PROBES
 from crosscheck.engine.problem import Spec, build_problem
-from crosscheck.reference import (
-    ACTIVATIONS,
-    DTYPES,
-    INIT_SCHEMES,
-    L2_CONVENTIONS,
-    LOSSES,
-)
+from crosscheck.reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
 from crosscheck.reference.data import DATASETS
 from crosscheck.student.isolated import AUTOGRAD
 from crosscheck.student.runner import Limits
@@ -141,7 +135,8 @@ def add_data_arguments(parser, flag="--examples", examples_help="examples in the
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
     add_examples_argument(parser, flag, examples_help, batch_alias)
     parser.add_argument("--seed", type=int, default=0, help="seed for data and parameters (default 0)")
-    parser.add_argument("--init", choices=list(INIT_SCHEMES), default="lecture", help="parameter initialization (default lecture)")
+    parser.add_argument("--init", choices=list(INIT_SCHEMES), default="lecture",
+                        help="parameter initialization (default lecture)")
     parser.add_argument("--params", metavar="FILE.npz", help="parameters W1, b1, W2, b2, … (layers inferred)")
     add_data_argument(parser, help="X with Y (one-hot) or y (labels) from FILE.npz, or a data set: "
                                    f"{', '.join(DATASETS)} (its training split; layers default to n0-32-K)")

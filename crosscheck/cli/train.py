@@ -61,7 +61,8 @@ def add_arguments(parser):
     parser.add_argument("--patience", type=options.positive_int, default=None, metavar="N",
                         help="early stopping: stop after N epochs in a row without a lower J on the dev split of a "
                              "named data set (--data digits; default: no early stopping)")
-    parser.add_argument("--epochs", type=options.positive_int, default=1000, metavar="N", help="passes over the data (default 1000)")
+    parser.add_argument("--epochs", type=options.positive_int, default=1000, metavar="N",
+                        help="passes over the data (default 1000)")
     parser.add_argument("--batch-size", type=options.batch_size, default=None, metavar="B",
                         help="examples per step; 'full' (the default) for full-batch descent")
     options.add_data_arguments(parser, "--examples", "training examples (default 300, the lecture's spiral)")
@@ -138,7 +139,8 @@ def run(args):
     refused = one_row_refused(net, schedule, args.frameworks)
     if refused:
         raise one_row_error(X.shape[0], args.batch_size, refused, args.frameworks)
-    with Progress(len(schedule) * runs_to_do(args.frameworks, net, X.dtype), "training", enabled=False if args.json else None) as bar:
+    steps = len(schedule) * runs_to_do(args.frameworks, net, X.dtype)
+    with Progress(steps, "training", enabled=False if args.json else None) as bar:
         report = compare_training(problem, optimizer, schedule, args.frameworks, on_step=lambda name, t: bar.advance(name),
                                   splits=("dev", "test") if args.test else ("dev",))
     unchecked = nothing_checked({n: o for n, o in report.outcomes.items() if n != adapters.REFERENCE})

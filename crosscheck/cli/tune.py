@@ -13,21 +13,10 @@ from crosscheck.benchmarks import machine
 from crosscheck.cli import options
 from crosscheck.console import Progress
 from crosscheck.course.training import one_blas_thread
-from crosscheck.course.tuning import (
-    SearchSpace,
-    Settings,
-    confirm_in_keras,
-    random_search,
-)
+from crosscheck.course.tuning import SearchSpace, Settings, confirm_in_keras, random_search
 from crosscheck.engine.problem import build_problem
 from crosscheck.engine.status import MISMATCH
-from crosscheck.reference import (
-    ACTIVATIONS,
-    DTYPES,
-    INIT_SCHEMES,
-    L2_CONVENTIONS,
-    LOSSES,
-)
+from crosscheck.reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
 from crosscheck.reference.optim import OPTIMIZERS
 from crosscheck.render import course as render
 from crosscheck.render import plots
@@ -59,8 +48,10 @@ def add_arguments(parser):
     parser.add_argument("--widths", type=widths, default=DEFAULTS.widths, metavar="W,W,…",
                         help="hidden widths to draw from (default %s)" % ",".join(map(str, DEFAULTS.widths)))
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd)")
-    parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N", help="passes over the training split (default 30)")
-    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B", help="examples per step, or 'full' (default 64)")
+    parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N",
+                        help="passes over the training split (default 30)")
+    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B",
+                        help="examples per step, or 'full' (default 64)")
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="he", help="parameter initialization (default he)")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
     parser.add_argument("--seed", type=int, default=0, help="the split, the points drawn, the start, the batches (default 0)")

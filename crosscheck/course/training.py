@@ -21,15 +21,9 @@ import numpy as np
 from crosscheck import adapters
 from crosscheck.adapters import FRAMEWORKS, REFERENCE
 from crosscheck.engine.status import MISMATCH, OK, UNAVAILABLE, Outcome
-from crosscheck.engine.tolerance import (
-    gamma,
-    END_FRACTION,
-    TrajectoryTolerance,
-    end_tolerance,
-    trajectory_tolerance,
-)
-from crosscheck.reference.errors import one_line
+from crosscheck.engine.tolerance import END_FRACTION, TrajectoryTolerance, end_tolerance, gamma, trajectory_tolerance
 from crosscheck.reference import forward
+from crosscheck.reference.errors import one_line
 from crosscheck.reference.optim import CLIP_CONVENTIONS, RULES
 from crosscheck.reference.train import RUNNING_VARIANCE, Run, Schedule, Stepper, accuracy, as_schedule
 
@@ -86,9 +80,10 @@ def twins(problem, optimizer, schedule, seed=0):
     float64, rounded back to the run's dtype: in a float32 run every framework's optimizer rounds its state its own
     way (torch in Python floats, Keras in the weights' dtype), and Adam's m/√v magnifies it where v is small — the
     twin's rounds as little as it can (in a float64 run it is the reference's arithmetic; SGD has no state, and its
-    one rounding a step is the twin's own).  One twin, in the run's dtype: rounding of the kind any correct implementation makes, everywhere at
-    once.  The steps no twin can foresee — a unit within rounding of ReLU's kink, which another run may switch — are
-    told apart when a framework leaves the envelope there (follow, switched_step).
+    one rounding a step is the twin's own).  One twin, in the run's dtype: rounding of the kind any correct
+    implementation makes, everywhere at once.  The steps no twin can foresee — a unit within rounding of ReLU's
+    kink, which another run may switch — are told apart when a framework leaves the envelope there (follow,
+    switched_step).
     """
     return Lockstep(problem, optimizer, as_schedule(schedule, problem.X.shape[0]), seed)
 
@@ -728,7 +723,8 @@ def step_hint(t, ratio, optimizer, steps_per_epoch):
         alpha = schedule.rate(optimizer.lr, epoch)
         per_step = schedule.rate(optimizer.lr, t - 1)
         if t > 1 and abs(r - per_step / alpha) <= 1e-6 * abs(per_step / alpha):
-            return (f"step {t}'s update is {r:.4g} × the reference's, the learning rate after {t - 1} step{'s' if t > 2 else ''} where the "
+            steps = f"{t - 1} step{'s' if t > 2 else ''}"
+            return (f"step {t}'s update is {r:.4g} × the reference's, the learning rate after {steps} where the "
                     f"reference takes epoch {epoch + 1}'s (α_e = {alpha:.4g} for every step of an epoch): the schedule "
                     f"is applied per step instead of per epoch")
     return (f"step {t}'s update is {r:.4g} × the reference's, in the same direction: another learning rate "

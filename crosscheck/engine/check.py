@@ -18,15 +18,7 @@ import numpy as np
 
 from crosscheck import adapters
 from crosscheck.engine import tolerance
-from crosscheck.engine.status import (
-    ERROR,
-    MISMATCH,
-    NOT_PROVIDED,
-    OK,
-    UNAVAILABLE,
-    Outcome,
-    nothing_checked,
-)
+from crosscheck.engine.status import ERROR, MISMATCH, NOT_PROVIDED, OK, UNAVAILABLE, Outcome, nothing_checked
 from crosscheck.engine.tensors import compare, first_divergence, parameter_gradients
 from crosscheck.reference import Trace, backprop
 from crosscheck.reference.errors import one_line

@@ -105,7 +105,10 @@ class _Context:
 def _shape_hint(name, got, ref, m, layout="rows"):
     """Shapes as the implementation sees them, in its layout (got and ref arrive in rows)."""
     f = FORMULAS[layout]
-    user = (lambda shape: tuple(shape)[::-1] if layout == "columns" and len(shape) == 2 else tuple(shape))
+
+    def user(shape):
+        return tuple(shape)[::-1] if layout == "columns" and len(shape) == 2 else tuple(shape)
+
     got_shape, ref_shape = user(got.shape), user(ref.shape)
     if got.shape == ref.T.shape and ref.ndim == 2:
         if name.startswith("dW"):
@@ -119,7 +122,8 @@ def _shape_hint(name, got, ref, m, layout="rows"):
             return (f"{name} has shape {got_shape}: summed over the units ({f['units']}); the bias gradient sums over "
                     f"the batch — {f['db']}")
         if got.ndim < 2 and got.size == n:
-            broadcast = f" (b {ref_shape} minus a db {got_shape} broadcasts to ({n}, {n}))" if layout == "columns" and n > 1 else ""
+            broadcast = (f" (b {ref_shape} minus a db {got_shape} broadcasts to ({n}, {n}))"
+                         if layout == "columns" and n > 1 else "")
             return f"{name} was squeezed to shape {got_shape}: keep shape {ref_shape} — {f['db']}{broadcast}"
     if got.size == ref.size:
         return (f"{name} has shape {got_shape} but holds as many numbers as the lecture's {ref_shape}: a reshape or "
@@ -335,7 +339,8 @@ def _activation_derivative(ctx):
         positive = Z > 0
         agree = np.abs(ctx.got - ctx.ref) <= ctx.pattern_rtol * max(float(np.max(np.abs(ctx.ref))), 1e-300)
         if np.all(agree[positive]) and not np.all(agree[~positive]):
-            return f"dZ{l} is wrong only where Z{l} <= 0: the ReLU mask (dZ[Z{l} <= 0] = 0) is missing or taken from the wrong tensor"
+            return (f"dZ{l} is wrong only where Z{l} <= 0: the ReLU mask (dZ[Z{l} <= 0] = 0) is missing or taken from "
+                    f"the wrong tensor")
         if np.all(agree[~positive]) and not np.all(agree[positive]):
             return f"dZ{l} is wrong only where Z{l} > 0: the mask passes the wrong entries (Z > 0 keeps dA, Z <= 0 zeroes it)"
     if ctx.activation == "relu" and _is_masked(ctx, ctx.got, dA):
@@ -463,7 +468,8 @@ def _dW_l2_coefficient(ctx, l):
     d = np.asarray(got, np.float64) - ctx.ref_of(f"dW{l}")
     k = float(np.sum(d * W) / np.sum(W * W))
     scale = max(float(np.max(np.abs(d))), 1e-300)
-    return k if float(np.max(np.abs(d - k * W))) <= 1e-6 * scale + 1e-13 * max(float(np.max(np.abs(ctx.ref_of(f"dW{l}")))), 1e-300) else None
+    floor = 1e-13 * max(float(np.max(np.abs(ctx.ref_of(f"dW{l}")))), 1e-300)
+    return k if float(np.max(np.abs(d - k * W))) <= 1e-6 * scale + floor else None
 
 
 def _l2_term(ctx):
@@ -482,7 +488,8 @@ def _l2_term(ctx):
         if abs(c) <= 1e-6 * abs(c_ref):
             j = _J_l2_coefficient(ctx)
             where = " although J has it" if j is not None and abs(j - c_ref) <= 1e-6 * abs(c_ref) else ""
-            return f"the L2 term is missing from {name}{where} (λ = {lam:g}: {name} needs + {c_ref:.4g}·W{l}, the derivative of J's term)"
+            return (f"the L2 term is missing from {name}{where} (λ = {lam:g}: {name} needs + {c_ref:.4g}·W{l}, the "
+                    f"derivative of J's term)")
         matches = _l2_conventions(ctx, c)
         j = _J_l2_coefficient(ctx)
         if j is not None and abs(j - c_ref) <= 1e-6 * abs(c_ref) and abs(c - c_ref) > 1e-6 * abs(c_ref):
@@ -624,7 +631,9 @@ def local_reference(name, candidate, reference, net=None, _memo=None):
     L, X = net.L, fixed("X")
     m = X.shape[0]
     g_forward, g_backward = net.hidden_activation()
-    A_prev = (lambda l: X if l == 1 else get(f"Adrop{l - 1}") if net.dropout(l - 1) else get(f"A{l - 1}"))
+    def A_prev(l):  # what layer l reads: X, or the layer below's A (after its dropout)
+        return X if l == 1 else get(f"Adrop{l - 1}") if net.dropout(l - 1) else get(f"A{l - 1}")
+
     c = l2_coefficient(net.l2, net.l2_convention, m) if net.l2 else 0.0
     with np.errstate(all="ignore"):
         if kind == "Z":

@@ -11,22 +11,8 @@ import os
 from dataclasses import dataclass, field
 
 from crosscheck.errors import UsageError
-from crosscheck.reference import (
-    Network,
-    dropout_masks,
-    init_params,
-    load_data,
-    make_data,
-    params_from_arrays,
-)
-from crosscheck.reference.data import (
-    DATASETS,
-    dataset_layers,
-    file_layers,
-    load_dataset,
-    spiral_classes,
-    split_file,
-)
+from crosscheck.reference import Network, dropout_masks, init_params, load_data, make_data, params_from_arrays
+from crosscheck.reference.data import DATASETS, dataset_layers, file_layers, load_dataset, spiral_classes, split_file
 from crosscheck.reference.trace import load_npz
 
 LECTURE_LAYERS = (2, 4, 3)
@@ -134,7 +120,8 @@ def _build(layers, activation, loss, l2, l2_convention, leaky_slope, dtype, batc
         X, Y = dataset.split("train")
     else:
         X, Y = load_data(data, net, dtype=dtype) if data else make_data(net, batch, seed, dtype)
-    config = {"network": net.describe(), "layers": list(net.sizes), "activation": net.activation, "loss": net.loss, "dtype": X.dtype.name,
+    config = {"network": net.describe(), "layers": list(net.sizes), "activation": net.activation, "loss": net.loss,
+              "dtype": X.dtype.name,
               "batch": int(X.shape[0]), "seed": seed, "init": None if params else init, "l2": net.l2,
               "l2_convention": net.l2_convention, "params": params,
               "data": data or ("spiral" if spiral_classes(net) else "gaussian")}

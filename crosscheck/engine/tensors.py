@@ -16,12 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crosscheck.engine.diagnose import (
-    diagnose,
-    layout_hint,
-    local_reference,
-    missing_hint,
-)
+from crosscheck.engine.diagnose import diagnose, layout_hint, local_reference, missing_hint
 from crosscheck.engine.status import MISMATCH, NOT_PROVIDED, OK
 from crosscheck.reference.trace import computed_names, parameter_names
 

@@ -157,7 +157,7 @@ def _short(text, limit=100):
 
 def _agreed(report):
     parts = []
-    for name, o in report.outcomes.items():
+    for o in report.outcomes.values():
         if o.implementation:
             parts.append(f"{o.provided} of {len(o.comparisons)} agree" if o.provided == len(o.comparisons) else
                          f"{o.provided} of {len(o.comparisons)} provided, all agree")

@@ -58,7 +58,7 @@ def training_figure(report, net, X, Y, path, force=False):
                 if name != REFERENCE and o.param_gap is not None and o.envelope is not None}
     envelopes = {o.convention: o.envelope for o in compared.values()}
     chaos_steps = set()
-    for i, (rule, envelope) in enumerate(sorted(envelopes.items())):  # one band per convention, labelled once
+    for i, (_, envelope) in enumerate(sorted(envelopes.items())):  # one band per convention, labelled once
         tol, n = envelope.tolerance, envelope.tolerance.compared_steps
         ax.fill_between(steps[:n], FLOOR, np.maximum(tol.param[:n], FLOOR), color="0.85", alpha=0.6, lw=0,
                         label=f"tolerance on ΔW: {TRAJECTORY_FACTOR} × the twin + floor" if i == 0 else None)

@@ -28,14 +28,7 @@ from crosscheck.errors import GraderError, UsageError, UserCodeError
 from crosscheck.reference.trace import computed_names
 from crosscheck.student import sandbox as sandbox_module
 from crosscheck.student import styles, worker
-from crosscheck.student.implementation import (
-    Implementation,
-    call_inputs,
-    call_options,
-    clean,
-    resolve_style,
-    to_trace,
-)
+from crosscheck.student.implementation import Implementation, call_inputs, call_options, clean, resolve_style, to_trace
 from crosscheck.student.notebooks import notebook_cells
 
 STYLES_DIRECTORY = os.path.dirname(os.path.abspath(styles.__file__))
@@ -463,7 +456,8 @@ class Isolated(Implementation):
         self.close()
         if status < 0:
             name = signal.Signals(-status).name if -status in signal.valid_signals() else f"signal {-status}"
-            how = f"killed by {name}" + {signal.SIGKILL: ": out of memory?", signal.SIGSEGV: ": a crash in native code?"}.get(-status, "")
+            why = {signal.SIGKILL: ": out of memory?", signal.SIGSEGV: ": a crash in native code?"}.get(-status, "")
+            how = f"killed by {name}{why}"
         else:
             how = f"exit status {status}"
         stderr = [line for line in (output or {}).get("stderr", {}).get("text", "").splitlines() if line.strip()]
@@ -508,7 +502,8 @@ class Isolated(Implementation):
                 name = self.path if notebook == own else notebook
                 place = f"{name}, code cell {cell}, line {located[1]}"
             else:
-                name = self.path if file == own else file if os.path.isabs(file) else os.path.join(os.path.dirname(self.path), file)
+                beside = os.path.join(os.path.dirname(self.path), file)
+                name = self.path if file == own else file if os.path.isabs(file) else beside
                 place = f"{name}:{located[1]}"
         via = error.get("via")
         if (isinstance(via, list) and len(via) == 3 and isinstance(via[0], str) and isinstance(via[1], int)
@@ -545,7 +540,8 @@ class Isolated(Implementation):
         if self.layout == "rows" and self.style == "lecture":
             return f"X is (m, n0) with m = {m} in the row layout: if your code expects X as (n0, m), run with {{layout}} columns"
         if self.layout == "columns" and self.style == "lecture":
-            return f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without {{layout}} columns"
+            return (f"X is (n0, m) with m = {m} in the column layout: if your code expects X as (m, n0), run without "
+                    f"{{layout}} columns")
         return None
 
 

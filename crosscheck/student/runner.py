@@ -34,13 +34,7 @@ from crosscheck.engine.conventions import adapted
 from crosscheck.engine.diagnose import shape_error_hint
 from crosscheck.engine.probes import PROBES, make_probes
 from crosscheck.engine.problem import Spec
-from crosscheck.engine.verdict import (
-    DIFFERS,
-    PROBE_FAILED,
-    PROBE_MISMATCH,
-    PROBE_OK,
-    of,
-)
+from crosscheck.engine.verdict import DIFFERS, PROBE_FAILED, PROBE_MISMATCH, PROBE_OK, of
 from crosscheck.errors import GraderError, UsageError, UserCodeError, worded
 from crosscheck.student import sandbox
 from crosscheck.student.implementation import Local, resolve_style

@@ -9,8 +9,8 @@
     cell.close()                                 # its private folder and its uid go
 
 bwrap  bubblewrap, the system's (never a bundled binary): new pid, network, ipc, uts and mount namespaces; the system,
-       Python and its packages read-only, this package hidden but for the worker script, its styles and the course helpers; a private
-       tmpfs (the copy plus the output limit, no more) as its home, temp folder and working copy of the
+       Python and its packages read-only, this package hidden but for the worker script, its styles and the course
+       helpers; a private tmpfs (the copy plus the output limit, no more) as its home, temp folder and working copy of the
        submission; no network; it dies with the checker.  Started by root, the worker drops to a uid of its own
        inside; started by anyone else, bwrap's user namespace keeps it that user's, with no privilege.
 user   the checker is root and bwrap cannot run (many containers): the worker runs as a uid of its own (one per

@@ -291,7 +291,8 @@ def load_cells(module, cells, owns, shell):
             raise CellError(number, exc) from exc
     if skipped:
         listed = ", ".join(str(number) for number, _ in skipped)
-        shell.notes.append(f"code cell{'s' if len(skipped) > 1 else ''} {listed} raised and define{'' if len(skipped) > 1 else 's'} "
+        several = len(skipped) > 1
+        shell.notes.append(f"code cell{'s' if several else ''} {listed} raised and define{'' if several else 's'} "
                            f"none of the functions the check calls: skipped (cell {skipped[0][0]}: "
                            f"{one_line(skipped[0][1])[:120]})")
     return module

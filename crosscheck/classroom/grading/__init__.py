@@ -22,8 +22,8 @@ One the grader cannot grade through no fault of the student's — its machine la
 nbformat for a notebook; a worker cannot start — is `ungraded`: no score at all, and the fix for the instructor.
 
 The maximum is the assignment's, the same for every student: the probes that apply to the network asked for
-(the l2 probe when the assignment has an L2 term, and always for CS231n, whose loss takes reg), and, per style, the tensors the course's API can return
-(CS231n's loss gives Z[L], J, dW and db; DLS's caches and grads give everything but dZ).
+(a probe the code cannot be asked is scored like those it was), and, per style, the tensors the course's API can
+return (CS231n's loss gives Z[L], J, dW and db; DLS's caches and grads give everything but dZ).
 
 **Deterministic.**  Probes are seeded; the same submissions get the same scores, in the same order, run after
 run — except a submission whose run time sits at the --timeout itself.
@@ -36,21 +36,21 @@ from crosscheck.classroom.grading.scheme import DEFAULT_SCHEME, GROUPS, Assignme
 from crosscheck.classroom.grading.scoring import STATUSES, UNGRADED, Grade, Test, grade, grade_one
 from crosscheck.classroom.grading.submissions import Submission, discover
 from crosscheck.classroom.grading.writing import (
-    CSV_COLUMNS,
-    GRADEBOOKS,
-    as_json,
-    csv_text,
-    dumps,
-    feedback,
-    file_name,
-    gradebook,
-    gradescope,
-    histogram_counts,
-    histogram_png,
-    record,
-    row,
-    student_summary,
-    summary,
+           CSV_COLUMNS,
+           GRADEBOOKS,
+           as_json,
+           csv_text,
+           dumps,
+           feedback,
+           file_name,
+           gradebook,
+           gradescope,
+           histogram_counts,
+           histogram_png,
+           record,
+           row,
+           student_summary,
+           summary,
 )
 
 __all__ = ["CSV_COLUMNS", "DEFAULT_SCHEME", "GRADEBOOKS", "GROUPS", "STATUSES", "UNGRADED", "Assignment", "Grade",

@@ -10,9 +10,10 @@ or none).  The first divergence, a tensor with a mistake of its own and a requir
 nothing; so does a probe the submission fails on (an exception, a hang), and every probe of a submission that
 imports what it may not (forbidden).  What the grader's own machine lacks — a module the code imports that is not
 installed there, nbformat for a notebook, a worker that cannot start — and a bug of crosscheck's are no failure of
-the student's: the submission is `ungraded`, with no score at all (not 0), and the fix for the instructor.  What the self-check does not fail costs nothing, and is scored like what
-was checked: a tensor the code does not return (a course's API may not: the planar week's grads have no dA), and a
-probe the runner cannot ask of it (code written for one depth, code that takes no L2 strength).
+the student's: the submission is `ungraded`, with no score at all (not 0), and the fix for the instructor.  What
+the self-check does not fail costs nothing, and is scored like what was checked: a tensor the code does not return
+(a course's API may not: the planar week's grads have no dA), and a probe the runner cannot ask of it (code written
+for one depth, code that takes no L2 strength).
 """
 import concurrent.futures
 import os

@@ -265,7 +265,8 @@ def feedback(result, assignment, meta=None):
         lines += ["", "where the points were lost:"]
         for reason, probes in reasons.items():
             probes = list(dict.fromkeys(probes))
-            on = "every probe" if len(probes) == len(rows) and len(rows) > 1 else f"probe{'s' if len(probes) > 1 else ''} {', '.join(probes)}"
+            several = f"probe{'s' if len(probes) > 1 else ''} {', '.join(probes)}"
+            on = "every probe" if len(probes) == len(rows) and len(rows) > 1 else several
             lines.append(f"  {reason}   [{on}]")
     printed = [(stream, c) for stream, c in (result.output or {}).items() if (c or {}).get("text")]
     for stream, captured in printed:

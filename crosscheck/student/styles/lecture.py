@@ -122,6 +122,7 @@ def call(namespace, function, options, arrays):
         for key, value in grads.items():
             name = gradient_name(key, grads)
             returned[name] = row_bias(name, value) if name != key else value
-    notes = [f"{getattr(function, '__name__', 'backprop')} reads its parameters by name: it was given a dict (params[\"W1\"], …)"] \
+    name = getattr(function, '__name__', 'backprop')
+    notes = [f"{name} reads its parameters by name: it was given a dict (params[\"W1\"], …)"] \
         if isinstance(params, dict) else []
     return (*lecture_arrays(returned, options["names"], np.dtype(arrays["X"].dtype)), said(notes))
