@@ -32,7 +32,7 @@ def build(p):
 
 
 # the adapter fixture is the framework's check module: stateless, so sharing it across examples is safe
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(p=problems)
 def test_every_framework_agrees_everywhere(framework, adapter, p):
     net, params, X, Y = build(p)

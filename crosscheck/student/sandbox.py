@@ -47,6 +47,7 @@ KINDS = ("bwrap", "user", "none")
 CHOICES = ("auto", *KINDS)
 WORKER_USER = "crosscheck-worker"   # examples/gradescope/setup.sh creates it; its uid is the first worker uid
 FIRST_UID, UIDS = 59000, 256        # without that user: workers run as 59000, 59001, … (one each at a time)
+UID_DEATH_SECONDS = 5               # how long a worker uid's processes may take to die after SIGKILL
 INSIDE_HOME = "/home/student"       # the private folder, as the sandboxed worker sees it
 INSIDE_WORKER = "/opt/crosscheck-worker"
 MAX_FILES, MAX_COPY = 256, 64 * 2**20   # a submission's folder: files and bytes copied into its private folder
@@ -242,6 +243,7 @@ class Cell:
         self.path = os.path.abspath(path) if path else None
         self.home = os.path.abspath(home) if home else None
         self.uid = self._lease = None
+        self._keep_lease = False
         self.fds, self.init_pid, self._info = [], None, None
         self.copied = 0
         self._private = tempfile.mkdtemp(prefix="crosscheck-worker-") if self.kind != "bwrap" else None
@@ -463,11 +465,13 @@ class Cell:
         if self.kind == "bwrap" and 128 < status < 128 + 65:  # bwrap says its child's signal N as 128 + N
             status = -(status - 128)
         if self.uid is not None:  # nothing of the uid may outlive its submission
-            for _ in range(200):
-                if not _uid_alive(self.uid):
-                    break
+            deadline = time.monotonic() + UID_DEATH_SECONDS
+            while _uid_alive(self.uid) and time.monotonic() < deadline:
                 _kill_uid(self.uid)
                 time.sleep(0.005)
+            # a uid with a process left (a busy machine, a zombie no one reaps) is never handed to another worker:
+            # its lease stays held while this checker lives
+            self._keep_lease = _uid_alive(self.uid)
         return status
 
     def close(self):
@@ -478,7 +482,7 @@ class Cell:
         if self._private:
             shutil.rmtree(self._private, ignore_errors=True)
             self._private = None
-        if self._lease is not None:
+        if self._lease is not None and not self._keep_lease:
             os.close(self._lease)
             self._lease = None
 
