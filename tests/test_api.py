@@ -7,17 +7,13 @@ import importlib.util
 import json
 import os
 import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
+from student_files import EXAMPLES, ROOT, write
 
 import crosscheck
 from crosscheck.errors import UsageError
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 
 
 def load(path, name):
@@ -29,12 +25,6 @@ def load(path, name):
 
 RIGHT = load(EXAMPLES / "my_backprop.py", "api_right")
 WRONG = load(EXAMPLES / "wrong_backprop.py", "api_wrong")  # dW without its 1/m
-
-
-def write(tmp_path, source, name="impl.py"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 # ---- the verdict and what it points at -----------------------------------------------------------

@@ -4,26 +4,14 @@ none, a constructor that names its sizes its own way, and a call of ours that ca
 correct file is first checked against central differences of its own loss (tests/course_oracle.py)."""
 import json
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 from course_oracle import cs231n_gradient_error, lecture_gradient_error, load, source_module
+from student_files import EXAMPLES, compare, write
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 TWO_LAYER = (EXAMPLES / "cs231n_two_layer_net.py").read_text()
 DEEP = (EXAMPLES / "dls_deep_nn.py").read_text()
-
-
-def compare(cli, path, *extra):
-    return cli("compare", "--frameworks", "none", "--impl", str(path), *extra)
-
-
-def write(tmp_path, source, name="impl.py"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 def first(out):

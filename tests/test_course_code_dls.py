@@ -5,26 +5,18 @@ central differences of its own cost (tests/course_oracle.py), each buggy one fai
 import json
 import shutil
 import textwrap
-from pathlib import Path
 
 import pytest
+import student_files
 from course_oracle import dls_gradient_error, load, source_module
+from student_files import EXAMPLES, ROOT, write
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 NEWER, OLDER = (EXAMPLES / "dls_deep_nn.py").read_text(), (EXAMPLES / "dls_deep_nn_2017.py").read_text()
 REGULARIZATION = (EXAMPLES / "dls_regularization.py").read_text()
 
 
 def compare(cli, path, *extra):
-    return cli("compare", "--frameworks", "none", "--impl", str(path), "--style", "dls", *extra)
-
-
-def write(tmp_path, source, name="impl.py"):
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source))
-    return path
+    return student_files.compare(cli, path, "--style", "dls", *extra)
 
 
 def probe_line(out, probe):
@@ -205,24 +197,7 @@ def test_the_planar_week_is_checked_with_its_tanh_and_its_helper(cli):
 
 def test_a_folder_with_the_courses_own_helper_uses_it_and_says_nothing(cli, tmp_path):
     shutil.copy(EXAMPLES / "dls_deep_nn_2017.py", tmp_path / "homework.py")
-    write(tmp_path, """
-        import numpy as np
-
-        def sigmoid(Z):
-            return 1 / (1 + np.exp(-Z)), Z
-
-        def relu(Z):
-            return np.maximum(0, Z), Z
-
-        def relu_backward(dA, cache):
-            dZ = np.array(dA, copy=True)
-            dZ[cache <= 0] = 0
-            return dZ
-
-        def sigmoid_backward(dA, cache):
-            s = 1 / (1 + np.exp(-cache))
-            return dA * s * (1 - s)
-        """, "dnn_utils.py")
+    shutil.copy(ROOT / "crosscheck" / "student" / "course_helpers" / "dnn_utils.py", tmp_path)  # a dnn_utils of its own
     code, out, _ = compare(cli, tmp_path / "homework.py", "--probe", "lecture")
     assert code == 0 and "dnn_utils is not in the submission's folder" not in out
 

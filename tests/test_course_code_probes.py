@@ -4,32 +4,19 @@ from zeros, and the mistakes students make — dA ⊙ A for the ReLU mask, a har
 the wrong shapes — are named; a later tensor that only inherits is ↳, and a cause repeated across probes is one
 line."""
 import json
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 from course_oracle import lecture_gradient_error, source_module
+from student_files import EXAMPLES, compare, write
 
 from crosscheck.engine.probes import make_probes
 from crosscheck.engine.problem import Spec
 from crosscheck.student import styles
 from crosscheck.student.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 LECTURE = (EXAMPLES / "my_backprop.py").read_text()
 DEEP = (EXAMPLES / "dls_deep_nn.py").read_text()
-
-
-def compare(cli, path, *extra):
-    return cli("compare", "--frameworks", "none", "--impl", str(path), *extra)
-
-
-def write(tmp_path, source, name="impl.py"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(source))
-    return path
 
 
 # ---- an oracle of this file's own: the plain network's tensors (and dropout's), float64, in rows ---------------

@@ -2,30 +2,16 @@
 probes like a grader's hidden inputs, never green for a gradient that was not returned, with hints that are
 right on real code.  Each file runs through `crosscheck compare --impl` in its worker process."""
 import json
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
+from student_files import EXAMPLES, compare, write
 
 from crosscheck.engine.probes import PROBES, make_probes
 from crosscheck.engine.problem import Spec
 from crosscheck.student.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 LECTURE = (EXAMPLES / "my_backprop.py").read_text()
-
-
-def write(tmp_path, source, name="impl.py"):
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(source))
-    return str(path)
-
-
-def compare(cli, path, *extra):
-    return cli("compare", "--frameworks", "none", "--impl", str(path), *extra)
 
 
 def verdict(out):
@@ -33,6 +19,20 @@ def verdict(out):
     lines = out.rstrip().splitlines()
     start = max(i for i, line in enumerate(lines) if line.startswith(("✓", "✗")))
     return "\n".join(lines[start:])
+
+def lecture_with_l2(strength, dW, db=None):
+    """The lecture's example with an L2 term λ·ΣW² in J under the keyword `strength`, dW and db plus the terms given."""
+    source = LECTURE.replace('def backprop(X, Y, params, activation="relu"):',
+                             f'def backprop(X, Y, params, activation="relu", {strength}=0.0):')
+    source = source.replace('    out["J"] = -np.sum(Y * np.log(A)) / m\n',
+                            f'    out["J"] = -np.sum(Y * np.log(A)) / m + {strength} * sum(np.sum(W * W) for W, _ in params)\n')
+    source = source.replace('        out[f"dW{l}"] = A_prev.T @ dZ / m\n',
+                            f'        out[f"dW{{l}}"] = A_prev.T @ dZ / m + {dW}\n')
+    if db:
+        source = source.replace('        out[f"db{l}"] = np.sum(dZ, axis=0, keepdims=True) / m\n',
+                                f'        out[f"db{{l}}"] = np.sum(dZ, axis=0, keepdims=True) / m + {db}\n')
+    return source
+
 
 
 # ---- every style and layout end to end: the correct file passes, its wrong twin fails where it should ----
@@ -237,12 +237,7 @@ def test_probe_name_reproduces_one_and_a_wrong_name_is_exit_2(cli):
 
 
 def test_the_l2_probe_passes_the_strength_under_the_name_the_function_uses(cli, tmp_path):
-    source = LECTURE.replace('def backprop(X, Y, params, activation="relu"):',
-                             'def backprop(X, Y, params, activation="relu", lambd=0.0):')
-    source = source.replace('    out["J"] = -np.sum(Y * np.log(A)) / m\n',
-                            '    out["J"] = -np.sum(Y * np.log(A)) / m + lambd * sum(np.sum(W * W) for W, _ in params)\n')
-    source = source.replace('        out[f"dW{l}"] = A_prev.T @ dZ / m\n',
-                            '        out[f"dW{l}"] = A_prev.T @ dZ / m + 2 * lambd * W\n')
+    source = lecture_with_l2("lambd", dW="2 * lambd * W")
     code, out, _ = compare(cli, write(tmp_path, source))
     assert code == 0 and "✓ l2" in out and "λ = 0.1 (keras)" in out
     code, out, _ = compare(cli, write(tmp_path, source), "--l2", "0.05", "--probe", "lecture")
@@ -250,36 +245,6 @@ def test_the_l2_probe_passes_the_strength_under_the_name_the_function_uses(cli, 
 
 
 # ---- the course's own APIs --------------------------------------------------------------------------------
-
-PLANAR_WEEK = """
-    import numpy as np
-
-    def sigmoid(z):
-        return 1 / (1 + np.exp(-z))
-
-    def forward_propagation(X, parameters):
-        W1, b1, W2, b2 = parameters["W1"], parameters["b1"], parameters["W2"], parameters["b2"]
-        Z1 = np.dot(W1, X) + b1
-        A1 = np.tanh(Z1)
-        Z2 = np.dot(W2, A1) + b2
-        A2 = sigmoid(Z2)
-        return A2, {"Z1": Z1, "A1": A1, "Z2": Z2, "A2": A2}
-
-    def compute_cost(A2, Y):
-        m = Y.shape[1]
-        return float(-np.sum(Y * np.log(A2) + (1 - Y) * np.log(1 - A2)) / m)
-
-    def backward_propagation(parameters, cache, X, Y):
-        m = X.shape[1]
-        W2, A1, A2 = parameters["W2"], cache["A1"], cache["A2"]
-        dZ2 = A2 - Y
-        dW2 = np.dot(dZ2, A1.T) / m
-        db2 = np.sum(dZ2, axis=1, keepdims=True) / m
-        dZ1 = np.dot(W2.T, dZ2) * (1 - np.power(A1, 2))
-        dW1 = np.dot(dZ1, X.T) / m
-        db1 = np.sum(dZ1, axis=1, keepdims=True) / m
-        return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
-    """
 
 REGULARIZATION_WEEK = """
     import numpy as np
@@ -334,7 +299,7 @@ REGULARIZATION_WEEK = """
 
 
 def test_the_planar_weeks_tanh_network_is_its_default_and_named_when_relu_is_asked_for(cli, tmp_path):
-    path = write(tmp_path, PLANAR_WEEK)
+    path = EXAMPLES / "dls_planar.py"
     code, out, _ = compare(cli, path, "--style", "dls")
     assert code == 0 and "✓ impl: 9 of 12 tensors provided, all agree on 7 probes; not provided: dZ2 dA1 dZ1" in out
     assert out.startswith("crosscheck · 2-4-1 tanh sigmoid-bce")
@@ -355,7 +320,7 @@ def test_the_regularization_weeks_three_layer_file_is_checked_as_written(cli, tm
 
 
 def test_a_file_in_a_course_style_without_the_flag_is_told_which_style(cli, tmp_path):
-    code, _, err = compare(cli, write(tmp_path, PLANAR_WEEK))
+    code, _, err = compare(cli, EXAMPLES / "dls_planar.py")
     assert code == 2 and "it looks like Coursera's Deep Learning Specialization: run with --style dls" in err
     code, _, err = compare(cli, EXAMPLES / "cs231n_fc_net.py")
     assert code == 2 and "it looks like a CS231n model: run with --style cs231n" in err
@@ -454,14 +419,7 @@ def test_no_hint_says_a_tensor_agrees_that_was_not_returned(cli, tmp_path):
 
 
 def test_a_later_failure_with_its_own_cause_is_shown_with_it_not_only_as_downstream(cli, tmp_path):
-    source = LECTURE.replace('def backprop(X, Y, params, activation="relu"):',
-                             'def backprop(X, Y, params, activation="relu", reg=0.0):')
-    source = source.replace('    out["J"] = -np.sum(Y * np.log(A)) / m\n',
-                            '    out["J"] = -np.sum(Y * np.log(A)) / m + reg * sum(np.sum(W * W) for W, _ in params)\n')
-    source = source.replace('        out[f"dW{l}"] = A_prev.T @ dZ / m\n',
-                            '        out[f"dW{l}"] = A_prev.T @ dZ / m + (2 * reg * W if l == 2 else 0)\n')
-    source = source.replace('        out[f"db{l}"] = np.sum(dZ, axis=0, keepdims=True) / m\n',
-                            '        out[f"db{l}"] = np.sum(dZ, axis=0, keepdims=True) / m + 2 * reg * params[l - 1][1]\n')
+    source = lecture_with_l2("reg", dW="(2 * reg * W if l == 2 else 0)", db="2 * reg * params[l - 1][1]")
     code, out, _ = compare(cli, write(tmp_path, source), "--probe", "l2")
     lines = verdict(out).splitlines()
     assert code == 1 and "J differs" not in out

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from student_files import EXAMPLES, ROOT, compare
 
 from crosscheck import adapters
 from crosscheck.cli import COMMANDS
@@ -21,8 +22,6 @@ from crosscheck.render.check import check_report
 from crosscheck.student.implementation import Local
 from crosscheck.student.isolated import Isolated
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 CORRECT = (EXAMPLES / "my_backprop.py").read_text()
 WRONG = (EXAMPLES / "wrong_backprop.py").read_text()  # dW without its 1/m: first divergence dW2
 LINE = CORRECT.splitlines().index('def backprop(X, Y, params, activation="relu"):') + 2  # with_backprop's body
@@ -40,10 +39,6 @@ def with_backprop(body, prelude=""):
     return (textwrap.dedent(prelude) + CORRECT.replace(
         '    m, L = X.shape[0], len(params)\n',
         textwrap.indent(textwrap.dedent(body), "    ") + '    m, L = X.shape[0], len(params)\n'))
-
-
-def compare(cli, path, *extra):
-    return cli("compare", "--frameworks", "none", "--impl", path, *extra)
 
 
 def one_error_line(err):

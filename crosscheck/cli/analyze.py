@@ -17,8 +17,7 @@ from crosscheck.course.analysis import analyze
 from crosscheck.course.training import one_blas_thread
 from crosscheck.engine.problem import build_problem
 from crosscheck.errors import UsageError
-from crosscheck.reference import DTYPES, INIT_SCHEMES
-from crosscheck.reference.optim import OPTIMIZERS, Optimizer
+from crosscheck.reference.optim import Optimizer
 from crosscheck.reference.train import batch_schedule, train
 from crosscheck.render import course as render
 from crosscheck.render import plots
@@ -41,16 +40,7 @@ def add_arguments(parser):
                                    "split 60/20/20 by class with --seed, standardized on the training rows")
     options.add_network_arguments(parser)
     parser.add_argument("--params", metavar="FILE.npz", help="a trained network's W1, b1, W2, b2, … (else: trained here)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd)")
-    parser.add_argument("--lr", type=options.positive_float, default=None, metavar="α",
-                        help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
-    parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N",
-                        help="passes over the training split (default 30)")
-    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B",
-                        help="examples per step, or 'full' (default 64)")
-    parser.add_argument("--init", choices=list(INIT_SCHEMES), default="he", help="parameter initialization (default he)")
-    parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
-    parser.add_argument("--seed", type=int, default=0, help="the split, the start, the batches (default 0)")
+    options.add_training_arguments(parser, "the split, the start, the batches", DEFAULT_LR)
     parser.add_argument("--target-error", type=percent, default=0.0, metavar="PCT",
                         help="the error to aim for, in percent: human-level error, the stand-in for Bayes error (default 0)")
     parser.add_argument("--split", choices=["dev", "test", "train"], default="dev",

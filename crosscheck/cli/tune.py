@@ -16,8 +16,7 @@ from crosscheck.course.training import one_blas_thread
 from crosscheck.course.tuning import SearchSpace, Settings, confirm_in_keras, random_search
 from crosscheck.engine.problem import build_problem
 from crosscheck.engine.status import MISMATCH
-from crosscheck.reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
-from crosscheck.reference.optim import OPTIMIZERS
+from crosscheck.reference import ACTIVATIONS, L2_CONVENTIONS, LOSSES
 from crosscheck.render import course as render
 from crosscheck.render import plots
 
@@ -47,14 +46,7 @@ def add_arguments(parser):
                         help="λ log-uniform between LO and HI (default %s)" % ",".join(map(format_number, DEFAULTS.l2)))
     parser.add_argument("--widths", type=widths, default=DEFAULTS.widths, metavar="W,W,…",
                         help="hidden widths to draw from (default %s)" % ",".join(map(str, DEFAULTS.widths)))
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd)")
-    parser.add_argument("--epochs", type=options.positive_int, default=30, metavar="N",
-                        help="passes over the training split (default 30)")
-    parser.add_argument("--batch-size", type=options.batch_size, default=64, metavar="B",
-                        help="examples per step, or 'full' (default 64)")
-    parser.add_argument("--init", choices=list(INIT_SCHEMES), default="he", help="parameter initialization (default he)")
-    parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
-    parser.add_argument("--seed", type=int, default=0, help="the split, the points drawn, the start, the batches (default 0)")
+    options.add_training_arguments(parser, "the split, the points drawn, the start, the batches")
     parser.add_argument("--no-keras", dest="keras", action="store_false", help="skip training the best point in Keras")
     parser.add_argument("--plot", metavar="FILE.png", help="draw dev accuracy over the search space (.png, .svg, .pdf)")
     options.add_force_argument(parser)
