@@ -9,6 +9,25 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any test module can import TensorFlow
 
+
+def _share_the_cores():
+    """Under pytest-xdist each worker's thread pools (BLAS, OpenMP, TensorFlow, XLA) get its share of the cores,
+    set before any framework starts its pools: the workers already use every core, and pools of all the cores in
+    each would only wait on one another.  Nothing tested depends on the thread count; `make bench` runs without it."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers < 2:
+        return
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                 "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(name, threads)
+    if threads == "1":
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
+
+
+_share_the_cores()
+
 import pytest  # noqa: E402
 
 from crosscheck import adapters  # noqa: E402
@@ -84,3 +103,25 @@ def spiral_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "spiral.npz"
     np.savez(path, X=X, y=y)
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The project's wheel, as `pip wheel` builds it from the checkout: built once per test run, for every xdist
+    worker (the first builds it under a lock, the others wait and reuse it)."""
+    import fcntl
+    import subprocess
+    import sys
+    from pathlib import Path
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder, beside the workers'
+    folder = shared / "wheel"
+    folder.mkdir(exist_ok=True)
+    with open(shared / "wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not list(folder.glob("*.whl")):
+            subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-q", "wheel", "--no-deps",
+                            "--no-build-isolation", "-w", folder, Path(__file__).resolve().parent],
+                           check=True, capture_output=True)
+    (built,) = folder.glob("*.whl")
+    return built

@@ -179,20 +179,18 @@ STUDENT_FILES = {  # a student's folder as a new user's might be: names that onc
 
 
 @pytest.mark.slow
-def test_an_installed_wheel_runs_from_a_folder_holding_reference_py_and_adapters(tmp_path):
+def test_an_installed_wheel_runs_from_a_folder_holding_reference_py_and_adapters(tmp_path, wheel):
     """pip wheel, a fresh virtual environment with NumPy only, and the commands and the Python API run from a folder
     that is not the checkout and holds a student's reference.py and adapters/ package."""
-    wheels, venv, folder = tmp_path / "wheels", tmp_path / "venv", tmp_path / "student"
+    venv, folder = tmp_path / "venv", tmp_path / "student"
     (folder / "adapters").mkdir(parents=True)
     for name, text in STUDENT_FILES.items():
         (folder / name).write_text(text)
     (folder / "homework.py").write_text((ROOT / "examples" / "my_backprop.py").read_text())
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT], check=True,
-                   capture_output=True)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([*pip, "--python", python, "install", "-c", ROOT / "constraints.txt", *wheels.glob("*.whl")],
+    subprocess.run([*pip, "--python", python, "install", "--no-compile", "-c", ROOT / "constraints.txt", wheel],
                    check=True, capture_output=True)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 

@@ -203,10 +203,13 @@ def test_the_plot_is_in_the_format_its_name_asks_for(run_cli, tmp_path, extensio
 def test_the_spiral_recipe_passes_in_float64_with_the_chaos_note(run_cli):
     """α = 1 on 2-100-3 sits at the edge of stability: the reference and its twins part around step 1900
     (measured 1940 here), ×10 every ~100 steps; 2100 steps cross that.  It used to fail every framework
-    from step ~1291 against a fixed 5.5e-10."""
-    code, out, _ = run_cli(*RECIPE, "--epochs", "2100", "--json")
+    from step ~1291 against a fixed 5.5e-10.  Where the run turns chaotic is the reference's twins' to say, whatever
+    the framework: two frameworks show it (every framework's 2000 steps are the Adam run's below)."""
+    code, out, _ = run_cli(*RECIPE, "--epochs", "2100", "--frameworks", "torch,jax", "--json")
     frameworks = json.loads(out)["frameworks"]
     compared = {name: f for name, f in frameworks.items() if f["status"] != "unavailable"}
+    if not compared:
+        pytest.skip("neither torch nor jax is installed")
     assert code == 0 and all(f["status"] == "ok" for f in compared.values()), {n: f["reason"] for n, f in compared.items()}
     for name, f in compared.items():
         assert 1300 < f["chaos_step"] < 2100, name                      # past the old false failure, short of the end

@@ -9,6 +9,7 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# each stand-in is imported alone, under the course's module name: it shares no code, so this helper is its own
 def _unavailable(name, what):
     def unavailable(*args, **kwargs):
         raise RuntimeError(f"{name}: {what} is not part of crosscheck's stand-in for the course's module")
