@@ -317,6 +317,12 @@ class Cell:
                     made.add(folder)
             return out
 
+        # Python's libraries under /tmp (a checkout or a venv there): /tmp is then a small tmpfs of its own, the
+        # libraries bound into it, where it is otherwise a link to the worker's folder
+        tmp_holds_libraries = any(_within(folder, "/tmp") for folder in library_folders())
+        if tmp_holds_libraries:
+            args += ["--perms", "1777", "--size", str(2**20), "--tmpfs", "/tmp"]
+            made.add("/tmp")
         for folder in library_folders():
             if not any(_within(folder, s) for s in shown):
                 args += reach(folder) + ["--ro-bind", folder, folder]
@@ -327,7 +333,8 @@ class Cell:
         args += ["--proc", "/proc", "--dev", "/dev"]
         size = self.copied + int(self.output_limit or 64 * 2**20) + 2**20
         args += reach(INSIDE_HOME) + ["--perms", "0777", "--size", str(size), "--tmpfs", INSIDE_HOME]
-        args += ["--symlink", INSIDE_HOME, "/tmp"]
+        if not tmp_holds_libraries:
+            args += ["--symlink", INSIDE_HOME, "/tmp"]
         args += reach(os.path.join(INSIDE_WORKER, "worker.py"))
         args += ["--ro-bind", worker.__file__, os.path.join(INSIDE_WORKER, "worker.py"),
                  "--ro-bind", os.path.dirname(os.path.abspath(styles.__file__)), os.path.join(INSIDE_WORKER, "styles"),

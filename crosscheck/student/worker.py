@@ -233,9 +233,13 @@ def exported_cells(source):
 
 
 def _package_of(directory):
-    """(the directory above the outermost package, "pkg.sub") for a directory holding __init__.py, else None."""
+    """(the directory above the outermost package, "pkg.sub") for a directory holding __init__.py, else None.  None
+    too inside a package named crosscheck (a file of the checker's own, such as its catalogue's steps.py, run as a
+    submission): that name is refused to submissions, so the file is a plain module of its folder."""
     parts, here = [], directory
     while os.path.isfile(os.path.join(here, "__init__.py")) and os.path.basename(here).isidentifier():
+        if os.path.basename(here) == "crosscheck":
+            return None
         parts.insert(0, os.path.basename(here))
         parent = os.path.dirname(here)
         if parent == here:
