@@ -12,6 +12,7 @@ from crosscheck.engine.probes import PROBES
 from crosscheck.engine.problem import Spec, build_problem
 from crosscheck.reference import ACTIVATIONS, DTYPES, INIT_SCHEMES, L2_CONVENTIONS, LOSSES
 from crosscheck.reference.data import DATASETS
+from crosscheck.reference.optim import OPTIMIZERS
 from crosscheck.student.isolated import AUTOGRAD
 from crosscheck.student.runner import Limits
 from crosscheck.student.sandbox import CHOICES as SANDBOXES
@@ -88,11 +89,9 @@ def add_network_arguments(parser, layers=True):
     parser.add_argument("--leaky-slope", type=float, default=0.01, metavar="S", help="leaky_relu slope for Z <= 0 (default 0.01)")
 
 
-
 def add_training_arguments(parser, seed_help, default_lr=None):
     """A short training run on a dataset's split (analyze, tune): the update rule, its step where default_lr
     ({optimizer: α}) is given, the passes, the batch, the start, the precision and the seed (seed_help: what it draws)."""
-    from crosscheck.reference.optim import OPTIMIZERS
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="update rule (default sgd)")
     if default_lr:
         parser.add_argument("--lr", type=positive_float, default=None, metavar="α",
@@ -104,6 +103,7 @@ def add_training_arguments(parser, seed_help, default_lr=None):
     parser.add_argument("--init", choices=list(INIT_SCHEMES), default="he", help="parameter initialization (default he)")
     parser.add_argument("--dtype", choices=list(DTYPES), default="float64", help="precision (default float64)")
     parser.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
+
 
 def unit_interval(text):
     return _number(text, float, lambda x: 0 < x <= 1, "a number in (0, 1]")
